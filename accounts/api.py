@@ -1,0 +1,106 @@
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.utils import timezone
+from ninja import Router, Schema
+from ninja.security import HttpBearer
+
+from accounts.backends import normalise_phone
+from accounts.models import ApiToken
+from core.scoping import get_scope
+
+router = Router(tags=["账号"])
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request, token):
+        row = ApiToken.objects.select_related("user").filter(digest=ApiToken.hash_key(token)).first()
+        if row is None or row.expires_at <= timezone.now() or not row.user.is_active:
+            return None
+        now = timezone.now()
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 300:
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.user = row.user
+        request.auth_via_token = True
+        return row.user
+
+
+class TokenIn(Schema):
+    phone: str
+    password: str
+    device_name: str = ""
+
+
+class TokenOut(Schema):
+    token: str
+    expires_at: str
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+@router.post("/token", auth=None, response={200: TokenOut, 401: ErrorOut, 429: ErrorOut}, summary="用手机号和密码换取令牌")
+def token_create(request, payload: TokenIn):
+    from axes.handlers.proxy import AxesProxyHandler
+
+    phone = normalise_phone(payload.phone)
+    # Same lockout as the web log-in: the attempt counts against the account and account + address.
+    credentials = {"username": phone}
+    if AxesProxyHandler.is_locked(request, credentials):
+        return 429, {"detail": "登录失败次数过多，账号已锁定，请15分钟后再试。"}
+    user = authenticate(request, username=phone, password=payload.password)
+    if user is None:
+        if AxesProxyHandler.is_locked(request, credentials):
+            return 429, {"detail": "登录失败次数过多，账号已锁定，请15分钟后再试。"}
+        return 401, {"detail": "手机号或密码不正确。"}
+    token, key = ApiToken.issue(user=user, name=payload.device_name, days=settings.GONGYU_API_TOKEN_DAYS)
+    return 200, {"token": key, "expires_at": token.expires_at.isoformat()}
+
+
+@router.delete("/token", response={204: None}, summary="注销当前令牌")
+def token_delete(request):
+    auth = request.headers.get("Authorization", "")
+    key = auth.split(" ", 1)[1] if " " in auth else ""
+    ApiToken.objects.filter(user=request.user, digest=ApiToken.hash_key(key)).delete()
+    return 204, None
+
+
+class RoleOut(Schema):
+    role: str
+    role_label: str
+    unit_id: int | None
+    unit_name: str
+    student_id: int | None
+
+
+class MeOut(Schema):
+    id: int
+    name: str
+    phone_masked: str
+    care_mode: bool
+    language: str
+    roles: list[RoleOut]
+
+
+@router.get("/me", response=MeOut, summary="当前用户及其角色")
+def me(request):
+    from accounts.roles import Role
+    from core.crypto import mask_phone
+    from org.models import OrgUnit
+
+    scope = get_scope(request.user)
+    unit_ids = {u for _r, u, _s in scope.roles if u}
+    names = dict(OrgUnit.objects.filter(id__in=unit_ids).values_list("id", "name"))
+    roles = [
+        {
+            "role": r,
+            "role_label": str(Role(r).label) if r in Role.values else r,
+            "unit_id": u,
+            "unit_name": names.get(u, ""),
+            "student_id": s,
+        }
+        for r, u, s in scope.roles
+    ]
+    u = request.user
+    return {"id": u.pk, "name": u.name, "phone_masked": mask_phone(u.phone), "care_mode": u.care_mode, "language": u.language or "zh-hans", "roles": roles}
+

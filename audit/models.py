@@ -1,0 +1,44 @@
+"""Append-only, hash-chained audit rows. Database triggers refuse UPDATE and DELETE on them."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ChainedEvent(models.Model):
+    at = models.DateTimeField(_("时间"), db_index=True)
+    actor_id = models.BigIntegerField(_("操作人ID"), null=True, blank=True)  # no FK: rows outlive accounts
+    actor_label = models.CharField(_("操作人"), max_length=80, blank=True)
+    ip = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+    model = models.CharField(_("对象类型"), max_length=60, db_index=True)
+    object_id = models.CharField(_("对象ID"), max_length=40, db_index=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["id"]
+
+
+class AuditEvent(ChainedEvent):
+    action = models.CharField(_("操作"), max_length=60, db_index=True)
+    changes = models.JSONField(_("变更"), default=dict, blank=True)
+
+    class Meta(ChainedEvent.Meta):
+        verbose_name = _("审计日志")
+        verbose_name_plural = _("审计日志")
+
+    def __str__(self):
+        return f"#{self.pk} {self.action} {self.model}:{self.object_id}"
+
+
+class AccessEvent(ChainedEvent):
+    """A read of a sensitive record, with the reason the reader stated."""
+
+    reason = models.CharField(_("查阅事由"), max_length=200, blank=True)
+
+    class Meta(ChainedEvent.Meta):
+        verbose_name = _("敏感信息查阅记录")
+        verbose_name_plural = _("敏感信息查阅记录")
+
+    def __str__(self):
+        return f"#{self.pk} read {self.model}:{self.object_id}"

@@ -1,0 +1,206 @@
+"""The one scoping mechanism. Everything that reads tenant or personal data goes through here.
+
+get_scope(user) turns a user's role assignments and guardianships into a Scope once per request;
+ScopedQuerySet.visible_to(user) turns the Scope into a query filter; fetch_for(user, ...) gets one
+object by id or answers 404. Views, API, exports, admin and tasks never filter by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+
+from django.db import models
+from django.http import Http404
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class Scope:
+    user_id: int | None = None
+    superuser: bool = False
+    # Whole subtrees of org units the user sees (structure), and single units (ancestors, children's classes).
+    unit_prefixes: tuple[str, ...] = ()
+    unit_ids: frozenset[int] = frozenset()
+    # Students: everyone under these unit paths, plus these ids (own children, assigned children).
+    student_prefixes: tuple[str, ...] = ()
+    student_ids: frozenset[int] = frozenset()
+    # Permission flags: on unit subtrees, and on single students.
+    perm_prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    student_perms: dict[str, frozenset[int]] = field(default_factory=dict)
+    roles: tuple[tuple[str, int | None, int | None], ...] = ()  # (role, unit_id, student_id)
+    guardian_id: int | None = None
+    district_ids: frozenset[int] = frozenset()
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.superuser or self.unit_prefixes or self.unit_ids or self.student_prefixes or self.student_ids)
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        return frozenset(r for r, _u, _s in self.roles)
+
+    def has_perm_anywhere(self, perm: str) -> bool:
+        return self.superuser or bool(self.perm_prefixes.get(perm)) or bool(self.student_perms.get(perm))
+
+    def can(self, perm: str, target=None) -> bool:
+        """May the user do `perm` on target (an OrgUnit, a Student, or anything with a scope_path())?"""
+        if self.superuser:
+            return True
+        if target is None:
+            return self.has_perm_anywhere(perm)
+        student_id = getattr(target, "scope_student_id", None)
+        if student_id is not None and student_id in self.student_perms.get(perm, frozenset()):
+            return True
+        path = target.scope_path() if hasattr(target, "scope_path") else getattr(target, "path", None)
+        if not path:
+            return False
+        return any(path.startswith(prefix) for prefix in self.perm_prefixes.get(perm, ()))
+
+
+ANONYMOUS_SCOPE = Scope()
+
+
+def _ancestor_ids(path: str) -> set[int]:
+    return {int(p) for p in path.strip("/").split("/") if p}
+
+
+def compute_scope(user) -> Scope:
+    from accounts.models import RoleAssignment
+    from accounts.roles import CARER_STUDENT_PERMS, DISTRICT, GUARDIAN_STUDENT_PERMS, RULES, Role
+    from people.models import Guardianship
+
+    if user is None or not user.is_authenticated or not user.is_active:
+        return ANONYMOUS_SCOPE
+    if user.is_superuser:
+        return Scope(user_id=user.pk, superuser=True)
+
+    unit_prefixes: set[str] = set()
+    unit_ids: set[int] = set()
+    student_prefixes: set[str] = set()
+    student_ids: set[int] = set()
+    perm_prefixes: dict[str, set[str]] = {}
+    student_perms: dict[str, set[int]] = {}
+    roles: list[tuple[str, int | None, int | None]] = []
+    district_ids: set[int] = set()
+
+    now = timezone.now()
+    assignments = (
+        RoleAssignment.objects.filter(user=user, is_active=True, unit__is_active=True)
+        .filter(models.Q(ends_at__isnull=True) | models.Q(ends_at__gt=now))
+        .select_related("unit", "student__school_class")
+    )
+    for a in assignments:
+        rule = RULES.get(a.role)
+        if rule is None:
+            continue
+        roles.append((a.role, a.unit_id, a.student_id))
+        district_ids.add(a.unit.district_id)
+        unit_ids.update(_ancestor_ids(a.unit.path))
+        if a.student_id:
+            # A carer: one child, and the unit they hold the role in.
+            student_ids.add(a.student_id)
+            for perm in CARER_STUDENT_PERMS:
+                student_perms.setdefault(perm, set()).add(a.student_id)
+            unit_ids.update(_ancestor_ids(a.student.school_class.path))
+            continue
+        if rule.sees_units == DISTRICT:
+            unit_prefixes.add(f"/{a.unit.district_id}/")
+        else:
+            unit_prefixes.add(a.unit.path)
+        if rule.sees_students:
+            student_prefixes.add(a.unit.path)
+        for perm in rule.perms:
+            perm_prefixes.setdefault(perm, set()).add(a.unit.path)
+
+    guardian_id = None
+    links = list(
+        Guardianship.objects.filter(guardian__user=user, guardian__is_active=True, student__is_active=True)
+        .select_related("student__school_class")
+        .only("guardian_id", "student_id", "student__school_class__path", "student__district_id")
+    )
+    for link in links:
+        guardian_id = link.guardian_id
+        student_ids.add(link.student_id)
+        district_ids.add(link.student.district_id)
+        unit_ids.update(_ancestor_ids(link.student.school_class.path))
+        for perm in GUARDIAN_STUDENT_PERMS:
+            student_perms.setdefault(perm, set()).add(link.student_id)
+        roles.append((Role.GUARDIAN, link.student.school_class_id, link.student_id))
+    if guardian_id is None and hasattr(user, "guardian_profile_id"):
+        guardian_id = user.guardian_profile_id()
+
+    return Scope(
+        user_id=user.pk,
+        unit_prefixes=tuple(sorted(_collapse(unit_prefixes))),
+        unit_ids=frozenset(unit_ids),
+        student_prefixes=tuple(sorted(_collapse(student_prefixes))),
+        student_ids=frozenset(student_ids),
+        perm_prefixes={k: tuple(sorted(_collapse(v))) for k, v in perm_prefixes.items()},
+        student_perms={k: frozenset(v) for k, v in student_perms.items()},
+        roles=tuple(roles),
+        guardian_id=guardian_id,
+        district_ids=frozenset(district_ids),
+    )
+
+
+def _collapse(prefixes: set[str]) -> set[str]:
+    """Drop prefixes covered by a shorter one, so filters stay short."""
+    kept: set[str] = set()
+    for p in sorted(prefixes, key=len):
+        if not any(p.startswith(k) for k in kept):
+            kept.add(p)
+    return kept
+
+
+def get_scope(user) -> Scope:
+    """The user's scope, computed once and kept on the user object for the rest of the request."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ANONYMOUS_SCOPE
+    scope = getattr(user, "_gongyu_scope", None)
+    if scope is None:
+        scope = compute_scope(user)
+        user._gongyu_scope = scope
+    return scope
+
+
+def forget_scope(user) -> None:
+    if hasattr(user, "_gongyu_scope"):
+        del user._gongyu_scope
+
+
+def prefix_q(field_name: str, prefixes) -> models.Q | None:
+    qs = [models.Q(**{f"{field_name}__startswith": p}) for p in prefixes]
+    return reduce(or_, qs) if qs else None
+
+
+def any_q(*parts: models.Q | None) -> models.Q | None:
+    kept = [p for p in parts if p is not None]
+    return reduce(or_, kept) if kept else None
+
+
+class ScopedQuerySet(models.QuerySet):
+    """Subclasses say how a Scope filters their rows in scope_q(); visible_to() does the rest."""
+
+    def scope_q(self, scope: Scope) -> models.Q | None:
+        raise NotImplementedError(f"{self.model.__name__} must define scope_q()")
+
+    def visible_to(self, user):
+        scope = get_scope(user)
+        if scope.superuser:
+            return self.all()
+        q = self.scope_q(scope)
+        return self.filter(q) if q is not None else self.none()
+
+
+def fetch_for(user, queryset_or_model, pk, *, perm: str | None = None):
+    """Get one object the user may see, or 404. With perm, also require that flag on the object."""
+    qs = queryset_or_model._default_manager.all() if isinstance(queryset_or_model, type) else queryset_or_model
+    try:
+        obj = qs.visible_to(user).get(pk=pk)
+    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if perm and not get_scope(user).can(perm, obj):
+        raise Http404
+    return obj

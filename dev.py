@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Gongyu's two entry points for a fresh machine that has only Python 3.11+.
+
+    python3 dev.py run    install, migrate, build the demo district (once), serve web + worker
+    python3 dev.py test   install test tools, run the whole suite (SQLite; PostgreSQL too when CI=true)
+
+Everything is installed into ./.venv from pyproject.toml; nothing is installed system-wide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VPY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+PG_URL_DEFAULT = "postgres://postgres@127.0.0.1:5432/gongyu"
+
+
+def say(msg: str) -> None:
+    print(f"[gongyu] {msg}", flush=True)
+
+
+def sh(*args, env=None, check=True, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in args], cwd=ROOT, env=env, check=check, **kw)
+
+
+def ensure_venv(extra: str) -> None:
+    """Create .venv and install the project; skipped when pyproject.toml has not changed since."""
+    if sys.version_info < (3, 11):
+        sys.exit("Gongyu needs Python 3.11 or newer.")
+    if not VPY.exists():
+        say("creating virtual environment in .venv …")
+        sh(sys.executable, "-m", "venv", VENV)
+    spec = f".[{extra}]" if extra else "."
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
+    stamp = VENV / f".installed-{extra or 'base'}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    say(f"installing dependencies ({spec}) …")
+    sh(VPY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "pip")
+    sh(VPY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", spec)
+    stamp.write_text(digest)
+
+
+def manage(*args, env=None, check=True):
+    return sh(VPY, "manage.py", *args, env=env, check=check)
+
+
+def free_port(preferred: int) -> int:
+    for port in range(preferred, preferred + 50):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise SystemExit("no free port found near %d" % preferred)
+
+
+def cmd_run(argv: list[str]) -> int:
+    ensure_venv("")
+    env = {**os.environ, "GONGYU_ENV": os.environ.get("GONGYU_ENV", "demo")}
+    say("preparing the database …")
+    manage("migrate", "--no-input", "-v", "0", env=env)
+    students = os.environ.get("GONGYU_DEMO_STUDENTS", "3000")
+    manage("build_demo", "--students", students, "--if-empty", env=env)
+    port = free_port(int(os.environ.get("GONGYU_PORT", "8000")))
+    procs = [
+        subprocess.Popen([str(VPY), "manage.py", "run_huey", "--quiet"], cwd=ROOT, env=env),
+        subprocess.Popen(
+            [str(VPY), "-m", "gunicorn", "gongyu.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--threads", "4",
+             "--access-logfile", "-", "--log-level", "warning"],
+            cwd=ROOT, env=env,
+        ),
+    ]
+    time.sleep(2)
+    logins = json.loads((ROOT / "var" / "demo_logins.json").read_text(encoding="utf-8"))
+    print()
+    print("=" * 64)
+    print(f"  共育平台 Gongyu is running:  http://127.0.0.1:{port}/")
+    print("  Demo log-ins (password for all: %s)" % logins["password"])
+    for row in logins["accounts"]:
+        print(f"    {row['role_label']:<14} {row['phone']}   {row['name']} · {row['scope']}")
+    print("  Stop with Ctrl-C.")
+    print("=" * 64, flush=True)
+
+    def stop(*_):
+        for p in procs:
+            p.terminate()
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0
+
+
+def postgres_reachable(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    try:
+        with socket.create_connection((u.hostname or "127.0.0.1", u.port or 5432), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def start_postgres() -> None:
+    """On CI's machine PostgreSQL is installed but may have stopped; start it the documented way."""
+    conf = Path("/etc/postgresql")
+    if conf.is_dir() and any(conf.iterdir()):
+        version = sorted(p.name for p in conf.iterdir())[-1]
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
+        time.sleep(3)
+
+
+def run_pytest(label: str, env: dict, args: list[str]) -> int:
+    say(f"running the test suite on {label} …")
+    started = time.time()
+    rc = sh(VPY, "-m", "pytest", *args, env=env, check=False).returncode
+    say(f"{label}: pytest exit code {rc} in {time.time() - started:.0f}s")
+    return rc
+
+
+def cmd_test(argv: list[str]) -> int:
+    ensure_venv("test")
+    ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+    want_pg = ci or "--postgres" in argv
+    args = [a for a in argv if a != "--postgres"]
+    base = {**os.environ, "GONGYU_ENV": "test"}
+    base.pop("DATABASE_URL", None)
+    if not args:
+        args = ["-q", "-n", os.environ.get("GONGYU_TEST_WORKERS", "2"), "-rs"]
+    results = {"SQLite": run_pytest("SQLite", base, args)}
+    if want_pg:
+        url = os.environ.get("GONGYU_TEST_DATABASE_URL", PG_URL_DEFAULT)
+        if not postgres_reachable(url):
+            start_postgres()
+        if not postgres_reachable(url):
+            say("PostgreSQL is not reachable at %s: the PostgreSQL half cannot run." % url)
+            results["PostgreSQL"] = 1
+        else:
+            results["PostgreSQL"] = run_pytest("PostgreSQL", {**base, "DATABASE_URL": url}, args)
+    for label, rc in results.items():
+        say(f"{label}: {'passed' if rc == 0 else 'FAILED'}")
+    return 0 if all(rc == 0 for rc in results.values()) else 1
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+        print(__doc__)
+        return 2
+    return {"run": cmd_run, "test": cmd_test}[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from gongyu.api import api
+from gongyu.views import healthz, home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("org/", include("org.urls")),
+    path("people/", include("people.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+    path("ops/admin/", admin.site.urls),
+]
