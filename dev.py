@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -46,8 +47,11 @@ def ensure_venv(extra: str) -> None:
     if stamp.exists() and stamp.read_text() == digest:
         return
     say(f"installing dependencies ({spec}) …")
+    # The project runs from its checkout; only its dependencies are installed (no package build).
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    deps = list(project["dependencies"]) + (list(project["optional-dependencies"][extra]) if extra else [])
     sh(VPY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "pip")
-    sh(VPY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", spec)
+    sh(VPY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *deps)
     stamp.write_text(digest)
 
 
