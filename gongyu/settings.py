@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "periods",
     "accounts",
     "people",
+    "roster",
 ]
 
 MIDDLEWARE = [
