@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "accounts",
     "people",
     "roster",
+    "notices",
+    "homeschool",
+    "activities",
+    "courses",
 ]
 
 MIDDLEWARE = [
