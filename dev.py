@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -36,8 +35,9 @@ def sh(*args, env=None, check=True, **kw) -> subprocess.CompletedProcess:
 
 def ensure_venv(extra: str) -> None:
     """Create .venv and install the project; skipped when pyproject.toml has not changed since."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - a friendly message for whoever runs it with an old Python
         sys.exit("Gongyu needs Python 3.11 or newer.")
+    import tomllib
     if not VPY.exists():
         say("creating virtual environment in .venv …")
         sh(sys.executable, "-m", "venv", VENV)
@@ -67,7 +67,7 @@ def free_port(preferred: int) -> int:
                 return port
             except OSError:
                 continue
-    raise SystemExit("no free port found near %d" % preferred)
+    raise SystemExit(f"no free port found near {preferred}")
 
 
 def cmd_run(argv: list[str]) -> int:
@@ -91,7 +91,7 @@ def cmd_run(argv: list[str]) -> int:
     print()
     print("=" * 64)
     print(f"  共育平台 Gongyu is running:  http://127.0.0.1:{port}/")
-    print("  Demo log-ins (password for all: %s)" % logins["password"])
+    print(f"  Demo log-ins (password for all: {logins['password']})")
     for row in logins["accounts"]:
         print(f"    {row['role_label']:<14} {row['phone']}   {row['name']} · {row['scope']}")
     print("  Stop with Ctrl-C.")
@@ -159,7 +159,7 @@ def cmd_test(argv: list[str]) -> int:
         if not postgres_reachable(url):
             start_postgres()
         if not postgres_reachable(url):
-            say("PostgreSQL is not reachable at %s: the PostgreSQL half cannot run." % url)
+            say(f"PostgreSQL is not reachable at {url}: the PostgreSQL half cannot run.")
             results["PostgreSQL"] = 1
         else:
             results["PostgreSQL"] = run_pytest("PostgreSQL", {**base, "DATABASE_URL": url}, args)
