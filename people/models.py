@@ -218,7 +218,13 @@ class Consent(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["guardian", "student", "purpose"], condition=models.Q(withdrawn_at__isnull=True), name="consent_one_in_force",
-            )
+            ),
+            # NULLs are distinct in unique indexes, so consents for all children need their own rule.
+            models.UniqueConstraint(
+                fields=["guardian", "purpose"],
+                condition=models.Q(withdrawn_at__isnull=True, student__isnull=True),
+                name="consent_one_in_force_all_children",
+            ),
         ]
 
     def __str__(self):
