@@ -1,11 +1,15 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from ninja import Router, Schema
 from ninja.security import HttpBearer
 
 from accounts.backends import normalise_phone
+from accounts.middleware import needs_second_factor
 from accounts.models import ApiToken
+from audit.middleware import client_ip
+from audit.services import actor_for, record
 from core.scoping import get_scope
 
 router = Router(tags=["账号"])
@@ -28,6 +32,7 @@ class TokenIn(Schema):
     phone: str
     password: str
     device_name: str = ""
+    otp: str = ""  # 6-digit authenticator code; required for district and school admins where 2FA is on
 
 
 class TokenOut(Schema):
@@ -46,14 +51,27 @@ def token_create(request, payload: TokenIn):
     phone = normalise_phone(payload.phone)
     # Same lockout as the web log-in: the attempt counts against the account and account + address.
     credentials = {"username": phone}
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    locked = f"登录失败次数过多，账号已锁定，请{minutes}分钟后再试。"
     if AxesProxyHandler.is_locked(request, credentials):
-        return 429, {"detail": "登录失败次数过多，账号已锁定，请15分钟后再试。"}
+        return 429, {"detail": locked}
     user = authenticate(request, username=phone, password=payload.password)
     if user is None:
         if AxesProxyHandler.is_locked(request, credentials):
-            return 429, {"detail": "登录失败次数过多，账号已锁定，请15分钟后再试。"}
+            return 429, {"detail": locked}
         return 401, {"detail": "手机号或密码不正确。"}
+    if needs_second_factor(user):
+        # A token must not be a way around the admins' second factor.
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            return 401, {"detail": "管理员账号须先在网页端设置身份验证器（双因素认证），然后再登录移动端。"}
+        otp = "".join(ch for ch in payload.otp if ch.isdigit())
+        if not otp or not device.verify_token(otp):
+            return 401, {"detail": "请在 otp 中填写身份验证器上当前显示的6位数字。"}
+    # As after a web log-in: earlier failures no longer count, and the log-in is audited.
+    AxesProxyHandler.reset_attempts(username=phone)
     token, key = ApiToken.issue(user=user, name=payload.device_name, days=settings.GONGYU_API_TOKEN_DAYS)
+    record("auth.token", model="accounts.user", object_id=user.pk, actor=actor_for(user, ip=client_ip(request)))
     return 200, {"token": key, "expires_at": token.expires_at.isoformat()}
 
 

@@ -74,6 +74,12 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
 
+def password_expired(user) -> bool:
+    changed = user.password_changed_at
+    max_age = settings.GONGYU_PASSWORD_MAX_AGE_DAYS * 86400
+    return changed is None or (timezone.now() - changed).total_seconds() > max_age
+
+
 class PasswordRotationMiddleware:
     """Under the MLPS policy, staff whose password is older than the limit must change it first."""
 
@@ -88,9 +94,7 @@ class PasswordRotationMiddleware:
             and not request.path.startswith(_EXEMPT_PREFIXES)
             and _is_staff_session(user)
         ):
-            changed = user.password_changed_at
-            max_age = settings.GONGYU_PASSWORD_MAX_AGE_DAYS * 86400
-            if changed is None or (timezone.now() - changed).total_seconds() > max_age:
+            if password_expired(user):
                 messages.warning(request, _("您的密码已超过有效期，请先修改密码。"))
                 return redirect("accounts:password_change")
         return self.get_response(request)

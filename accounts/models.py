@@ -1,9 +1,10 @@
 import hashlib
-from datetime import timedelta
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -176,3 +177,20 @@ class SmsCode(models.Model):
     class Meta:
         verbose_name = _("短信验证码")
         verbose_name_plural = _("短信验证码")
+
+
+class UserSession(AbstractBaseSession):
+    """Server-side sessions with the account they belong to, so that disabling an account or "log out
+    everywhere" can delete exactly that account's sessions (Django's own table cannot be searched by user)."""
+
+    user_id = models.BigIntegerField(null=True, blank=True, db_index=True)  # not a FK: anonymous sessions too
+
+    class Meta:
+        verbose_name = _("登录会话")
+        verbose_name_plural = _("登录会话")
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.session_store import SessionStore
+
+        return SessionStore

@@ -1,6 +1,6 @@
 """Audit of log-in events and registration of audited models (people and org data)."""
 
-from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
 from audit.services import record
@@ -8,10 +8,31 @@ from audit.services import record
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
+    import time
+
     from audit.middleware import client_ip
     from audit.services import actor_for
 
+    # The session's lifetime and idle clock start at log-in (SessionLimitsMiddleware reads them).
+    session = getattr(request, "session", None)
+    if session is not None:
+        now = int(time.time())
+        session["gy_started"] = now
+        session["gy_seen"] = now
     record("auth.login", model="accounts.user", object_id=user.pk, actor=actor_for(user, ip=client_ip(request)))
+
+
+@receiver(user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs):
+    from accounts.backends import normalise_phone
+    from accounts.models import User
+    from audit.middleware import client_ip
+    from audit.services import Actor
+
+    # Recorded against the account when it exists; the typed phone itself is never written anywhere.
+    user_id = User.objects.filter(phone=normalise_phone(credentials.get("username"))).values_list("pk", flat=True).first()
+    ip = client_ip(request) if request is not None else None
+    record("auth.login_failed", model="accounts.user", object_id=user_id or "", actor=Actor(None, "anonymous", ip))
 
 
 @receiver(user_logged_out)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("2fa/", views.two_factor, name="two_factor"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("activate/", views.activate, name="activate"),
+    path("privacy/", views.privacy, name="privacy"),
     path("care-mode/", views.care_mode_toggle, name="care_mode"),
     path("language/", views.language_set, name="language"),
 ]

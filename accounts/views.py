@@ -3,20 +3,29 @@ import base64
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpResponseRedirect
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import services
 from accounts.backends import normalise_phone
-from accounts.middleware import needs_second_factor
+from accounts.forms import ActivationForm, PhoneForm
+from accounts.middleware import needs_second_factor, password_expired
+from audit.middleware import client_ip
+from core.crypto import mask_phone
+from core.scoping import fetch_for
+from people.models import OPTIONAL_PURPOSES, Consent, ConsentPurpose, Guardian, Student
+from people.services import consent_give, consent_withdraw
 
 
 class PhoneAuthenticationForm(AuthenticationForm):
@@ -40,6 +49,11 @@ class LoginView(auth_views.LoginView):
     authentication_form = PhoneAuthenticationForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["admin_2fa"] = settings.GONGYU_ADMIN_2FA
+        return context
+
     def form_valid(self, form):
         response = super().form_valid(form)
         lang = form.get_user().language
@@ -48,15 +62,18 @@ class LoginView(auth_views.LoginView):
         return response
 
 
-def lockout_response(request, credentials, *args, **kwargs):
-    """django-axes calls this for a locked account: same page, a clear message, status 429."""
-    form = PhoneAuthenticationForm(request, data=request.POST or None)
-    form.is_valid()
+def lockout_response(request, original_response=None, credentials=None, *args, **kwargs):
+    """django-axes calls this for a locked account: a clear message with status 429 (JSON for the API)."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = _("登录失败次数过多，账号已锁定，请%(minutes)d分钟后再试。") % {"minutes": minutes}
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=429)
+    # Unbound: validating the form would authenticate again and count (and extend) the lockout.
+    form = PhoneAuthenticationForm(request, initial={"username": request.POST.get("username", "")})
     return render(
         request,
         "accounts/login.html",
-        {"form": form, "locked": True, "lock_minutes": minutes},
+        {"form": form, "locked": True, "lock_minutes": minutes, "admin_2fa": settings.GONGYU_ADMIN_2FA},
         status=429,
     )
 
@@ -109,6 +126,17 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = "/"
 
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        for field in form.fields.values():
+            field.widget.attrs.update({"class": "form-control form-control-lg"})
+        return form
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["expired"] = settings.GONGYU_PASSWORD_POLICY == "mlps" and password_expired(self.request.user)
+        return context
+
     def form_valid(self, form):
         messages.success(self.request, _("密码已修改。"))
         return super().form_valid(form)
@@ -140,6 +168,131 @@ def language_set(request):
     return response
 
 
+def _activation_context(form, **extra):
+    return {"form": form, "password_help": ActivationForm.password_help(), "ttl": settings.GONGYU_SMS_CODE_TTL_MINUTES, **extra}
+
+
+@require_http_methods(["GET", "POST"])
 def activate(request):
-    """Guardian self-activation (phone + SMS code + class invitation code + verifying the child)."""
-    return render(request, "accounts/activate.html", {})
+    """Guardian self-activation: phone + SMS code, then the class invitation code and the child's data."""
+    if request.method == "GET":
+        return render(request, "accounts/activate.html", _activation_context(ActivationForm()))
+    ip = client_ip(request)
+    if request.POST.get("action") == "send_code":
+        # Re-show what was typed (no errors for fields not filled yet); passwords are never echoed.
+        keep = {k: v for k, v in request.POST.items() if k in ActivationForm.base_fields and not k.startswith("password")}
+        form = ActivationForm(initial=keep)
+        phone_form = PhoneForm(request.POST)
+        extra = {}
+        if not phone_form.is_valid():
+            extra["phone_error"] = phone_form.errors["phone"][0]
+        else:
+            phone = phone_form.cleaned_data["phone"]
+            try:
+                code = services.sms_code_send(phone=phone, ip=ip)
+            except services.ActivationError as exc:
+                extra["phone_error"] = exc.message
+            else:
+                extra["code_sent_to"] = mask_phone(phone)
+                if settings.GONGYU_DEMO:
+                    extra["demo_code"] = code
+        return render(request, "accounts/activate.html", _activation_context(form, **extra))
+
+    form = ActivationForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        req = services.ActivationRequest(
+            phone=data["phone"],
+            sms_code=data["sms_code"],
+            invite_code=data["invite_code"],
+            child_name=data["child_name"],
+            student_no_last4=data["student_no_last4"],
+            relation=data["relation"],
+            password=data["password"],
+            password_confirm=data["password_confirm"],
+            agree_rules=data["agree_rules"],
+            photo_publicity=data["photo_publicity"],
+            growth_sharing=data["growth_sharing"],
+        )
+        try:
+            result = services.guardian_activate(req=req, ip=ip)
+        except services.ActivationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            login(request, result.user, backend="accounts.backends.PhoneBackend")
+            names = "、".join(s.name for s in result.students)
+            messages.success(request, _("激活成功！您现在可以查看 %(names)s 的信息。") % {"names": names})
+            return redirect("people:family")
+    return render(request, "accounts/activate.html", _activation_context(form))
+
+
+def _own_guardian_for(user, student):
+    return Guardian.objects.visible_to(user).filter(user=user, guardianships__student=student).first()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def privacy(request):
+    """A guardian's consents: what they agreed to, under which rules version, when; optional ones can be
+    withdrawn and given again here. Withdrawing never blocks the basic pages."""
+    user = request.user
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "withdraw":
+                consent = fetch_for(user, Consent.objects.filter(guardian__user=user), request.POST.get("consent"))
+                consent_withdraw(actor=user, consent=consent)
+                messages.success(request, _("已撤回：%(purpose)s。") % {"purpose": consent.get_purpose_display()})
+            elif action == "give":
+                purpose = request.POST.get("purpose", "")
+                if purpose not in OPTIONAL_PURPOSES:
+                    raise Http404
+                student = fetch_for(user, Student, request.POST.get("student"), perm="family.view")
+                guardian = _own_guardian_for(user, student)
+                if guardian is None:
+                    raise Http404
+                consent_give(guardian=guardian, purpose=purpose, rules_version=settings.GONGYU_RULES_VERSION, student=student)
+                messages.success(request, _("已同意：%(purpose)s。") % {"purpose": ConsentPurpose(purpose).label})
+            else:
+                messages.error(request, _("无法识别的操作，请刷新页面后重试。"))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("accounts:privacy")
+
+    consents = list(
+        Consent.objects.visible_to(user).filter(guardian__user=user).select_related("student").order_by("-given_at", "-id")
+    )
+    children = list(Student.objects.visible_to(user).filter(guardianships__guardian__user=user).distinct().order_by("name"))
+    latest: dict[tuple, Consent] = {}
+    for c in consents:  # newest first: the first row per (purpose, student) is the current state
+        latest.setdefault((c.purpose, c.student_id), c)
+    rows = []
+    platform = latest.get((ConsentPurpose.PLATFORM, None))
+    # The two optional purposes asked at activation, per child; others (psych screening, care files,
+    # referrals) appear once a module has asked for them.
+    keys = [(p, child.pk) for child in children for p in (ConsentPurpose.PHOTO_PUBLICITY, ConsentPurpose.GROWTH_SHARING)]
+    keys += [k for k in latest if k[0] != ConsentPurpose.PLATFORM and k not in keys]
+    by_id = {child.pk: child for child in children}
+    for purpose, student_id in keys:
+        current = latest.get((purpose, student_id))
+        rows.append(
+            {
+                "purpose": ConsentPurpose(purpose).label,
+                "purpose_code": purpose,
+                "student": by_id.get(student_id),
+                "student_id": student_id,
+                "current": current,
+                "in_force": current is not None and current.withdrawn_at is None,
+            }
+        )
+    return render(
+        request,
+        "accounts/privacy.html",
+        {
+            "is_guardian": bool(children) or bool(consents),
+            "platform": platform,
+            "rows": rows,
+            "history": consents,
+            "rules_version": settings.GONGYU_RULES_VERSION,
+        },
+    )

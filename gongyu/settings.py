@@ -35,12 +35,19 @@ _DEMO_FIELD_KEY = "ZGVtby1maWVsZC1rZXktbm90LWZvci1wcm9kdWN0aW9u"
 GONGYU_FIELD_KEYS = envlist("GONGYU_FIELD_KEY", [] if PRODUCTION else [_DEMO_FIELD_KEY])
 if PRODUCTION and (not GONGYU_FIELD_KEYS or _DEMO_FIELD_KEY in GONGYU_FIELD_KEYS):
     raise ImproperlyConfigured("GONGYU_FIELD_KEY must be set in production (python -m core.crypto genkey)")
+if PRODUCTION and any(len(k) < 32 for k in GONGYU_FIELD_KEYS):
+    raise ImproperlyConfigured("each GONGYU_FIELD_KEY must be a random value of 32+ characters (python -m core.crypto genkey)")
+# Key of the lookup digests of encrypted fields; empty = derived from the LAST field key (docs/security.md).
+GONGYU_DIGEST_KEY = env("GONGYU_DIGEST_KEY", "")
+if PRODUCTION and GONGYU_DIGEST_KEY and len(GONGYU_DIGEST_KEY) < 32:
+    raise ImproperlyConfigured("GONGYU_DIGEST_KEY must be a random value of 32+ characters")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver", "[::1]"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site at /ops/admin/ admits platform operators only (core/admin.py).
+    "core.admin.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -52,6 +59,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "django_htmx",
+    "ninja",  # its local Swagger UI template and static files (no CDN) for /api/v1/docs
     "huey.contrib.djhuey",
     "core",
     "audit",
@@ -218,6 +226,8 @@ USE_TZ = True
 # --- Static and media files (no CDN: every front-end file is vendored) ----------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# gongyu/ is the project package, not an app: its static folder (vendored Bootstrap, HTMX, app.css) is listed here.
+STATICFILES_DIRS = [BASE_DIR / "gongyu" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(VAR_DIR / "media")}},
     "staticfiles": {
@@ -275,3 +285,24 @@ NINJA_PAGINATION_PER_PAGE = 50
 GONGYU_API_TOKEN_DAYS = envint("GONGYU_API_TOKEN_DAYS", 30, minimum=1)
 
 GONGYU_DEMO = GONGYU_ENV == "demo"
+
+# --- accounts (helper) ---
+# Sessions record their account, so disabling an account deletes exactly its server-side sessions.
+SESSION_ENGINE = "accounts.session_store_cached" if REDIS_URL else "accounts.session_store"
+# Session limits, the second factor and password rotation add messages: MessageMiddleware must run first.
+MIDDLEWARE.remove("django.contrib.messages.middleware.MessageMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1, "django.contrib.messages.middleware.MessageMiddleware")
+if GONGYU_SMS_CODE_TTL_MINUTES > 10:
+    raise ImproperlyConfigured("GONGYU_SMS_CODE_TTL_MINUTES must be at most 10")
+GONGYU_SMS_PER_IP_HOUR = envint("GONGYU_SMS_PER_IP_HOUR", 20, minimum=1)
+# Failed activation attempts allowed per phone and per address in an hour (guessing children's names).
+GONGYU_ACTIVATION_FAILURES_PER_PHONE_HOUR = envint("GONGYU_ACTIVATION_FAILURES_PER_PHONE_HOUR", 10, minimum=1)
+GONGYU_ACTIVATION_FAILURES_PER_IP_HOUR = envint("GONGYU_ACTIVATION_FAILURES_PER_IP_HOUR", 30, minimum=1)
+# Version of the platform rules and privacy policy a guardian agrees to (recorded on each consent).
+GONGYU_RULES_VERSION = env("GONGYU_RULES_VERSION", "2026.1")
+# A lockout lasts exactly AXES_COOLOFF_TIME from the 5th failure: tries while locked do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Django's default handlers for "django" (console when DEBUG, mail_admins) and "django.server" (runserver's
+# request lines) do not pass through the redaction filter: route both through the filtered console.
+LOGGING["loggers"]["django"] = {"handlers": [], "level": "INFO", "propagate": True}
+LOGGING["loggers"]["django.server"] = {"handlers": ["console"], "level": "INFO", "propagate": False}
