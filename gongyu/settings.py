@@ -83,11 +83,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the session-limit, second-factor and rotation middleware: they add messages.
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.SessionLimitsMiddleware",
     "accounts.middleware.SecondFactorMiddleware",
     "accounts.middleware.PasswordRotationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "audit.middleware.AuditContextMiddleware",
@@ -289,9 +290,6 @@ GONGYU_DEMO = GONGYU_ENV == "demo"
 # --- accounts (helper) ---
 # Sessions record their account, so disabling an account deletes exactly its server-side sessions.
 SESSION_ENGINE = "accounts.session_store_cached" if REDIS_URL else "accounts.session_store"
-# Session limits, the second factor and password rotation add messages: MessageMiddleware must run first.
-MIDDLEWARE.remove("django.contrib.messages.middleware.MessageMiddleware")
-MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1, "django.contrib.messages.middleware.MessageMiddleware")
 if GONGYU_SMS_CODE_TTL_MINUTES > 10:
     raise ImproperlyConfigured("GONGYU_SMS_CODE_TTL_MINUTES must be at most 10")
 GONGYU_SMS_PER_IP_HOUR = envint("GONGYU_SMS_PER_IP_HOUR", 20, minimum=1)
