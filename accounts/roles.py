@@ -47,33 +47,41 @@ class RoleRule:
 #   people.view_identity see ID numbers unmasked
 #   consent.view         see guardians' consent records
 #   audit.view           read the audit log
+#   activities.manage    organise activities, campaigns and check-ins for audiences in the subtree; see coverage
+#   activities.approve   approve off-campus activities before sign-up opens
+#   courses.manage       run the parent school: courses, lessons, homework feedback, demand topics
+#   notices.send         send notices to audiences in the subtree; follow their read statistics
+#   homeschool.teach     answer the class's consultations, plan and record home visits, publish micro-guides
+#   homeschool.oversee   consultation reply times, home-visit coverage of every class, FAQ and micro-guides
 RULES: dict[str, RoleRule] = {
     Role.DISTRICT_ADMIN: RoleRule(
         unit_kinds=frozenset({"district"}),
         sees_students=True,
-        perms=frozenset({"org.manage", "roles.manage", "people.view", "people.manage", "consent.view", "audit.view"}),
+        perms=frozenset({"org.manage", "roles.manage", "people.view", "people.manage", "consent.view", "audit.view",
+                         "activities.manage", "activities.approve", "courses.manage", "notices.send", "homeschool.oversee"}),
         is_admin=True,
     ),
     Role.DEPARTMENT_LIAISON: RoleRule(unit_kinds=frozenset({"department"}), sees_units=DISTRICT),
-    Role.STREET_STAFF: RoleRule(unit_kinds=frozenset({"street"})),
+    Role.STREET_STAFF: RoleRule(unit_kinds=frozenset({"street"}), perms=frozenset({"activities.manage"})),
     Role.SCHOOL_ADMIN: RoleRule(
         unit_kinds=frozenset({"school"}),
         sees_students=True,
         perms=frozenset(
-            {"org.manage", "roles.manage", "people.view", "people.manage", "people.view_contact", "people.view_identity", "consent.view"}
+            {"org.manage", "roles.manage", "people.view", "people.manage", "people.view_contact", "people.view_identity", "consent.view",
+             "activities.manage", "activities.approve", "courses.manage", "notices.send", "homeschool.oversee"}
         ),
         is_admin=True,
     ),
     Role.CLASS_TEACHER: RoleRule(
         unit_kinds=frozenset({"class"}),
         sees_students=True,
-        perms=frozenset({"people.view", "people.manage", "people.view_contact", "consent.view"}),
+        perms=frozenset({"people.view", "people.manage", "people.view_contact", "consent.view", "activities.manage", "notices.send", "homeschool.teach"}),
     ),
     Role.SUBJECT_TEACHER: RoleRule(unit_kinds=frozenset({"class"}), sees_students=True, perms=frozenset({"people.view"})),
     Role.PSYCH_TEACHER: RoleRule(unit_kinds=frozenset({"school"}), sees_students=True, perms=frozenset({"people.view"})),
     Role.HEALTH_VP: RoleRule(unit_kinds=frozenset({"school"}), sees_students=True, perms=frozenset({"people.view"})),
-    Role.GRID_WORKER: RoleRule(unit_kinds=frozenset({"community"}), student_assignable=True),
-    Role.PARTNER_CONTACT: RoleRule(unit_kinds=frozenset({"partner"})),
+    Role.GRID_WORKER: RoleRule(unit_kinds=frozenset({"community"}), student_assignable=True, perms=frozenset({"activities.manage"})),
+    Role.PARTNER_CONTACT: RoleRule(unit_kinds=frozenset({"partner"}), perms=frozenset({"activities.manage"})),
     Role.VOLUNTEER: RoleRule(unit_kinds=frozenset({"district", "street", "community", "school", "partner"})),
     # Guardians are not granted by assignment: their scope is their Guardianship rows (people app),
     # so the family relation has one source of truth. Listed so that the role has a name and rules.

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import ipaddress
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 
 from audit.models import AccessEvent, AuditEvent, ChainedEvent
 
@@ -48,6 +50,21 @@ def actor_for(user, ip: str | None = None, label: str | None = None) -> Actor:
     return Actor(user.pk, label or f"user:{user.pk}", ip)
 
 
+def normalise_ip(ip: str | None) -> str | None:
+    """The address as the database will return it (PostgreSQL's inet rewrites IPv6 text), or None.
+
+    The hash is computed before the insert, so a differently spelled address would break the chain.
+    """
+    if not ip:
+        return None
+    text = str(ip).strip().split("%", 1)[0]  # zone ids are meaningless off-host and inet refuses them
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return clean_ipv6_address(text) if addr.version == 6 else str(addr)
+
+
 def _canonical(row: ChainedEvent, fields: dict) -> bytes:
     payload = {
         "prev": row.prev_hash,
@@ -79,7 +96,7 @@ def _append(event_class: type[ChainedEvent], *, actor: Actor | None, **fields) -
         # On SQLite the IMMEDIATE transaction already holds the database's single write lock.
         last = event_class.objects.order_by("-id").values_list("hash", flat=True).first()
         row = event_class(
-            at=timezone.now(), actor_id=actor.id, actor_label=actor.label[:80], ip=actor.ip, prev_hash=last or GENESIS, **fields
+            at=timezone.now(), actor_id=actor.id, actor_label=actor.label[:80], ip=normalise_ip(actor.ip), prev_hash=last or GENESIS, **fields
         )
         # JSON round-trip so the hash is computed over exactly what the database will return.
         if isinstance(row, AuditEvent):
@@ -105,6 +122,8 @@ class ChainReport:
     checked: int
     first_broken_id: int | None = None
     problem: str = ""
+    last_id: int | None = None  # the head of the verified chain: record it elsewhere as an anchor
+    last_hash: str = ""
 
     @property
     def ok(self) -> bool:
@@ -115,11 +134,12 @@ def verify_chain(model: type[ChainedEvent] = AuditEvent, batch: int = 5000) -> C
     """Walk the chain in id order; report the first row whose link or content does not match."""
     prev = GENESIS
     checked = 0
+    last_id = None
     for row in model.objects.order_by("id").iterator(chunk_size=batch):
         if row.prev_hash != prev:
             return ChainReport(checked, row.pk, "prev_hash does not match the previous row (a row was removed or inserted)")
         if row_hash(row) != row.hash:
             return ChainReport(checked, row.pk, "content does not match its hash (the row was altered)")
-        prev = row.hash
+        prev, last_id = row.hash, row.pk
         checked += 1
-    return ChainReport(checked)
+    return ChainReport(checked, last_id=last_id, last_hash=prev if last_id else "")

@@ -3,7 +3,12 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 
+from accounts.roles import Role
 from core.scoping import get_scope
+from org.models import OrgUnit
+from org.selectors import headline_counts
+from people.models import Student
+from people.selectors import TEACHING_ROLES
 
 
 def healthz(request):
@@ -13,10 +18,44 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _role_rows(user, scope) -> list[dict]:
+    """The user's staff roles with the names of the units (and carer children) they are held in."""
+    staff = [(r, u, s) for r, u, s in scope.roles if r != Role.GUARDIAN]
+    unit_ids = {u for _r, u, _s in staff if u}
+    student_ids = {s for _r, _u, s in staff if s}
+    units = {u.id: u for u in OrgUnit.objects.visible_to(user).filter(id__in=unit_ids).select_related("parent__parent")} if unit_ids else {}
+    students = {s.id: s for s in Student.objects.visible_to(user).filter(id__in=student_ids)} if student_ids else {}
+    rows = []
+    for role, unit_id, student_id in staff:
+        unit = units.get(unit_id)
+        rows.append(
+            {
+                "role": Role(role).label if role in Role.values else role,
+                "unit": unit.full_name if unit else "",
+                "unit_id": unit.id if unit else None,
+                "student": students[student_id].name if student_id in students else "",
+            }
+        )
+    return rows
+
+
 @login_required
 def home(request):
-    scope = get_scope(request.user)
-    staff_roles = scope.role_names - {"guardian"}
-    if scope.guardian_id and not staff_roles:
+    user = request.user
+    scope = get_scope(user)
+    staff_roles = scope.role_names - {Role.GUARDIAN}
+    if scope.guardian_id and not staff_roles and not scope.superuser:
         return redirect("people:family")
-    return render(request, "home.html", {"scope": scope})
+    context = {"scope": scope, "no_role": not staff_roles and not scope.superuser}
+    if not context["no_role"]:
+        context.update(
+            {
+                "roles": _role_rows(user, scope),
+                "counts": headline_counts(user),
+                "can_tree": scope.superuser or bool(scope.unit_prefixes),
+                "can_manage_org": scope.has_perm_anywhere("org.manage"),
+                "teaches": bool(staff_roles & set(TEACHING_ROLES)),
+                "is_guardian": bool(scope.guardian_id),
+            }
+        )
+    return render(request, "home.html", context)

@@ -81,7 +81,7 @@ class OrgUnit(models.Model):
     path = models.CharField(max_length=255, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     stage = models.CharField(_("学段"), max_length=16, choices=Stage.choices, blank=True)
-    grade_year = models.PositiveSmallIntegerField(_("年级序号"), null=True, blank=True, help_text=_("一年级为1，初一为7，高一为10；幼儿园小班为-2"))
+    grade_year = models.SmallIntegerField(_("年级序号"), null=True, blank=True, help_text=_("一年级为1，初一为7，高一为10；幼儿园小班为-2"))
     class_no = models.PositiveSmallIntegerField(_("班号"), null=True, blank=True)
     entry_year = models.PositiveSmallIntegerField(_("入学年份"), null=True, blank=True)
     invite_code = models.CharField(_("班级邀请码"), max_length=12, blank=True, db_index=True)

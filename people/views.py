@@ -1,11 +1,49 @@
+"""Pages about people: a guardian's family page, a teacher's classes, a student's record."""
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from audit.services import record_access
+from core.scoping import fetch_for, get_scope
+from org.selectors import breadcrumb, class_teacher_names
+from people import selectors
 from people.models import Student
+
+# Stored with each access row; audit data, so not translated.
+REASON_VIEW_ID_NUMBER = "查看身份证号"
 
 
 @login_required
 def family(request):
-    children = Student.objects.visible_to(request.user).select_related("school_class", "school")
-    return render(request, "people/family.html", {"children": children})
+    """Mobile-first: one card per child, in whichever school they study."""
+    children = selectors.family_children(request.user)
+    return render(request, "people/family.html", {"children": children, "is_guardian": bool(get_scope(request.user).guardian_id)})
 
+
+@login_required
+def my_classes(request):
+    classes = selectors.teacher_classes(request.user)
+    return render(request, "people/my_classes.html", {"classes": classes})
+
+
+@login_required
+def student_detail(request, pk):
+    user = request.user
+    student = fetch_for(user, Student.objects.select_related("school", "school_class"), pk, perm="people.view")
+    scope = get_scope(user)
+    can_identity = bool(student.id_number) and scope.can("people.view_identity", student)
+    # The full ID number is shown only on request, and each showing is one access-log row.
+    reveal = can_identity and request.GET.get("show") == "id"
+    if reveal:
+        record_access(user=user, obj=student, reason=REASON_VIEW_ID_NUMBER)
+    context = {
+        "student": student,
+        "crumbs": breadcrumb(user, student.school_class) + [student.school_class],
+        "links": selectors.student_guardian_links(student),
+        "contact": selectors.contact_level(user, student),
+        "can_identity": can_identity,
+        "reveal": reveal,
+        "can_roster": scope.can("people.view", student.school_class),
+        "class_teachers": class_teacher_names([student.school_class_id]).get(student.school_class_id, []),
+    }
+    return render(request, "people/student_detail.html", context)

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.scoping import ScopedQuerySet
+
 
 class PeriodKind(models.TextChoices):
     SCHOOL_YEAR = "school_year", _("学年")
@@ -14,17 +16,23 @@ class PeriodKind(models.TextChoices):
     MONTH = "month", _("月")
 
 
-class PeriodQuerySet(models.QuerySet):
+class PeriodQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        # The calendar is the district's: everyone who works or has a child in the district reads it.
+        return models.Q(district_id__in=scope.district_ids) if scope.district_ids else None
+
     def containing(self, day: dt.date):
         return self.filter(start__lte=day, end__gte=day)
 
     def current(self, *, district, kind: str, on: dt.date | None = None):
-        """The period of this kind that contains today (Asia/Shanghai) for the district, or None.
+        """The period of this kind that contains the day (default: today in Asia/Shanghai), or None.
 
-        Between semesters (the holidays) the most recent semester that ended is returned, because
-        that is the one whose targets are still being reported on.
+        Semesters include their holidays, so every day of a generated school year has one. A day past
+        the last generated period (next year not generated yet) gets the most recent period that
+        ended, whose targets are still being reported on; a day before the first one gets None.
         """
-        day = on or timezone.localdate()
+        # The district's calendar day (settings.TIME_ZONE, Asia/Shanghai), whatever zone is active.
+        day = on or timezone.localdate(timezone=timezone.get_default_timezone())
         qs = self.filter(district=district, kind=kind)
         found = qs.containing(day).order_by("start").first()
         if found is None:

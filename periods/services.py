@@ -21,6 +21,8 @@ def school_year_ensure(*, district, start_year: int) -> Period:
     第一学期 runs 1 Sep – 31 Jan, 第二学期 1 Feb – 31 Aug (holidays included, so that every day of
     the year belongs to exactly one semester and KPIs never fall between periods).
     """
+    if district.kind != "district" or district.district_id != district.pk:
+        raise ValueError("periods belong to a district")
     year, _ = Period.objects.get_or_create(
         district=district,
         kind=PeriodKind.SCHOOL_YEAR,
@@ -46,20 +48,17 @@ def school_year_ensure(*, district, start_year: int) -> Period:
             start=month,
             defaults={"name": f"{month.year}年{month.month}月", "end": _month_end(month.year, month.month), "parent": year},
         )
-        if month.month in (1, 4, 7, 10):
-            q = (month.month - 1) // 3 + 1
-            Period.objects.get_or_create(
-                district=district,
-                kind=PeriodKind.QUARTER,
-                start=month,
-                defaults={"name": f"{month.year}年第{CN_MONTHS[q - 1]}季度", "end": _month_end(month.year, month.month + 2)},
-            )
         month = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-    # The quarter that began in July belongs to both school years; make sure September's quarter exists.
-    Period.objects.get_or_create(
-        district=district, kind=PeriodKind.QUARTER, start=dt.date(start_year, 7, 1),
-        defaults={"name": f"{start_year}年第三季度", "end": dt.date(start_year, 9, 30)},
-    )
+    # Calendar quarters overlapping the school year: July–September of both calendar years straddle a
+    # year boundary, so they have no parent and are shared with the neighbouring school year.
+    for year_no, first_month in [(start_year, 7), (start_year, 10), (start_year + 1, 1), (start_year + 1, 4), (start_year + 1, 7)]:
+        q = (first_month - 1) // 3 + 1
+        Period.objects.get_or_create(
+            district=district,
+            kind=PeriodKind.QUARTER,
+            start=dt.date(year_no, first_month, 1),
+            defaults={"name": f"{year_no}年第{CN_MONTHS[q - 1]}季度", "end": _month_end(year_no, first_month + 2)},
+        )
     return year
 
 

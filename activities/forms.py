@@ -1,0 +1,112 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from activities.models import Activity, CampaignKind
+from core.scoping import get_scope, prefix_q
+from org.models import Kind, OrgUnit
+
+DT_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M")
+DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
+
+
+def organiser_units(user):
+    """Units the user may organise in the name of (activities.manage), for the owner field."""
+    scope = get_scope(user)
+    qs = OrgUnit.objects.visible_to(user).filter(is_active=True)
+    if scope.superuser:
+        return qs.exclude(kind=Kind.GRADE)
+    q = prefix_q("path", scope.perm_prefixes.get("activities.manage", ()))
+    return qs.filter(q).exclude(kind=Kind.GRADE) if q is not None else qs.none()
+
+
+def _audience_qs(user):
+    scope = get_scope(user)
+    qs = OrgUnit.objects.visible_to(user).filter(is_active=True, kind__in=[Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS])
+    if scope.superuser:
+        return qs
+    q = prefix_q("path", scope.perm_prefixes.get("activities.manage", ()))
+    return qs.filter(q) if q is not None else qs.none()
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.get_kind_display()} · {obj.full_name if obj.kind == Kind.CLASS else obj.name}"
+
+
+class UnitMultipleField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.get_kind_display()} · {obj.full_name if obj.kind == Kind.CLASS else obj.name}"
+
+
+class ActivityForm(forms.ModelForm):
+    owner_unit = UnitChoiceField(label=_("主办单位"), queryset=OrgUnit.objects.none())
+    audience_units = UnitMultipleField(label=_("面向范围"), queryset=OrgUnit.objects.none(), help_text=_("可多选：班级、年级或整所学校"))
+    co_organisers = UnitMultipleField(label=_("协办单位"), queryset=OrgUnit.objects.none(), required=False,
+                                      help_text=_("例如社区、场馆、合作单位；协办单位的联系人可以协助签到"))
+
+    class Meta:
+        model = Activity
+        fields = [
+            "kind", "title", "owner_unit", "co_organisers", "audience_units", "audience", "description", "venue",
+            "off_campus", "safety_plan", "responsible_name", "responsible_contact", "requires_signup", "max_party_size",
+            "signup_opens_at", "signup_closes_at", "credited_hours",
+        ]
+        widgets = {
+            "signup_opens_at": DT_WIDGET,
+            "signup_closes_at": DT_WIDGET,
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "safety_plan": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_unit"].queryset = organiser_units(user)
+        self.fields["audience_units"].queryset = _audience_qs(user)
+        district_ids = get_scope(user).district_ids
+        self.fields["co_organisers"].queryset = OrgUnit.objects.filter(
+            is_active=True, kind__in=[Kind.SCHOOL, Kind.STREET, Kind.COMMUNITY, Kind.DEPARTMENT, Kind.PARTNER]
+        ).filter(district_id__in=district_ids) if district_ids else OrgUnit.objects.none()
+        if self.instance.pk:
+            del self.fields["owner_unit"]
+        for name, f in self.fields.items():
+            if isinstance(f.widget, forms.CheckboxInput):
+                f.widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(f.widget, forms.SelectMultiple):
+                f.widget.attrs.setdefault("class", "form-select")
+                f.widget.attrs.setdefault("size", "6")
+            elif isinstance(f.widget, forms.Select):
+                f.widget.attrs.setdefault("class", "form-select")
+            else:
+                f.widget.attrs.setdefault("class", "form-control")
+            f.widget.attrs.setdefault("id", f"id_{name}")
+
+
+class SessionForm(forms.Form):
+    starts_at = forms.DateTimeField(label=_("开始时间"), widget=DT_WIDGET)
+    ends_at = forms.DateTimeField(label=_("结束时间"), widget=DT_WIDGET)
+    capacity = forms.IntegerField(label=_("名额（人）"), required=False, min_value=1,
+                                  widget=forms.NumberInput(attrs={"class": "form-control"}), help_text=_("留空表示不限"))
+    venue = forms.CharField(label=_("地点（与活动不同时填写）"), required=False, max_length=200,
+                            widget=forms.TextInput(attrs={"class": "form-control"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            raise forms.ValidationError(_("结束时间应晚于开始时间。"))
+        return data
+
+
+class CampaignForm(forms.Form):
+    kind = forms.ChoiceField(label=_("类型"), choices=CampaignKind.choices, widget=forms.Select(attrs={"class": "form-select"}))
+    title = forms.CharField(label=_("主题"), max_length=120, widget=forms.TextInput(attrs={"class": "form-control"}))
+    owner_unit = UnitChoiceField(label=_("发起单位"), queryset=OrgUnit.objects.none(), widget=forms.Select(attrs={"class": "form-select"}))
+    audience_units = UnitMultipleField(label=_("面向范围"), queryset=OrgUnit.objects.none(),
+                                       widget=forms.SelectMultiple(attrs={"class": "form-select", "size": "6"}))
+    description = forms.CharField(label=_("活动说明"), required=False, widget=forms.Textarea(attrs={"class": "form-control", "rows": 3}))
+    starts_on = forms.DateField(label=_("开始日期"), widget=DATE_WIDGET)
+    ends_on = forms.DateField(label=_("结束日期"), widget=DATE_WIDGET)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_unit"].queryset = organiser_units(user)
+        self.fields["audience_units"].queryset = _audience_qs(user)

@@ -1,0 +1,85 @@
+"""The learning-hours ledger. Every module that credits a guardian's learning (activity check-ins,
+lesson attendance, watched recordings) calls hours_credit(); the unique (guardian, source_key) makes a
+repeat a no-op, and certificates follow from the ledger, never from a module's own counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import Min, Sum
+
+from courses.models import DEFAULT_HOURS_TARGET, Certificate, LearningHours, SchoolSetting
+from periods.models import Period, PeriodKind
+
+
+def hours_credit(
+    *, guardian_ids, source_key: str, kind: str, hours: Decimal, earned_on: dt.date, title: str, school_id: int | None, district_id: int
+) -> None:
+    """Credit each guardian once for source_key (idempotent, safe under concurrent calls)."""
+    guardian_ids = sorted(set(guardian_ids))
+    if not guardian_ids or hours <= 0:
+        return
+    rows = [
+        LearningHours(
+            district_id=district_id, guardian_id=g, source_key=source_key, kind=kind, hours=hours, earned_on=earned_on,
+            title=title[:160], school_id=school_id,
+        )
+        for g in guardian_ids
+    ]
+    LearningHours.objects.bulk_create(rows, ignore_conflicts=True)
+    certificates_issue_due(guardian_ids=guardian_ids, day=earned_on, district_id=district_id)
+
+
+def semester_for(*, district_id: int, day: dt.date) -> Period | None:
+    return Period.objects.filter(district_id=district_id, kind=PeriodKind.SEMESTER, start__lte=day, end__gte=day).first()
+
+
+def thresholds_for(guardian_ids) -> dict[int, Decimal]:
+    """Each guardian's certificate threshold: the lowest target among their children's schools (default 8)."""
+    from people.models import Guardianship
+
+    rows = (
+        Guardianship.objects.filter(guardian_id__in=guardian_ids, student__is_active=True)
+        .values("guardian_id")
+        .annotate(target=Min("student__school__parent_school_setting__hours_target"))
+    )
+    found = {r["guardian_id"]: r["target"] for r in rows}
+    return {g: (found.get(g) or DEFAULT_HOURS_TARGET) for g in guardian_ids}
+
+
+def certificates_issue_due(*, guardian_ids, day: dt.date, district_id: int) -> list[Certificate]:
+    """Issue the semester certificate to those whose ledger total reached their threshold (4 queries)."""
+    period = semester_for(district_id=district_id, day=day)
+    if period is None:
+        return []
+    totals = dict(
+        LearningHours.objects.filter(guardian_id__in=guardian_ids, earned_on__gte=period.start, earned_on__lte=period.end)
+        .values("guardian_id")
+        .annotate(total=Sum("hours"))
+        .values_list("guardian_id", "total")
+    )
+    thresholds = thresholds_for([g for g, t in totals.items() if t])
+    due = [
+        Certificate(
+            district_id=district_id, guardian_id=g, period=period, hours=totals[g], threshold=thresholds[g],
+            serial=f"GY{period.start:%Y%m}-{period.pk}-{g}",
+        )
+        for g in thresholds
+        if totals[g] >= thresholds[g]
+    ]
+    if due:
+        Certificate.objects.bulk_create(due, ignore_conflicts=True)
+    return due
+
+
+def guardian_semester_hours(*, guardian_id: int, period: Period) -> Decimal:
+    total = LearningHours.objects.filter(guardian_id=guardian_id, earned_on__gte=period.start, earned_on__lte=period.end).aggregate(
+        t=Sum("hours")
+    )["t"]
+    return total or Decimal("0")
+
+
+def school_hours_target(school_id: int) -> Decimal:
+    setting = SchoolSetting.objects.filter(school_id=school_id).values_list("hours_target", flat=True).first()
+    return setting or DEFAULT_HOURS_TARGET

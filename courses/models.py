@@ -1,0 +1,359 @@
+"""The parent school (R4): courses and lessons, bookings, watch progress, homework, ratings, demand topics
+and the one learning-hours ledger that every module credits (one row per credited participation)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.scoping import ScopedQuerySet, any_q, prefix_q
+
+
+class CourseCategory(models.TextChoices):
+    BASIC = "basic", _("基础课程")
+    TOPIC = "topic", _("专题课程")
+    CUSTOM = "custom", _("定制课程")
+
+
+class CourseMode(models.TextChoices):
+    OFFLINE = "offline", _("线下")
+    LIVE = "live", _("直播")
+    RECORDED = "recorded", _("录播")
+
+
+class CourseStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    PUBLISHED = "published", _("已发布")
+
+
+# Stages as org.Stage, plus "all stages".
+STAGE_CHOICES = [
+    ("", _("全学段")),
+    ("kindergarten", _("幼儿园")),
+    ("primary", _("小学")),
+    ("junior", _("初中")),
+    ("senior", _("高中")),
+]
+
+DEFAULT_HOURS_TARGET = Decimal("8")
+
+
+def _course_managers(scope) -> tuple[str, ...]:
+    return scope.perm_prefixes.get("courses.manage", ())
+
+
+def family_guardian_q(scope, field: str = "guardian_id") -> models.Q | None:
+    """The user's own guardian rows; staff who run the parent school see those of families in their units."""
+    from people.models import Guardianship
+
+    parts = []
+    if scope.guardian_id:
+        parts.append(models.Q(**{field: scope.guardian_id}))
+    prefixes = _course_managers(scope)
+    if prefixes:
+        links = Guardianship.objects.filter(prefix_q("student__school_class__path", prefixes)).values("guardian_id")
+        parts.append(models.Q(**{f"{field}__in": links}))
+    return any_q(*parts)
+
+
+class CourseQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        audience = any_q(
+            models.Q(owner_unit_id__in=scope.unit_ids) if scope.unit_ids else None,
+            prefix_q("owner_unit__path", scope.unit_prefixes),
+        )
+        published = models.Q(status=CourseStatus.PUBLISHED) & audience if audience is not None else None
+        return any_q(prefix_q("owner_unit__path", _course_managers(scope)), published)
+
+
+class Course(models.Model):
+    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    owner_unit = models.ForeignKey("org.OrgUnit", verbose_name=_("开课单位"), on_delete=models.PROTECT, related_name="courses")
+    title = models.CharField(_("课程名称"), max_length=120)
+    category = models.CharField(_("课程类别"), max_length=10, choices=CourseCategory.choices)
+    stage = models.CharField(_("适用学段"), max_length=16, choices=STAGE_CHOICES, blank=True)
+    mode = models.CharField(_("授课方式"), max_length=10, choices=CourseMode.choices)
+    lecturer_name = models.CharField(_("讲师"), max_length=60, blank=True, help_text=_("讲师团成员姓名"))
+    lecturer = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("讲师账号"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    description = models.TextField(_("课程简介"), blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=CourseStatus.choices, default=CourseStatus.DRAFT)
+    topic = models.ForeignKey("courses.TopicRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="courses")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CourseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("家长学校课程")
+        verbose_name_plural = _("家长学校课程")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.title
+
+    def scope_path(self) -> str:
+        return self.owner_unit.path
+
+
+class LessonQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        q = CourseQuerySet(Course).scope_q(scope)
+        return models.Q(course__in=Course.objects.filter(q)) if q is not None else None
+
+
+class Lesson(models.Model):
+    """One lesson, following the template 视频导入 → 现场研讨 → 问题总结 → 作业巩固 → 微课延伸."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lessons")
+    order = models.PositiveSmallIntegerField(_("序号"), default=1)
+    title = models.CharField(_("课时名称"), max_length=120)
+    hours = models.DecimalField(_("学时"), max_digits=3, decimal_places=1, default=Decimal("1"))
+    intro = models.TextField(_("视频导入"), blank=True)
+    video = models.FileField(_("课程视频"), upload_to="courses/videos/%Y/%m/", blank=True)
+    video_type = models.CharField(max_length=30, blank=True)
+    duration_seconds = models.PositiveIntegerField(_("视频时长（秒）"), default=0)
+    discussion = models.TextField(_("现场研讨"), blank=True)
+    summary = models.TextField(_("问题总结"), blank=True)
+    homework = models.TextField(_("作业巩固"), blank=True)
+    extension = models.TextField(_("微课延伸"), blank=True)
+    # Offline and live lessons are held as an activity session (sign-up, QR check-in, attendance).
+    activity = models.OneToOneField("activities.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="lesson")
+
+    objects = LessonQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("课时")
+        verbose_name_plural = _("课时")
+        ordering = ["course_id", "order", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(hours__gt=0), name="lesson_hours_positive")]
+
+    def __str__(self):
+        return self.title
+
+    def scope_path(self) -> str:
+        return self.course.owner_unit.path
+
+    @property
+    def source_key(self) -> str:
+        # Attending the lesson and watching its recording are the same participation: one ledger key.
+        return f"lesson:{self.pk}"
+
+
+class GuardianRowQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        return family_guardian_q(scope)
+
+
+class BookingStatus(models.TextChoices):
+    BOOKED = "booked", _("已预约")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class CourseBooking(models.Model):
+    """课程预约: a guardian enrols in a course; offline lessons are then booked as activity sign-ups."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="bookings")
+    guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="course_bookings")
+    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=BookingStatus.choices, default=BookingStatus.BOOKED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GuardianRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("课程预约")
+        verbose_name_plural = _("课程预约")
+        constraints = [models.UniqueConstraint(fields=["course", "guardian"], name="course_booking_once")]
+
+
+class LessonWatch(models.Model):
+    """Playback progress of a recorded lesson. The video is cut into BUCKET-second pieces; a piece counts
+    as watched only when the player reported positions through it at a plausible pace."""
+
+    BUCKET = 5
+
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="watches")
+    guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="lesson_watches")
+    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    buckets = models.TextField(default="")  # "0"/"1" per bucket
+    watched_seconds = models.PositiveIntegerField(default=0)
+    last_position = models.FloatField(default=0)
+    last_beacon_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = GuardianRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("观看进度")
+        verbose_name_plural = _("观看进度")
+        constraints = [models.UniqueConstraint(fields=["lesson", "guardian"], name="lesson_watch_once")]
+
+
+class HomeworkQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        own = models.Q(guardian_id=scope.guardian_id) if scope.guardian_id else None
+        teaching = prefix_q("lesson__course__owner_unit__path", _course_managers(scope))
+        return any_q(own, teaching)
+
+
+class Homework(models.Model):
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="homework_submissions")
+    guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="homework")
+    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("作业内容"))
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    feedback = models.TextField(_("教师反馈"), blank=True)
+    feedback_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    feedback_at = models.DateTimeField(null=True, blank=True)
+
+    objects = HomeworkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("作业")
+        verbose_name_plural = _("作业")
+        ordering = ["-submitted_at"]
+        constraints = [models.UniqueConstraint(fields=["lesson", "guardian"], name="homework_once")]
+
+    def scope_path(self) -> str:
+        return self.lesson.course.owner_unit.path
+
+
+class CourseRating(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="ratings")
+    guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="+")
+    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    stars = models.PositiveSmallIntegerField(_("评分"))
+    comment = models.TextField(_("评价"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("课程评价")
+        verbose_name_plural = _("课程评价")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "guardian"], name="course_rating_once"),
+            models.CheckConstraint(condition=models.Q(stars__gte=1, stars__lte=5), name="course_rating_stars_range"),
+        ]
+
+
+class SchoolSetting(models.Model):
+    """Per-school parent-school settings: the hours a school delivers per semester and a guardian needs
+    for a certificate (seed 000: 每学期开展家长培训不少于8课时)."""
+
+    school = models.OneToOneField("org.OrgUnit", on_delete=models.CASCADE, related_name="parent_school_setting")
+    hours_target = models.DecimalField(_("每学期学时要求"), max_digits=4, decimal_places=1, default=DEFAULT_HOURS_TARGET)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("家长学校设置")
+        verbose_name_plural = _("家长学校设置")
+        constraints = [models.CheckConstraint(condition=models.Q(hours_target__gt=0), name="school_hours_target_positive")]
+
+
+class HoursKind(models.TextChoices):
+    ACTIVITY = "activity", _("活动/讲座")
+    LESSON = "lesson", _("家长学校课程")
+
+
+class LearningHours(models.Model):
+    """The ledger: one row per credited participation, unique on (guardian, source) so that the same
+    lesson attended and watched, or a check-in repeated, is counted once."""
+
+    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="learning_hours")
+    source_key = models.CharField(max_length=40)
+    kind = models.CharField(max_length=10, choices=HoursKind.choices)
+    hours = models.DecimalField(_("学时"), max_digits=4, decimal_places=1)
+    earned_on = models.DateField(_("日期"))
+    title = models.CharField(_("内容"), max_length=160)
+    # The school that delivered it (None for district or community offerings).
+    school = models.ForeignKey("org.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GuardianRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("学时记录")
+        verbose_name_plural = _("学时记录")
+        ordering = ["-earned_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["guardian", "source_key"], name="learning_hours_once_per_source"),
+            models.CheckConstraint(condition=models.Q(hours__gt=0), name="learning_hours_positive"),
+        ]
+        indexes = [models.Index(fields=["guardian", "earned_on"], name="learning_hours_guardian_idx")]
+
+
+class Certificate(models.Model):
+    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="certificates")
+    period = models.ForeignKey("periods.Period", on_delete=models.PROTECT, related_name="+")
+    hours = models.DecimalField(max_digits=5, decimal_places=1)
+    threshold = models.DecimalField(max_digits=4, decimal_places=1)
+    serial = models.CharField(max_length=32, unique=True)
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GuardianRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("结业证书")
+        verbose_name_plural = _("结业证书")
+        constraints = [models.UniqueConstraint(fields=["guardian", "period"], name="certificate_once_per_period")]
+
+
+class TopicStatus(models.TextChoices):
+    OPEN = "open", _("征集中")
+    ADOPTED = "adopted", _("已开课")
+    CLOSED = "closed", _("已关闭")
+
+
+class TopicQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        # Guardians see their children's schools' topics; staff those of schools in their subtree.
+        return any_q(
+            models.Q(school_id__in=scope.unit_ids) if scope.unit_ids else None,
+            prefix_q("school__path", scope.unit_prefixes),
+        )
+
+
+class TopicRequest(models.Model):
+    """家长“点单”: a topic guardians ask the parent school to teach; ranked by votes."""
+
+    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey("org.OrgUnit", verbose_name=_("学校"), on_delete=models.PROTECT, related_name="topic_requests")
+    stage = models.CharField(_("学段"), max_length=16, choices=STAGE_CHOICES, blank=True)
+    title = models.CharField(_("希望学习的主题"), max_length=80)
+    description = models.TextField(_("具体困惑或需求"), blank=True)
+    proposed_by = models.ForeignKey("people.Guardian", null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(_("状态"), max_length=10, choices=TopicStatus.choices, default=TopicStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TopicQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("点单主题")
+        verbose_name_plural = _("点单主题")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["school", "status"], name="topic_school_status_idx")]
+
+    def __str__(self):
+        return self.title
+
+    def scope_path(self) -> str:
+        return self.school.path
+
+
+class TopicVote(models.Model):
+    topic = models.ForeignKey(TopicRequest, on_delete=models.CASCADE, related_name="votes")
+    guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("点单投票")
+        verbose_name_plural = _("点单投票")
+        constraints = [models.UniqueConstraint(fields=["topic", "guardian"], name="topic_vote_once")]

@@ -1,0 +1,133 @@
+"""Who a notice may go to: units, staff roles and hand-picked families inside the sender's scope.
+
+Everything a sender picks is checked against core.scoping (OrgUnit/Student .visible_to and
+Scope.can("notices.send", …)); the fan-out later only reads the ids that passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from accounts.roles import Role
+from core.scoping import get_scope, prefix_q
+from notices.models import SEND_PERM
+from org.models import Kind, OrgUnit
+from people.models import Student
+
+ADDRESSABLE_KINDS = (Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS)
+STAFF_ROLE_CHOICES = [
+    (r.value, r.label)
+    for r in (
+        Role.SCHOOL_ADMIN,
+        Role.CLASS_TEACHER,
+        Role.SUBJECT_TEACHER,
+        Role.PSYCH_TEACHER,
+        Role.HEALTH_VP,
+        Role.STREET_STAFF,
+        Role.GRID_WORKER,
+    )
+]
+MAX_PICKED = 500
+
+
+@dataclass
+class Audience:
+    units: list[OrgUnit] = field(default_factory=list)
+    include_guardians: bool = True
+    staff_roles: list[str] = field(default_factory=list)
+    students: list[Student] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "unit_ids": [u.id for u in self.units],
+            "unit_paths": [u.path for u in self.units],
+            "include_guardians": self.include_guardians,
+            "staff_roles": list(self.staff_roles),
+            "student_ids": [s.id for s in self.students],
+        }
+
+    def summary(self) -> str:
+        parts = []
+        names = "、".join(u.name for u in self.units[:5]) + (_("等%(n)d个单位") % {"n": len(self.units)} if len(self.units) > 5 else "")
+        if self.units and self.include_guardians:
+            parts.append(_("%(units)s的全体家长") % {"units": names})
+        if self.units and self.staff_roles:
+            roles = "、".join(str(dict(STAFF_ROLE_CHOICES).get(r, r)) for r in self.staff_roles)
+            parts.append(_("%(units)s的%(roles)s") % {"units": names, "roles": roles})
+        if self.students:
+            parts.append(_("指定的%(n)d户家庭") % {"n": len(self.students)})
+        return "；".join(parts)[:300]
+
+
+def sendable_units(user):
+    """Units the user may address: visible to them and inside a subtree where they hold notices.send."""
+    scope = get_scope(user)
+    qs = OrgUnit.objects.visible_to(user).filter(kind__in=ADDRESSABLE_KINDS, is_active=True)
+    if scope.superuser:
+        return qs
+    q = prefix_q("path", scope.perm_prefixes.get(SEND_PERM, ()))
+    return qs.filter(q) if q is not None else qs.none()
+
+
+def can_send(user) -> bool:
+    return get_scope(user).has_perm_anywhere(SEND_PERM)
+
+
+def resolve(user, *, unit_ids, include_guardians: bool, staff_roles, student_nos) -> Audience:
+    """Turn what the sender picked into checked objects, or raise ValidationError saying what to fix."""
+    scope = get_scope(user)
+    errors = []
+    clean_ids = set()
+    for raw in unit_ids or ():
+        try:
+            clean_ids.add(int(raw))
+        except (TypeError, ValueError):
+            errors.append(_("发送范围中有无效的单位，请重新选择。"))
+    units = list(sendable_units(user).filter(id__in=clean_ids).order_by("path"))
+    if len(units) != len(clean_ids):
+        errors.append(_("所选单位中有您无权发送通知的单位，请只选择您负责的学校、年级或班级。"))
+    # A unit inside another picked unit adds nobody: keep the outer one so the summary stays short.
+    kept: list[OrgUnit] = []
+    for unit in units:
+        if not any(unit.path.startswith(k.path) for k in kept):
+            kept.append(unit)
+    roles = [r for r in (staff_roles or []) if r]
+    allowed_roles = {r for r, _label in STAFF_ROLE_CHOICES}
+    if any(r not in allowed_roles for r in roles):
+        errors.append(_("所选教职工角色无效，请重新选择。"))
+    nos = [n.strip() for n in (student_nos or []) if n and n.strip()]
+    if len(nos) > MAX_PICKED:
+        errors.append(_("一次最多指定 %(n)d 户家庭，请分批发送或改为按班级发送。") % {"n": MAX_PICKED})
+        nos = []
+    students = list(Student.objects.visible_to(user).active().filter(student_no__in=nos).select_related("school_class"))
+    found = {s.student_no for s in students}
+    missing = [n for n in nos if n not in found]
+    if missing:
+        errors.append(_("找不到以下学籍号的学生（或不在您负责的范围内）：%(nos)s。请核对后重试。") % {"nos": "、".join(missing[:10])})
+    refused = [s for s in students if not scope.can(SEND_PERM, s)]
+    if refused:
+        errors.append(_("您无权给以下学生的家庭发送通知：%(names)s。") % {"names": "、".join(s.name for s in refused[:10])})
+    if not kept and not students:
+        errors.append(_("请至少选择一个发送单位，或指定要通知的家庭。"))
+    elif kept and not include_guardians and not roles:
+        errors.append(_("请选择通知家长，或选择要通知的教职工角色。"))
+    if errors:
+        raise ValidationError(errors)
+    return Audience(units=kept, include_guardians=include_guardians, staff_roles=roles, students=students)
+
+
+def common_unit(user, audience: Audience) -> OrgUnit:
+    """The unit a notice is sent in the name of: the deepest unit holding every target."""
+    paths = [u.path for u in audience.units] + [s.school_class.path for s in audience.students]
+    first = paths[0].strip("/").split("/")
+    common: list[str] = []
+    for i, part in enumerate(first):
+        if all(len(p.strip("/").split("/")) > i and p.strip("/").split("/")[i] == part for p in paths):
+            common.append(part)
+        else:
+            break
+    unit_id = int(common[-1])
+    return OrgUnit.objects.get(pk=unit_id)

@@ -1,0 +1,403 @@
+"""Notices (通知公告) that are read: one receipt per recipient, one delivery row per push attempt.
+
+Receipts and deliveries grow with the district (a district-wide notice is ~250,000 receipts), so they
+are written set-based by the worker (notices.fanout) and keyed by unique constraints that make every
+effect once-only, however often a job is retried.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.crypto import EncryptedCharField
+from core.scoping import ScopedQuerySet, any_q, prefix_q
+
+SEND_PERM = "notices.send"
+
+
+class Priority(models.TextChoices):
+    NORMAL = "normal", _("普通")
+    IMPORTANT = "important", _("重要")
+    EMERGENCY = "emergency", _("紧急")
+
+
+class ReplyKind(models.TextChoices):
+    NONE = "none", _("无需回执")
+    CONFIRM = "confirm", _("确认收到")
+    CONSENT = "consent", _("同意/不同意（可附意见）")
+
+
+class ReplyChoice(models.TextChoices):
+    CONFIRM = "confirm", _("已确认")
+    AGREE = "agree", _("同意")
+    DISAGREE = "disagree", _("不同意")
+
+
+class NoticeStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("定时待发")
+    PUBLISHING = "publishing", _("发送中")
+    PUBLISHED = "published", _("已发布")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+def _ancestor_ids(prefixes) -> set[int]:
+    return {int(p) for prefix in prefixes for p in prefix.strip("/").split("/") if p}
+
+
+class NoticeQuerySet(ScopedQuerySet):
+    @staticmethod
+    def staff_q(scope):
+        """Notices sent from the user's units (or by them), or addressed to units they answer for."""
+        prefixes = scope.perm_prefixes.get(SEND_PERM, ())
+        parts = []
+        if prefixes:
+            parts.append(prefix_q("sender_unit__path", prefixes))
+            # Addressed to a unit at or above one of theirs (a district notice reaches a class teacher's
+            # class) or below it (a class notice is seen by the school admin).
+            covering = NoticeTarget.objects.filter(
+                any_q(models.Q(unit_id__in=_ancestor_ids(prefixes)), prefix_q("unit__path", prefixes))
+            ).values("notice_id")
+            parts.append(models.Q(id__in=covering))
+        if scope.user_id:
+            parts.append(models.Q(sender_id=scope.user_id))
+        return any_q(*parts)
+
+    def scope_q(self, scope):
+        parts = [self.staff_q(scope)]
+        if scope.user_id:
+            parts.append(models.Q(id__in=Receipt.objects.filter(user_id=scope.user_id).values("notice_id")))
+        if scope.guardian_id:
+            parts.append(models.Q(id__in=Receipt.objects.filter(guardian_id=scope.guardian_id).values("notice_id")))
+        return any_q(*parts)
+
+    def followed_by(self, user):
+        """The staff view: notices the user sent or follows as a sender, not those merely received."""
+        from core.scoping import get_scope
+
+        scope = get_scope(user)
+        if scope.superuser:
+            return self.all()
+        q = self.staff_q(scope)
+        return self.filter(q) if q is not None else self.none()
+
+
+class Notice(models.Model):
+    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="notices_sent")
+    # The unit the notice is sent in the name of: it decides who else may manage it (its subtree's senders).
+    sender_unit = models.ForeignKey("org.OrgUnit", verbose_name=_("发布单位"), on_delete=models.PROTECT, related_name="+")
+    sender_label = models.CharField(_("发布人"), max_length=120)
+    title = models.CharField(_("标题"), max_length=120)
+    body = models.TextField(_("正文"), blank=True)
+    priority = models.CharField(_("紧急程度"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    reply_kind = models.CharField(_("回执"), max_length=10, choices=ReplyKind.choices, default=ReplyKind.NONE)
+    reply_per_household = models.BooleanField(_("每户回执一次即可"), default=True)
+    reply_deadline = models.DateTimeField(_("回执截止"), null=True, blank=True)
+    status = models.CharField(_("状态"), max_length=12, choices=NoticeStatus.choices, default=NoticeStatus.SCHEDULED)
+    publish_at = models.DateTimeField(_("发布时间"))
+    published_at = models.DateTimeField(null=True, blank=True)
+    # Who it went to, as picked (unit ids, staff roles, hand-picked students): for the sender only.
+    audience = models.JSONField(default=dict)
+    audience_summary = models.CharField(_("发送范围"), max_length=300, blank=True)
+    # An internal label for a hand-picked group (e.g. 困难家庭): never shown to recipients.
+    audience_note = models.CharField(_("内部备注"), max_length=60, blank=True)
+    recipient_count = models.PositiveIntegerField(default=0)
+    has_attachments = models.BooleanField(default=False)  # saves the inbox a query per opened notice
+    escalate_after_minutes = models.PositiveIntegerField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    withdraw_reason = models.CharField(_("撤回原因"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = NoticeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-publish_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "publish_at"], name="notice_status_publish_idx"),
+            models.Index(fields=["sender", "-publish_at"], name="notice_sender_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def scope_path(self) -> str:
+        return self.sender_unit.path
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == NoticeStatus.WITHDRAWN
+
+    @property
+    def needs_reply(self) -> bool:
+        return self.reply_kind != ReplyKind.NONE
+
+
+class NoticeTarget(models.Model):
+    """One addressed unit (or the class of a hand-picked family): lets staff of that unit follow the notice."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="targets")
+    unit = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["notice", "unit"], name="notice_target_unique")]
+        indexes = [models.Index(fields=["unit", "notice"], name="notice_target_unit_idx")]
+
+
+class ReceiptQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        parts = []
+        if scope.guardian_id:
+            parts.append(models.Q(guardian_id=scope.guardian_id))
+        if scope.user_id:
+            parts.append(models.Q(user_id=scope.user_id))
+        prefixes = scope.perm_prefixes.get(SEND_PERM, ())
+        if prefixes:
+            # Senders see the receipts of their notices; class teachers those of their classes' families.
+            parts.append(prefix_q("notice__sender_unit__path", prefixes))
+            parts.append(prefix_q("school_class__path", prefixes))
+            extra = ReceiptClass.objects.filter(prefix_q("school_class__path", prefixes)).values("receipt_id")
+            parts.append(models.Q(id__in=extra))
+        if scope.user_id:
+            parts.append(models.Q(notice__sender_id=scope.user_id))
+        return any_q(*parts)
+
+    def own(self, scope):
+        """Only the receipts addressed to the user (as a guardian or as staff): the inbox."""
+        q = any_q(
+            models.Q(guardian_id=scope.guardian_id) if scope.guardian_id else None,
+            models.Q(user_id=scope.user_id) if scope.user_id else None,
+        )
+        return self.filter(q) if q is not None else self.none()
+
+
+class Receipt(models.Model):
+    """One per recipient and notice. Guardians: guardian set; staff recipients: user set."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="receipts")
+    guardian = models.ForeignKey("people.Guardian", null=True, blank=True, on_delete=models.CASCADE, related_name="notice_receipts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="notice_receipts")
+    household_id = models.BigIntegerField(null=True, blank=True)
+    # The class of the first addressed child (for per-class statistics); further classes in ReceiptClass.
+    # No database constraint: classes are never deleted, and the fan-out should not pay a check per row.
+    school_class = models.ForeignKey("org.OrgUnit", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # The addressed children as "/12/34/": names them in the inbox and filters it by child on any database.
+    students = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    reply = models.CharField(max_length=10, choices=ReplyChoice.choices, blank=True, default="")
+    reply_comment = models.CharField(max_length=200, blank=True, default="")
+    # Replied for by another guardian of the same household (reply_per_household notices).
+    replied_by_household = models.BooleanField(default=False)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    reminder_count = models.PositiveSmallIntegerField(default=0)
+
+    objects = ReceiptQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("回执")
+        verbose_name_plural = _("回执")
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "guardian"], condition=models.Q(guardian__isnull=False), name="receipt_one_per_guardian"),
+            models.UniqueConstraint(fields=["notice", "user"], condition=models.Q(user__isnull=False), name="receipt_one_per_user"),
+            models.CheckConstraint(
+                condition=models.Q(guardian__isnull=False, user__isnull=True) | models.Q(guardian__isnull=True, user__isnull=False),
+                name="receipt_guardian_xor_user",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["guardian", "created_at"], name="receipt_inbox_idx"),
+            models.Index(fields=["user", "created_at"], name="receipt_staff_inbox_idx"),
+            models.Index(fields=["notice", "school_class"], name="receipt_notice_class_idx"),
+        ]
+
+    def __str__(self):
+        return f"receipt {self.pk}"
+
+    @property
+    def student_ids(self) -> list[int]:
+        return [int(x) for x in self.students.strip("/").split("/") if x]
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class ReceiptClass(models.Model):
+    """A further class of a guardian whose addressed children sit in several classes (counted in each)."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="+")
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="extra_classes")
+    school_class = models.ForeignKey("org.OrgUnit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["receipt", "school_class"], name="receipt_class_unique")]
+        indexes = [models.Index(fields=["notice", "school_class"], name="receipt_class_notice_idx")]
+
+
+class Reply(models.Model):
+    """Every reply as given (a permission slip may be changed before the deadline); the receipt holds the latest."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="replies")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    choice = models.CharField(max_length=10, choices=ReplyChoice.choices)
+    comment = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("回执记录")
+        verbose_name_plural = _("回执记录")
+        ordering = ["created_at"]
+
+
+class Channel(models.TextChoices):
+    INAPP = "inapp", _("站内")
+    SMS = "sms", _("短信")
+    EMAIL = "email", _("电子邮件")
+    WECHAT = "wechat", _("微信模板消息")
+
+
+PUSH_CHANNELS = (Channel.SMS, Channel.WECHAT, Channel.EMAIL)
+
+
+class DeliveryKind(models.TextChoices):
+    NOTICE = "notice", _("发布推送")
+    REMINDER = "reminder", _("提醒")
+    ESCALATION = "escalation", _("紧急补发短信")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("待发送")
+    SENDING = "sending", _("发送中")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("发送失败")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class DeliveryQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        q = Receipt.objects.all().scope_q(scope)
+        return models.Q(receipt__in=Receipt.objects.filter(q)) if q is not None else None
+
+
+class Delivery(models.Model):
+    """One push of one receipt over one channel. The unique key makes a retried job send it once."""
+
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="deliveries")
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    kind = models.CharField(max_length=10, choices=DeliveryKind.choices, default=DeliveryKind.NOTICE)
+    round = models.PositiveIntegerField(default=0)  # the Reminder id for reminders, else 0
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    # Held back until then (quiet hours); pending rows whose time has come are sent by the worker.
+    not_before = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_ref = models.CharField(max_length=64, blank=True, default="")
+    error = models.CharField(max_length=200, blank=True, default="")  # never the address
+    created_at = models.DateTimeField()
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("推送记录")
+        verbose_name_plural = _("推送记录")
+        constraints = [
+            models.UniqueConstraint(fields=["receipt", "channel", "kind", "round"], name="delivery_once_per_receipt_channel"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "not_before"], name="delivery_due_idx"),
+            models.Index(fields=["notice", "status"], name="delivery_notice_status_idx"),
+        ]
+
+    @property
+    def idempotency_key(self) -> str:
+        # Passed to gateways that deduplicate (e.g. an SMS provider's OutId): a re-claimed row is not sent twice.
+        return f"gy-{self.pk}"
+
+
+class Reminder(models.Model):
+    """One click on 一键提醒: reminds the unread receipts (of some classes, or all) of a notice."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="reminders")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    class_ids = models.JSONField(null=True, blank=True)  # None: every unread receipt of the notice
+    created_at = models.DateTimeField(auto_now_add=True)
+    reminded_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class JobKind(models.TextChoices):
+    FANOUT = "fanout", _("生成回执")
+    REMIND = "remind", _("提醒未读")
+    ESCALATE = "escalate", _("紧急补发")
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", _("排队中")
+    RUNNING = "running", _("进行中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class NoticeJob(models.Model):
+    """The outbox row of one unit of background work; the queue message carries only its id."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=10, choices=JobKind.choices)
+    ref = models.PositiveIntegerField(default=0)  # the Reminder id for reminders
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cursor = models.BigIntegerField(default=0)  # fan-out: guardian ids below this are done
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["notice", "kind", "ref"], name="notice_job_unique")]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="notice_job_status_idx")]
+
+
+def attachment_path(instance, filename):  # generated names: the original never reaches the disk
+    import uuid
+
+    return f"notices/{instance.notice.district_id}/{uuid.uuid4().hex}"
+
+
+class NoticeAttachment(models.Model):
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=120)
+    content_type = models.CharField(max_length=80)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class GuardianChannel(models.Model):
+    """A guardian's address and choice for one push channel (SMS uses the registered phone)."""
+
+    guardian = models.ForeignKey("people.Guardian", on_delete=models.CASCADE, related_name="notice_channels")
+    channel = models.CharField(max_length=8, choices=[(c.value, c.label) for c in PUSH_CHANNELS])
+    address = EncryptedCharField(blank=True, default="")  # e-mail address or WeChat openid
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("推送方式")
+        verbose_name_plural = _("推送方式")
+        constraints = [models.UniqueConstraint(fields=["guardian", "channel"], name="guardian_channel_unique")]

@@ -1,0 +1,375 @@
+"""Reads of the notices module: the inbox, the sender's statistics and report, the export.
+
+Statistics are SQL aggregates (GROUP BY class) and every page costs a fixed number of queries,
+whether the notice reached 40 families or 250,000.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Case, Count, IntegerField, Q, Value, When
+
+from core.crypto import mask_phone
+from core.scoping import get_scope
+from notices.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notice,
+    NoticeStatus,
+    Receipt,
+    ReceiptClass,
+    ReplyKind,
+)
+from notices.services import followed_class_ids, manages
+from org.models import Kind, OrgUnit
+from people.models import Guardianship, Student
+
+INBOX_PAGE = 20
+
+
+# --- inbox ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class InboxItem:
+    receipt: Receipt
+    notice: Notice
+    children: list[str]
+
+    @property
+    def unread(self) -> bool:
+        return self.receipt.read_at is None
+
+    @property
+    def awaiting_reply(self) -> bool:
+        return self.notice.reply_kind != ReplyKind.NONE and self.receipt.replied_at is None and not self.notice.is_withdrawn
+
+
+def own_children(user) -> list[Student]:
+    """The user's own children (as guardian), for names and the child filter."""
+    scope = get_scope(user)
+    if not scope.guardian_id:
+        return []
+    return list(
+        Student.objects.visible_to(user).filter(guardianships__guardian_id=scope.guardian_id).only("id", "name").order_by("id")
+    )
+
+
+def inbox(user, *, child_id: int | None = None, page: int = 1, per_page: int = INBOX_PAGE, unread_only: bool = False) -> dict:
+    """Unread first, newest first; one page of items, the unread count and the children: 3 queries."""
+    scope = get_scope(user)
+    children = own_children(user)
+    names = {c.id: c.name for c in children}
+    base = Receipt.objects.own(scope)
+    qs = base
+    if child_id is not None and child_id in names:
+        qs = qs.filter(students__contains=f"/{child_id}/")
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    page = max(1, page)
+    rows = list(
+        qs.select_related("notice")
+        .defer("notice__body", "notice__audience", "notice__audience_note", "notice__audience_summary")
+        .annotate(unread=Case(When(read_at__isnull=True, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        .order_by("-unread", "-created_at", "-id")[(page - 1) * per_page : page * per_page + 1]
+    )
+    has_more = len(rows) > per_page
+    items = [InboxItem(r, r.notice, [names[i] for i in r.student_ids if i in names]) for r in rows[:per_page]]
+    unread = base.filter(read_at__isnull=True).exclude(notice__status=NoticeStatus.WITHDRAWN).count()
+    return {"items": items, "children": children, "unread": unread, "has_more": has_more, "page": page, "child_id": child_id if child_id in names else None}
+
+
+# --- sender statistics ------------------------------------------------------------------------------
+
+
+@dataclass
+class ClassRow:
+    unit: "ClassInfo | SchoolInfo | None"
+    total: int = 0
+    read: int = 0
+    replied: int = 0
+
+    @property
+    def unread(self) -> int:
+        return self.total - self.read
+
+    @property
+    def read_pct(self) -> int:
+        return round(100 * self.read / self.total) if self.total else 0
+
+    @property
+    def replied_pct(self) -> int:
+        return round(100 * self.replied / self.total) if self.total else 0
+
+
+@dataclass
+class SchoolRow(ClassRow):
+    classes: list[ClassRow] = field(default_factory=list)
+
+
+@dataclass
+class Stats:
+    notice: Notice
+    manager: bool
+    totals: ClassRow
+    staff: ClassRow
+    classes: list[ClassRow]
+    schools: list[SchoolRow]
+    failed: dict[str, int]
+    pending: int
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """What a figures page needs of a class: read with values_list, because a district has thousands."""
+
+    pk: int
+    name: str
+    path: str
+    class_no: int | None
+    grade_year: int | None
+    school_id: int | None
+    school_name: str
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.school_name} {self.name}".strip()
+
+
+@dataclass(frozen=True)
+class SchoolInfo:
+    pk: int
+    name: str
+
+
+def _class_units(ids) -> dict[int, ClassInfo]:
+    rows = OrgUnit.objects.filter(id__in=list(ids), kind=Kind.CLASS).values_list(
+        "id", "name", "path", "class_no", "parent__grade_year", "parent__parent_id", "parent__parent__name"
+    )
+    return {r[0]: ClassInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "") for r in rows}
+
+
+def _sort_key(row: ClassRow):
+    u = row.unit
+    return (u.school_name, u.grade_year if u.grade_year is not None else 99, u.class_no if u.class_no is not None else 999, u.name)
+
+
+def notice_stats(user, notice: Notice) -> Stats:
+    """Read / unread / replied overall and per class; a family with children in two classes counts in both."""
+    class_filter = followed_class_ids(user, notice)
+    manager = class_filter is None
+    primary = Receipt.objects.filter(notice=notice)
+    extra = ReceiptClass.objects.filter(notice=notice)
+    if not manager:
+        primary = primary.filter(school_class_id__in=class_filter)
+        extra = extra.filter(school_class_id__in=class_filter)
+    grouped = primary.values("school_class_id").annotate(total=Count("id"), read=Count("read_at"), replied=Count("replied_at"))
+    per_class: dict[int | None, ClassRow] = {}
+    totals = ClassRow(None)
+    staff = ClassRow(None)
+    for g in grouped:
+        cid = g["school_class_id"]
+        row = staff if cid is None else per_class.setdefault(cid, ClassRow(None))
+        row.total += g["total"]
+        row.read += g["read"]
+        row.replied += g["replied"]
+        if cid is not None:
+            totals.total += g["total"]
+            totals.read += g["read"]
+            totals.replied += g["replied"]
+    for g in extra.values("school_class_id").annotate(
+        total=Count("id"), read=Count("receipt__read_at"), replied=Count("receipt__replied_at")
+    ):
+        row = per_class.setdefault(g["school_class_id"], ClassRow(None))
+        row.total += g["total"]
+        row.read += g["read"]
+        row.replied += g["replied"]
+    units = _class_units(per_class)
+    classes = []
+    for cid, row in per_class.items():
+        row.unit = units.get(cid)
+        if row.unit is not None:
+            classes.append(row)
+    classes.sort(key=_sort_key)
+    schools: dict[int, SchoolRow] = {}
+    for row in classes:
+        key = row.unit.school_id or 0
+        srow = schools.setdefault(key, SchoolRow(SchoolInfo(key, row.unit.school_name)))
+        srow.classes.append(row)
+        srow.total += row.total
+        srow.read += row.read
+        srow.replied += row.replied
+    deliveries = Delivery.objects.filter(notice=notice)
+    if not manager:
+        deliveries = deliveries.filter(
+            Q(receipt__school_class_id__in=class_filter)
+            | Q(receipt_id__in=ReceiptClass.objects.filter(notice=notice, school_class_id__in=class_filter).values("receipt_id"))
+        )
+    failed: dict[str, int] = {}
+    pending = 0
+    for d in deliveries.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.PENDING, DeliveryStatus.SENDING]).values("channel", "status").annotate(n=Count("id")):
+        if d["status"] == DeliveryStatus.FAILED:
+            failed[d["channel"]] = d["n"]
+        else:
+            pending += d["n"]
+    if not manager:
+        totals = ClassRow(None, sum(r.total for r in classes), sum(r.read for r in classes), sum(r.replied for r in classes))
+    return Stats(notice, manager, totals, staff, classes, sorted(schools.values(), key=lambda s: s.unit.name if s.unit else ""), failed, pending)
+
+
+# --- per-class report --------------------------------------------------------------------------------
+
+
+@dataclass
+class GuardianLine:
+    receipt: Receipt
+    name: str
+    relation: str
+    phone: str
+    channels: dict[str, Delivery]
+
+    @property
+    def failed(self) -> bool:
+        return any(d.status == DeliveryStatus.FAILED for d in self.channels.values())
+
+
+@dataclass
+class FamilyLine:
+    children: list[str]
+    guardians: list[GuardianLine]
+
+    @property
+    def read(self) -> bool:
+        return any(g.receipt.read_at for g in self.guardians)
+
+    @property
+    def replied(self) -> bool:
+        return any(g.receipt.replied_at for g in self.guardians)
+
+    @property
+    def failed(self) -> bool:
+        return any(g.failed for g in self.guardians)
+
+
+def class_receipts(notice: Notice, class_id: int):
+    return Receipt.objects.filter(notice=notice).filter(
+        Q(school_class_id=class_id) | Q(id__in=ReceiptClass.objects.filter(notice=notice, school_class_id=class_id).values("receipt_id"))
+    )
+
+
+def class_report(user, notice: Notice, school_class: OrgUnit, *, unread_only: bool = False) -> dict:
+    """Each family of the class and each of its guardians: read, replied, push status per channel.
+
+    Phone numbers are shown only to those who may see the class's contacts (the class teacher)."""
+    scope = get_scope(user)
+    full_contact = scope.can("people.view_contact", school_class)
+    qs = class_receipts(notice, school_class.pk).filter(guardian__isnull=False).select_related("guardian").defer("guardian__id_number")
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    receipts = list(qs.order_by("household_id", "guardian_id"))
+    student_ids = {i for r in receipts for i in r.student_ids}
+    students = {s.id: s for s in Student.objects.filter(id__in=student_ids).only("id", "name", "school_class_id")}
+    relations = {
+        (g.guardian_id, g.student_id): g.get_relation_display()
+        for g in Guardianship.objects.filter(guardian_id__in=[r.guardian_id for r in receipts], student_id__in=student_ids)
+    }
+    by_receipt: dict[int, dict[str, Delivery]] = defaultdict(dict)
+    for d in Delivery.objects.filter(receipt_id__in=[r.pk for r in receipts]).order_by("created_at"):
+        by_receipt[d.receipt_id][d.channel] = d  # the latest push per channel
+    families: dict[object, FamilyLine] = {}
+    for r in receipts:
+        in_class = [i for i in r.student_ids if i in students and students[i].school_class_id == school_class.pk]
+        key = ("h", r.household_id) if r.household_id else ("s", tuple(in_class) or r.guardian_id)
+        fam = families.setdefault(key, FamilyLine(children=[students[i].name for i in in_class], guardians=[]))
+        relation = next((relations[(r.guardian_id, i)] for i in in_class if (r.guardian_id, i) in relations), "")
+        phone = r.guardian.phone if full_contact else mask_phone(r.guardian.phone)
+        fam.guardians.append(GuardianLine(r, r.guardian.name, relation, phone, by_receipt.get(r.pk, {})))
+        for name in (students[i].name for i in in_class):
+            if name not in fam.children:
+                fam.children.append(name)
+    lines = sorted(families.values(), key=lambda f: (f.read, f.replied, not f.failed, f.children))
+    return {"families": lines, "full_contact": full_contact, "channels": [Channel.SMS, Channel.WECHAT, Channel.EMAIL]}
+
+
+# --- export ---------------------------------------------------------------------------------------------
+
+EXPORT_HEADERS = ["学校", "班级", "孩子", "家长", "手机号", "已读", "阅读时间", "回执", "意见", "短信", "微信", "邮件", "提醒次数"]
+
+
+def export_rows(user, notice: Notice, chunk: int = 2000):
+    """Rows of the sender's report, streamed in chunks (fixed queries per chunk, constant memory).
+
+    A family with children in several classes is listed under the first class the viewer follows;
+    its phone number is unmasked if the viewer may see the contacts of any of those classes."""
+    from django.utils import timezone
+
+    scope = get_scope(user)
+    class_filter = followed_class_ids(user, notice)
+    followed = None if class_filter is None else set(class_filter)
+    qs = Receipt.objects.filter(notice=notice, guardian__isnull=False)
+    if class_filter is not None:
+        qs = qs.filter(
+            Q(school_class_id__in=class_filter)
+            | Q(id__in=ReceiptClass.objects.filter(notice=notice, school_class_id__in=class_filter).values("receipt_id"))
+        )
+    class_ids = set(qs.values_list("school_class_id", flat=True).distinct())
+    class_ids |= set(ReceiptClass.objects.filter(notice=notice).values_list("school_class_id", flat=True).distinct())
+    units = _class_units(class_ids)
+    contact = {cid: scope.can("people.view_contact", u) for cid, u in units.items()}
+    status_label = dict(DeliveryStatus.choices)
+    last_id = 0
+    while True:
+        batch = list(qs.filter(id__gt=last_id).select_related("guardian").defer("guardian__id_number").order_by("id")[:chunk])
+        if not batch:
+            return
+        last_id = batch[-1].pk
+        names = dict(Student.objects.filter(id__in={i for r in batch for i in r.student_ids}).values_list("id", "name"))
+        extra: dict[int, list[int]] = defaultdict(list)
+        for rid, cid in ReceiptClass.objects.filter(receipt_id__in=[r.pk for r in batch]).values_list("receipt_id", "school_class_id"):
+            extra[rid].append(cid)
+        pushes: dict[int, dict[str, str]] = defaultdict(dict)
+        for rid, channel, status in Delivery.objects.filter(receipt_id__in=[r.pk for r in batch]).order_by("created_at").values_list(
+            "receipt_id", "channel", "status"
+        ):
+            pushes[rid][channel] = str(status_label.get(status, status))
+        for r in batch:
+            classes = [r.school_class_id, *extra.get(r.pk, [])]
+            shown = next((c for c in classes if followed is None or c in followed), r.school_class_id)
+            unit = units.get(shown)
+            school = unit.school_name if unit else ""
+            phone = r.guardian.phone if any(contact.get(c) for c in classes) else mask_phone(r.guardian.phone)
+            yield [
+                school,
+                unit.name if unit else "",
+                "、".join(names.get(i, "") for i in r.student_ids),
+                r.guardian.name,
+                phone,
+                "是" if r.read_at else "否",
+                timezone.localtime(r.read_at).strftime("%Y-%m-%d %H:%M") if r.read_at else "",
+                r.get_reply_display() if r.reply else "",
+                r.reply_comment,
+                pushes[r.pk].get("sms", ""),
+                pushes[r.pk].get("wechat", ""),
+                pushes[r.pk].get("email", ""),
+                r.reminder_count,
+            ]
+
+
+def sent_list(user):
+    return (
+        Notice.objects.followed_by(user)
+        .select_related("sender_unit")
+        .defer("body", "audience")
+        .order_by("-publish_at", "-id")
+    )
+
+
+def can_view_notice_as_staff(user, notice: Notice) -> bool:
+    return manages(user, notice) or bool(followed_class_ids(user, notice))

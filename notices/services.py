@@ -1,0 +1,424 @@
+"""Writes of the notices module: compose and publish, open (= read), reply, remind, withdraw, and the
+background jobs behind them. Each action is atomic; jobs are queued with ids only after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import record
+from core.scoping import get_scope, prefix_q
+from notices import conf, fanout
+from notices.audience import Audience, can_send, common_unit
+from notices.files import safe_original_name
+from notices.models import (
+    SEND_PERM,
+    DeliveryKind,
+    DeliveryStatus,
+    JobKind,
+    JobStatus,
+    Notice,
+    NoticeAttachment,
+    NoticeJob,
+    NoticeStatus,
+    NoticeTarget,
+    Priority,
+    Receipt,
+    ReceiptClass,
+    Reminder,
+    Reply,
+    ReplyChoice,
+    ReplyKind,
+)
+from notices.sanitize import clean_html
+from notices.sending import release_stale_claims, send_due
+
+log = logging.getLogger(__name__)
+MAX_JOB_ATTEMPTS = 5
+
+
+def _enqueue(job_id: int) -> None:
+    from notices.tasks import run_notice_job
+
+    transaction.on_commit(lambda: run_notice_job(job_id))
+
+
+def _new_job(notice: Notice, kind: str, ref: int = 0) -> NoticeJob:
+    job, _created = NoticeJob.objects.get_or_create(notice=notice, kind=kind, ref=ref)
+    _enqueue(job.pk)
+    return job
+
+
+# --- compose and publish -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def notice_create(
+    *,
+    actor,
+    title: str,
+    body: str,
+    audience: Audience,
+    priority: str = Priority.NORMAL,
+    reply_kind: str = ReplyKind.NONE,
+    reply_per_household: bool = True,
+    reply_deadline: dt.datetime | None = None,
+    publish_at: dt.datetime | None = None,
+    audience_note: str = "",
+    escalate_after_minutes: int | None = None,
+    attachments: list[tuple[str, bytes, str]] = (),
+) -> Notice:
+    """Save a notice and queue its fan-out (now, or at publish_at). attachments: (name, data, content type)."""
+    if not can_send(actor):
+        raise PermissionDenied(_("您没有发送通知的权限。"))
+    now = timezone.now()
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError({"title": _("请填写通知标题。")})
+    if publish_at is not None and publish_at < now - dt.timedelta(minutes=5):
+        raise ValidationError({"publish_at": _("定时发布时间已经过去，请选择以后的时间，或留空立即发布。")})
+    if reply_deadline is not None and reply_deadline < (publish_at or now):
+        raise ValidationError({"reply_deadline": _("回执截止时间应晚于发布时间。")})
+    if len(attachments) > conf.attachments_per_item():
+        raise ValidationError({"attachments": _("一条通知最多 %(n)d 个附件。") % {"n": conf.attachments_per_item()}})
+    if priority not in Priority.values or reply_kind not in ReplyKind.values:
+        raise ValidationError(_("紧急程度或回执方式无效，请重新选择。"))
+    unit = common_unit(actor, audience)
+    scheduled = publish_at is not None and publish_at > now + dt.timedelta(seconds=30)
+    notice = Notice.objects.create(
+        district_id=unit.district_id or unit.pk,
+        sender=actor,
+        sender_unit=unit,
+        sender_label=f"{unit.full_name} · {actor.name}"[:120],
+        title=title[:120],
+        body=clean_html(body),
+        priority=priority,
+        reply_kind=reply_kind,
+        reply_per_household=reply_per_household,
+        reply_deadline=reply_deadline,
+        status=NoticeStatus.SCHEDULED if scheduled else NoticeStatus.PUBLISHING,
+        publish_at=publish_at if scheduled else now,
+        published_at=None if scheduled else now,
+        audience=audience.as_json(),
+        audience_summary=audience.summary(),
+        audience_note=(audience_note or "").strip()[:60],
+        escalate_after_minutes=(escalate_after_minutes or conf.escalate_minutes()) if priority == Priority.EMERGENCY else None,
+    )
+    target_ids = {u.pk for u in audience.units} | {s.school_class_id for s in audience.students}
+    NoticeTarget.objects.bulk_create([NoticeTarget(notice=notice, unit_id=i) for i in sorted(target_ids)], ignore_conflicts=True)
+    for name, data, content_type in attachments:
+        att = NoticeAttachment(notice=notice, original_name=safe_original_name(name), content_type=content_type, size=len(data))
+        att.file.save("upload", ContentFile(data), save=False)
+        att.save()
+    if attachments:
+        Notice.objects.filter(pk=notice.pk).update(has_attachments=True)
+        notice.has_attachments = True
+    record(
+        "notice.schedule" if scheduled else "notice.publish",
+        model="notices.notice",
+        object_id=notice.pk,
+        changes={"title": notice.title, "priority": priority, "audience": notice.audience_summary, "publish_at": notice.publish_at.isoformat()},
+    )
+    if not scheduled:
+        _new_job(notice, JobKind.FANOUT)
+    return notice
+
+
+def publish_due(now: dt.datetime | None = None) -> int:
+    """Scheduled notices whose time has come: mark them publishing and queue their fan-out."""
+    now = now or timezone.now()
+    started = 0
+    for pk in Notice.objects.filter(status=NoticeStatus.SCHEDULED, publish_at__lte=now).values_list("pk", flat=True)[:100]:
+        with transaction.atomic():
+            if Notice.objects.filter(pk=pk, status=NoticeStatus.SCHEDULED).update(status=NoticeStatus.PUBLISHING, published_at=now):
+                _new_job(Notice(pk=pk), JobKind.FANOUT)
+                started += 1
+    return started
+
+
+# --- recipients: open, reply ----------------------------------------------------------------------------
+
+
+def receipt_for(user, notice_id) -> Receipt:
+    """The user's own receipt for a notice (as guardian or staff recipient), or 404."""
+    scope = get_scope(user)
+    try:
+        notice_id = int(notice_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    receipt = (
+        Receipt.objects.own(scope)
+        .filter(notice_id=notice_id)
+        .select_related("notice")
+        .order_by("guardian_id")  # a user who is guardian and staff recipient: the family receipt first
+        .first()
+    )
+    if receipt is None:
+        raise Http404
+    return receipt
+
+
+def notice_open(*, user, notice_id) -> Receipt:
+    """Opening is reading: one idempotent UPDATE … WHERE read_at IS NULL."""
+    receipt = receipt_for(user, notice_id)
+    if receipt.read_at is None:
+        now = timezone.now()
+        if Receipt.objects.filter(pk=receipt.pk, read_at__isnull=True).update(read_at=now):
+            receipt.read_at = now
+        else:
+            receipt.refresh_from_db(fields=["read_at"])
+    return receipt
+
+
+def allowed_choices(notice: Notice) -> list[str]:
+    if notice.reply_kind == ReplyKind.CONFIRM:
+        return [ReplyChoice.CONFIRM]
+    if notice.reply_kind == ReplyKind.CONSENT:
+        return [ReplyChoice.AGREE, ReplyChoice.DISAGREE]
+    return []
+
+
+@transaction.atomic
+def notice_reply(*, user, notice_id, choice: str, comment: str = "") -> Receipt:
+    receipt = receipt_for(user, notice_id)
+    notice = receipt.notice
+    if notice.is_withdrawn:
+        raise ValidationError(_("该通知已撤回，无需回执。"))
+    choices = allowed_choices(notice)
+    if not choices:
+        raise ValidationError(_("该通知不需要回执。"))
+    if choice not in choices:
+        raise ValidationError(_("请选择“%(options)s”中的一项后再提交。") % {"options": "”或“".join(str(ReplyChoice(c).label) for c in choices)})
+    comment = (comment or "").strip()
+    if len(comment) > 200:
+        raise ValidationError(_("意见请控制在200字以内。"))
+    now = timezone.now()
+    if notice.reply_deadline and now > notice.reply_deadline:
+        raise ValidationError(_("回执已于 %(at)s 截止，如有需要请直接联系老师。") % {"at": timezone.localtime(notice.reply_deadline).strftime("%m月%d日 %H:%M")})
+    Receipt.objects.filter(pk=receipt.pk).update(
+        replied_at=now, reply=choice, reply_comment=comment, replied_by_household=False, read_at=receipt.read_at or now
+    )
+    Reply.objects.create(receipt=receipt, user=user, choice=choice, comment=comment)
+    if notice.reply_per_household and receipt.household_id:
+        # One reply per household: the other guardians' receipts count as answered by the family.
+        Receipt.objects.filter(notice=notice, household_id=receipt.household_id).exclude(pk=receipt.pk).filter(
+            Q(replied_at__isnull=True) | Q(replied_by_household=True)
+        ).update(replied_at=now, reply=choice, reply_comment="", replied_by_household=True)
+    record("notice.reply", model="notices.receipt", object_id=receipt.pk, changes={"notice": notice.pk, "reply": choice})
+    receipt.refresh_from_db()
+    return receipt
+
+
+# --- senders: remind, withdraw --------------------------------------------------------------------------
+
+
+def manages(user, notice: Notice) -> bool:
+    """May act on the whole notice (remind everyone, withdraw): the sender or a sender above its unit."""
+    scope = get_scope(user)
+    return scope.superuser or notice.sender_id == user.pk or scope.can(SEND_PERM, notice)
+
+
+def followed_class_ids(user, notice: Notice) -> list[int] | None:
+    """Classes whose figures the user may follow on this notice: None = all (a manager)."""
+    if manages(user, notice):
+        return None
+    from org.models import Kind, OrgUnit
+
+    scope = get_scope(user)
+    q = prefix_q("path", scope.perm_prefixes.get(SEND_PERM, ()))
+    if q is None:
+        return []
+    return list(OrgUnit.objects.visible_to(user).filter(q, kind=Kind.CLASS).values_list("id", flat=True))
+
+
+@transaction.atomic
+def notice_remind(*, actor, notice: Notice, class_ids: list[int] | None = None) -> Reminder:
+    """一键提醒: queue a reminder to every unread recipient (of the given classes, or all the actor may follow)."""
+    if notice.status != NoticeStatus.PUBLISHED:
+        raise ValidationError(_("通知尚未发布完成或已撤回，不能提醒。"))
+    allowed = followed_class_ids(actor, notice)
+    if allowed is not None:
+        if not allowed:
+            raise PermissionDenied(_("您无权提醒该通知的收件人。"))
+        class_ids = sorted(set(class_ids or allowed) & set(allowed))
+        if not class_ids:
+            raise PermissionDenied(_("您只能提醒自己负责班级的家长。"))
+    elif class_ids is not None:
+        class_ids = sorted({int(c) for c in class_ids})
+    gap = dt.timedelta(minutes=conf.reminder_gap_minutes())
+    recent = Reminder.objects.filter(notice=notice, created_at__gt=timezone.now() - gap)
+    if class_ids is None and recent.filter(class_ids__isnull=True).exists() or (
+        class_ids is not None and any(set(class_ids) <= set(r.class_ids or class_ids) for r in recent)
+    ):
+        raise ValidationError(_("刚刚已经提醒过，请 %(m)d 分钟后再提醒，以免打扰家长。") % {"m": conf.reminder_gap_minutes()})
+    reminder = Reminder.objects.create(notice=notice, created_by=actor, class_ids=class_ids)
+    record("notice.remind", model="notices.notice", object_id=notice.pk, changes={"reminder": reminder.pk, "classes": class_ids or "all"})
+    _new_job(notice, JobKind.REMIND, ref=reminder.pk)
+    return reminder
+
+
+@transaction.atomic
+def notice_withdraw(*, actor, notice: Notice, reason: str) -> Notice:
+    if not manages(actor, notice):
+        raise PermissionDenied(_("只有发布人或其上级单位可以撤回该通知。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("请填写撤回原因，家长会看到这条说明。")})
+    if len(reason) > 200:
+        raise ValidationError({"reason": _("撤回原因请控制在200字以内。")})
+    if notice.is_withdrawn:
+        raise ValidationError(_("该通知已经撤回。"))
+    now = timezone.now()
+    Notice.objects.filter(pk=notice.pk).update(status=NoticeStatus.WITHDRAWN, withdrawn_at=now, withdrawn_by=actor, withdraw_reason=reason)
+    from notices.models import Delivery
+
+    Delivery.objects.filter(notice=notice, status=DeliveryStatus.PENDING).update(status=DeliveryStatus.CANCELLED, error=_("通知已撤回"))
+    record("notice.withdraw", model="notices.notice", object_id=notice.pk, changes={"reason": reason})
+    notice.refresh_from_db()
+    return notice
+
+
+# --- push preferences ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def guardian_channels_set(*, actor, guardian, email: str, email_enabled: bool, sms_enabled: bool, wechat_enabled: bool) -> None:
+    from notices.models import GuardianChannel
+
+    GuardianChannel.objects.update_or_create(guardian=guardian, channel="email", defaults={"address": email or "", "enabled": email_enabled})
+    GuardianChannel.objects.update_or_create(guardian=guardian, channel="sms", defaults={"enabled": sms_enabled})
+    GuardianChannel.objects.filter(guardian=guardian, channel="wechat").update(enabled=wechat_enabled)
+    record("notice.channels", model="people.guardian", object_id=guardian.pk, changes={"email": "***" if email else "", "sms": sms_enabled, "wechat": wechat_enabled})
+
+
+@transaction.atomic
+def guardian_wechat_bind(*, actor, guardian, openid: str) -> None:
+    """Called by the WeChat mini program after its own log-in: remember the openid for template messages."""
+    from notices.models import GuardianChannel
+
+    openid = (openid or "").strip()
+    if not (10 <= len(openid) <= 64) or not openid.replace("-", "").replace("_", "").isalnum():
+        raise ValidationError(_("微信标识无效，请在微信中重新打开小程序后再试。"))
+    GuardianChannel.objects.update_or_create(guardian=guardian, channel="wechat", defaults={"address": openid, "enabled": True})
+    record("notice.wechat_bind", model="people.guardian", object_id=guardian.pk, changes={"wechat": "***"})
+
+
+# --- background jobs --------------------------------------------------------------------------------------
+
+
+def _class_filter_sql(class_ids: list[int]) -> tuple[str, list]:
+    marks = ", ".join(["%s"] * len(class_ids))
+    sql = f"r.school_class_id IN ({marks}) OR r.id IN (SELECT rc.receipt_id FROM notices_receiptclass rc WHERE rc.notice_id = r.notice_id AND rc.school_class_id IN ({marks}))"  # noqa: S608 - placeholders only
+    return sql, [*class_ids, *class_ids]
+
+
+def run_reminder(job: NoticeJob) -> None:
+    reminder = Reminder.objects.select_related("notice").get(pk=job.ref)
+    notice = reminder.notice
+    if notice.status != NoticeStatus.PUBLISHED:
+        return
+    cutoff = reminder.created_at - dt.timedelta(minutes=conf.reminder_gap_minutes())
+    receipt_filter = "(r.reminded_at IS NULL OR r.reminded_at < %s)"
+    params: list = [cutoff]
+    q = Q(reminded_at__isnull=True) | Q(reminded_at__lt=cutoff)
+    if reminder.class_ids is not None:
+        class_sql, class_params = _class_filter_sql(reminder.class_ids)
+        receipt_filter += f" AND ({class_sql})"
+        params += class_params
+        q &= Q(school_class_id__in=reminder.class_ids) | Q(
+            id__in=ReceiptClass.objects.filter(notice=notice, school_class_id__in=reminder.class_ids).values("receipt_id")
+        )
+    with transaction.atomic():
+        # Push rows first, then mark the receipts: both or neither, so a rerun finds the same set.
+        fanout.insert_deliveries(
+            notice, kind=DeliveryKind.REMINDER, round_=reminder.pk, now=timezone.now(), only_unread=True,
+            receipt_filter=receipt_filter, filter_params=params,
+        )
+        count = Receipt.objects.filter(notice=notice, read_at__isnull=True).filter(q).update(
+            reminded_at=reminder.created_at, reminder_count=F("reminder_count") + 1
+        )
+        Reminder.objects.filter(pk=reminder.pk).update(reminded_count=F("reminded_count") + count)
+
+
+def run_escalation(job: NoticeJob) -> None:
+    notice = Notice.objects.get(pk=job.notice_id)
+    if notice.status != NoticeStatus.PUBLISHED or notice.priority != Priority.EMERGENCY:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        fanout.insert_deliveries(notice, kind=DeliveryKind.ESCALATION, round_=0, now=now, only_unread=True, sms_for_all=True)
+        Notice.objects.filter(pk=notice.pk, escalated_at__isnull=True).update(escalated_at=now)
+
+
+def escalate_due(now: dt.datetime | None = None) -> int:
+    """Emergency notices still unread after their time: queue the SMS re-send (once per notice)."""
+    now = now or timezone.now()
+    count = 0
+    candidates = Notice.objects.filter(
+        status=NoticeStatus.PUBLISHED, priority=Priority.EMERGENCY, escalated_at__isnull=True, published_at__isnull=False
+    ).values_list("pk", "published_at", "escalate_after_minutes")
+    for pk, published_at, minutes in candidates[:200]:
+        if published_at + dt.timedelta(minutes=minutes or conf.escalate_minutes()) <= now:
+            with transaction.atomic():
+                if not NoticeJob.objects.filter(notice_id=pk, kind=JobKind.ESCALATE).exists():
+                    _new_job(Notice(pk=pk), JobKind.ESCALATE)
+                    count += 1
+    return count
+
+
+RUNNERS = {JobKind.FANOUT: fanout.run_fanout, JobKind.REMIND: run_reminder, JobKind.ESCALATE: run_escalation}
+
+
+def job_run(job_id: int) -> str:
+    """Run one outbox job to the end (or leave it for the sweeper when it fails)."""
+    job = fanout.job_claim(job_id)
+    if job is None:
+        return "skipped"
+    try:
+        RUNNERS[job.kind](job)
+    except Exception as exc:
+        log.exception("notice job %s (%s) failed: %s", job.pk, job.kind, type(exc).__name__)
+        status = JobStatus.FAILED if job.attempts >= MAX_JOB_ATTEMPTS else JobStatus.PENDING
+        NoticeJob.objects.filter(pk=job.pk).update(status=status, error=f"{type(exc).__name__}"[:200], heartbeat_at=timezone.now())
+        if connection.in_atomic_block:
+            raise
+        return "failed"
+    fanout.job_finish(job)
+    send_due(notice_id=job.notice_id)
+    return "done"
+
+
+def sweep(now: dt.datetime | None = None) -> int:
+    """Re-queue jobs whose message was lost or whose worker died; release stale delivery claims."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(minutes=conf.stale_minutes())
+    requeued = 0
+    dead = NoticeJob.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale)
+    dead.filter(attempts__gte=MAX_JOB_ATTEMPTS).update(status=JobStatus.FAILED, error="gave up after repeated failures")
+    dead.update(status=JobStatus.PENDING)
+    for pk in NoticeJob.objects.filter(status=JobStatus.PENDING).filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale)
+    ).values_list("pk", flat=True)[:100]:
+        NoticeJob.objects.filter(pk=pk).update(heartbeat_at=now)
+        _enqueue(pk)
+        requeued += 1
+    release_stale_claims()
+    return requeued
+
+
+def tick() -> dict:
+    """Once a minute in the worker: scheduled notices, emergency escalation, the sweeper, due pushes."""
+    return {
+        "published": publish_due(),
+        "escalated": escalate_due(),
+        "requeued": sweep(),
+        "sent": send_due(),
+    }

@@ -1,0 +1,379 @@
+"""Pages of the notices module: compose, the sender's statistics and report, and the guardian inbox.
+
+Every id goes through the scoping layer (fetch_for / visible_to / Scope.can); an object outside the
+user's scope answers 404. Writes go through notices.services.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import record
+from core.scoping import fetch_for, get_scope
+from notices import selectors, services
+from notices.audience import can_send, resolve, sendable_units
+from notices.files import attachment_response, validate_upload
+from notices.forms import NoticeForm, PreferencesForm, WithdrawForm
+from notices.models import (
+    Channel,
+    GuardianChannel,
+    Notice,
+    NoticeAttachment,
+    NoticeJob,
+    Receipt,
+    ReplyChoice,
+    ReplyKind,
+)
+from org.models import Kind, SchoolClass
+from people.models import Guardian
+
+SCHOOL_SUMMARY_ABOVE = 40  # more classes than this: one row per school first, a school's classes on click
+LIST_STATS_LIMIT = 5000  # list pages count reads live only for notices this small; big ones link to their page
+
+
+def _post_only(request):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    return None
+
+
+def _staff_notice(user, pk) -> Notice:
+    """A notice the user follows as staff (sender, above the sender, or teacher of an addressed class)."""
+    notice = fetch_for(user, Notice.objects.select_related("sender_unit"), pk)
+    if not selectors.can_view_notice_as_staff(user, notice):
+        raise Http404
+    return notice
+
+
+def _messages_from(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [m for msgs in exc.message_dict.values() for m in msgs]
+    return list(exc.messages)
+
+
+@login_required
+def index(request):
+    user = request.user
+    if not can_send(user) and not Notice.objects.followed_by(user).exists():
+        return redirect("notices:inbox")
+    page = Paginator(selectors.sent_list(user), 20).get_page(request.GET.get("page"))
+    small = [n.pk for n in page.object_list if n.recipient_count <= LIST_STATS_LIMIT]
+    counts = {
+        row["notice_id"]: row
+        for row in Receipt.objects.filter(notice_id__in=small).values("notice_id").annotate(total=Count("id"), read=Count("read_at"), replied=Count("replied_at"))
+    }
+    rows = [(n, counts.get(n.pk)) for n in page.object_list]
+    return render(request, "notices/index.html", {"page": page, "rows": rows, "can_send": can_send(user)})
+
+
+@login_required
+def create(request):
+    user = request.user
+    if not can_send(user):
+        raise PermissionDenied(_("您没有发送通知的权限。"))
+    form = NoticeForm(user, request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        cd = form.cleaned_data
+        try:
+            audience = resolve(
+                user,
+                unit_ids=cd["units"],
+                include_guardians=cd["include_guardians"],
+                staff_roles=cd["staff_roles"],
+                student_nos=form.student_numbers(),
+            )
+            files = []
+            for upload in request.FILES.getlist("attachments"):
+                data, ftype = validate_upload(upload)
+                files.append((upload.name, data, ftype.content_type))
+            notice = services.notice_create(
+                actor=user,
+                title=cd["title"],
+                body=cd["body"],
+                audience=audience,
+                priority=cd["priority"],
+                reply_kind=cd["reply_kind"],
+                reply_per_household=cd["reply_per_household"],
+                reply_deadline=cd.get("reply_deadline"),
+                publish_at=cd.get("publish_at"),
+                audience_note=cd.get("audience_note", ""),
+                escalate_after_minutes=cd.get("escalate_after_minutes"),
+                attachments=files,
+            )
+        except ValidationError as exc:
+            for message in _messages_from(exc):
+                form.add_error(None, message)
+        else:
+            if notice.status == "scheduled":
+                when = timezone.localtime(notice.publish_at).strftime("%m月%d日 %H:%M")
+                messages.success(request, _("通知已保存，将于 %(when)s 自动发布。") % {"when": when})
+            else:
+                messages.success(request, _("通知已发布，正在送达家长，阅读情况会实时更新。"))
+            return redirect("notices:stats", pk=notice.pk)
+    return render(request, "notices/create.html", {"form": form})
+
+
+@login_required
+def unit_search(request):
+    """HTMX: classes and grades matching a name, for districts too big to list every class."""
+    if not can_send(request.user):
+        raise PermissionDenied
+    query = request.GET.get("q", "").strip()[:30]
+    units = []
+    if query:
+        units = list(
+            sendable_units(request.user).filter(name__icontains=query, kind__in=[Kind.GRADE, Kind.CLASS]).select_related("parent__parent")[:50]
+        )
+    return render(request, "notices/_unit_search.html", {"units": units, "query": query})
+
+
+def _stats_context(request, notice):
+    stats = selectors.notice_stats(request.user, notice)
+    school_id = request.GET.get("school")
+    focus = None
+    summary = len(stats.schools) > 1 and len(stats.classes) > SCHOOL_SUMMARY_ABOVE
+    if summary and school_id:
+        focus = next((s for s in stats.schools if s.unit and str(s.unit.pk) == school_id), None)
+    return {
+        "notice": notice,
+        "stats": stats,
+        "focus": focus,
+        "school_summary": summary,
+        "many_schools": len(stats.schools) > 1,
+        "job": NoticeJob.objects.filter(notice=notice, kind="fanout").first(),
+        "channel_labels": dict(Channel.choices),
+    }
+
+
+@login_required
+def stats(request, pk):
+    notice = _staff_notice(request.user, pk)
+    context = _stats_context(request, notice)
+    context.update(
+        {
+            "manager": services.manages(request.user, notice),
+            "withdraw_form": WithdrawForm(),
+            "attachments": list(notice.attachments.all()),
+            "reminders": list(notice.reminders.select_related("created_by")[:5]),
+        }
+    )
+    return render(request, "notices/stats.html", context)
+
+
+@login_required
+def stats_partial(request, pk):
+    """HTMX: the figures block, polled every few seconds while the page is open."""
+    notice = _staff_notice(request.user, pk)
+    return render(request, "notices/_stats_block.html", _stats_context(request, notice))
+
+
+@login_required
+def class_report(request, pk, class_id):
+    user = request.user
+    notice = _staff_notice(user, pk)
+    school_class = fetch_for(user, SchoolClass.objects.select_related("parent__parent"), class_id)
+    followed = services.followed_class_ids(user, notice)
+    if followed is not None and school_class.pk not in followed:
+        raise Http404
+    unread_only = request.GET.get("unread") == "1"
+    report = selectors.class_report(user, notice, school_class, unread_only=unread_only)
+    return render(
+        request,
+        "notices/class_report.html",
+        {"notice": notice, "school_class": school_class, "unread_only": unread_only, "channel_labels": dict(Channel.choices), **report},
+    )
+
+
+@login_required
+def remind(request, pk):
+    if (refused := _post_only(request)) is not None:
+        return refused
+    notice = _staff_notice(request.user, pk)
+    class_id = request.POST.get("class_id")
+    class_ids = None
+    if class_id:
+        school_class = fetch_for(request.user, SchoolClass, class_id)
+        class_ids = [school_class.pk]
+    try:
+        services.notice_remind(actor=request.user, notice=notice, class_ids=class_ids)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
+    else:
+        messages.success(request, _("已向未读的家长发送提醒（站内提醒，未开通账号的家长会收到短信）。"))
+    if class_ids:
+        return redirect("notices:class_report", pk=notice.pk, class_id=class_ids[0])
+    return redirect("notices:stats", pk=notice.pk)
+
+
+@login_required
+def withdraw(request, pk):
+    if (refused := _post_only(request)) is not None:
+        return refused
+    notice = _staff_notice(request.user, pk)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写撤回原因（200字以内），家长会看到这条说明。"))
+        return redirect("notices:stats", pk=notice.pk)
+    try:
+        services.notice_withdraw(actor=request.user, notice=notice, reason=form.cleaned_data["reason"])
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
+    else:
+        messages.success(request, _("通知已撤回，家长看到的将是撤回说明，未发出的推送已取消。"))
+    return redirect("notices:stats", pk=notice.pk)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def export(request, pk):
+    user = request.user
+    notice = _staff_notice(user, pk)
+    fmt = request.GET.get("format", "xlsx")
+    record("notice.export", model="notices.notice", object_id=notice.pk, changes={"format": fmt})
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    filename = f"通知阅读情况-{notice.pk}-{stamp}"
+    rows = selectors.export_rows(user, notice)
+    if fmt == "csv":
+        writer = csv.writer(_Echo())
+
+        def stream():
+            yield "\ufeff"  # Excel opens UTF-8 CSV correctly only with a byte-order mark
+            yield writer.writerow(selectors.EXPORT_HEADERS)
+            for row in rows:
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}.csv"
+        return response
+    import xlsxwriter
+
+    tmp = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - handed to FileResponse, closed with it
+    book = xlsxwriter.Workbook(tmp.name, {"constant_memory": True})
+    sheet = book.add_worksheet("阅读情况")
+    bold = book.add_format({"bold": True, "bg_color": "#F2F2F2"})
+    failed = book.add_format({"font_color": "#C0392B", "bold": True})
+    sheet.write_row(0, 0, selectors.EXPORT_HEADERS, bold)
+    sheet.set_column(0, 1, 16)
+    sheet.set_column(2, 4, 14)
+    for i, row in enumerate(rows, start=1):
+        for j, value in enumerate(row):
+            sheet.write(i, j, value, failed if value == "发送失败" else None)
+    book.close()
+    tmp.seek(0)
+    return FileResponse(tmp, as_attachment=True, filename=f"{filename}.xlsx")
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)
+
+
+# --- guardians (and staff recipients) ---------------------------------------------------------------------
+
+
+@login_required
+def inbox(request):
+    try:
+        child_id = int(request.GET["child"]) if request.GET.get("child") else None
+        page = int(request.GET.get("page", 1))
+    except ValueError:
+        child_id, page = None, 1
+    data = selectors.inbox(request.user, child_id=child_id, page=page, unread_only=request.GET.get("unread") == "1")
+    template = "notices/_inbox_items.html" if request.htmx and request.GET.get("page") else "notices/inbox.html"
+    return render(request, template, {**data, "unread_filter": request.GET.get("unread") == "1"})
+
+
+@login_required
+def read(request, pk):
+    receipt = services.notice_open(user=request.user, notice_id=pk)
+    notice = receipt.notice
+    children = selectors.own_children(request.user)
+    names = {c.id: c.name for c in children}
+    household_reply = None
+    if receipt.replied_by_household:
+        household_reply = receipt
+    return render(
+        request,
+        "notices/read.html",
+        {
+            "receipt": receipt,
+            "notice": notice,
+            "children": [names[i] for i in receipt.student_ids if i in names],
+            "attachments": [] if notice.is_withdrawn else list(notice.attachments.all()),
+            "choices": [(c, ReplyChoice(c).label) for c in services.allowed_choices(notice)],
+            "consent": notice.reply_kind == ReplyKind.CONSENT,
+            "household_reply": household_reply,
+            "deadline_passed": bool(notice.reply_deadline and timezone.now() > notice.reply_deadline),
+        },
+    )
+
+
+@login_required
+def reply(request, pk):
+    if (refused := _post_only(request)) is not None:
+        return refused
+    try:
+        services.notice_reply(user=request.user, notice_id=pk, choice=request.POST.get("choice", ""), comment=request.POST.get("comment", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("回执已提交，谢谢！"))
+    return redirect(reverse("notices:read", args=[pk]) + "#reply")
+
+
+@login_required
+def attachment(request, pk):
+    visible = Notice.objects.visible_to(request.user)
+    try:
+        att = NoticeAttachment.objects.select_related("notice").filter(notice__in=visible).get(pk=pk)
+    except (NoticeAttachment.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+    if att.notice.is_withdrawn and not selectors.can_view_notice_as_staff(request.user, att.notice):
+        raise Http404
+    return attachment_response(att.file, filename=att.original_name, content_type=att.content_type)
+
+
+@login_required
+def preferences(request):
+    """A guardian's push channels: e-mail, SMS for every notice, WeChat (bound from the mini program)."""
+    scope = get_scope(request.user)
+    if not scope.guardian_id:
+        raise Http404
+    guardian = fetch_for(request.user, Guardian, scope.guardian_id)
+    rows = {c.channel: c for c in GuardianChannel.objects.filter(guardian=guardian)}
+    initial = {
+        "email": rows["email"].address if "email" in rows else "",
+        "email_enabled": rows["email"].enabled if "email" in rows else False,
+        "sms_enabled": rows["sms"].enabled if "sms" in rows else False,
+        "wechat_enabled": rows["wechat"].enabled if "wechat" in rows else False,
+    }
+    form = PreferencesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        cd = form.cleaned_data
+        if cd["email_enabled"] and not cd["email"]:
+            form.add_error("email", _("要通过电子邮件接收通知，请填写邮箱地址。"))
+        else:
+            services.guardian_channels_set(
+                actor=request.user, guardian=guardian, email=cd["email"], email_enabled=cd["email_enabled"],
+                sms_enabled=cd["sms_enabled"], wechat_enabled=cd["wechat_enabled"],
+            )
+            messages.success(request, _("接收方式已保存。"))
+            return redirect("notices:preferences")
+    return render(request, "notices/preferences.html", {"form": form, "wechat_bound": bool(rows.get("wechat") and rows["wechat"].address)})

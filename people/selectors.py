@@ -1,0 +1,149 @@
+"""Reads of students and guardians for pages. Every query starts from .visible_to(user); lists prefetch
+their guardians so that the query count does not grow with the number of students."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Prefetch, Q
+
+from accounts.models import RoleAssignment
+from accounts.roles import Role
+from core.scoping import get_scope
+from org.models import SchoolClass
+from org.selectors import class_teacher_names
+from people.models import Guardianship, Student
+
+ROSTER_PER_PAGE = 50
+TEACHING_ROLES = (Role.CLASS_TEACHER, Role.SUBJECT_TEACHER)
+
+FULL = "full"
+MASKED = "masked"
+HIDDEN = "none"
+
+
+def guardian_links():
+    """Guardianship rows with their guardian, for Prefetch on students taken from Student.visible_to(user).
+
+    Every guardian of a student in scope is in scope (people.models.guardian_scope_q is exactly "guardians
+    of the students in scope, and oneself"), so reaching guardians through scoped students needs no
+    second scope filter; repeating it would make a district admin's roster scan the whole district.
+    """
+    return Guardianship.objects.filter(guardian__is_active=True).select_related("guardian").order_by("-is_primary", "id")
+
+
+def contact_level(user, student: Student) -> str:
+    """How a user sees the phone numbers of a student's guardians: full, masked, or not at all.
+
+    Staff with people.view_contact (class teacher, school admin) see numbers; other staff and carers
+    see them masked; a guardian looking at their own child sees co-guardians without numbers.
+    """
+    scope = get_scope(user)
+    if scope.can("people.view_contact", student):
+        return FULL
+    path = student.school_class.path
+    if any(path.startswith(p) for p in scope.perm_prefixes.get("people.view", ())):
+        return MASKED
+    own_children = {s for r, _u, s in scope.roles if r == Role.GUARDIAN}
+    if student.pk in scope.student_perms.get("people.view", frozenset()) and student.pk not in own_children:
+        return MASKED  # a carer assigned to this child
+    return HIDDEN
+
+
+def class_stats(user, class_ids) -> dict[int, dict]:
+    """Per class: students, guardians, activated guardians, families with an activated guardian. 2 queries."""
+    class_ids = list(class_ids)
+    stats = {cid: {"students": 0, "guardians": 0, "activated": 0, "families_activated": 0, "pct": 0} for cid in class_ids}
+    if not class_ids:
+        return stats
+    students = Student.objects.visible_to(user).filter(school_class_id__in=class_ids, is_active=True)
+    for cid, n in students.values("school_class_id").annotate(n=Count("id")).values_list("school_class_id", "n"):
+        stats[cid]["students"] = n
+    rows = (
+        Guardianship.objects.filter(student__in=students, guardian__is_active=True)
+        .values("student__school_class_id")
+        .annotate(
+            total=Count("guardian_id", distinct=True),
+            activated=Count("guardian_id", filter=Q(guardian__user__isnull=False), distinct=True),
+            families=Count("student_id", filter=Q(guardian__user__isnull=False), distinct=True),
+        )
+        .values_list("student__school_class_id", "total", "activated", "families")
+    )
+    for cid, total, activated, families in rows:
+        s = stats[cid]
+        s.update(guardians=total, activated=activated, families_activated=families)
+        s["pct"] = round(100 * activated / total) if total else 0
+    for s in stats.values():
+        s["families_pct"] = round(100 * s["families_activated"] / s["students"]) if s["students"] else 0
+    return stats
+
+
+@dataclass
+class Roster:
+    page: Page
+    stats: dict
+
+
+def roster_page(user, school_class, *, page=None, query: str = "", per_page: int = ROSTER_PER_PAGE) -> Roster:
+    """One page of a class's students with their guardians: count + page + guardians, whatever the size."""
+    students = Student.objects.visible_to(user).filter(school_class=school_class, is_active=True)
+    if query:
+        students = students.filter(Q(name__contains=query) | Q(student_no__contains=query))
+    students = students.order_by("student_no", "id").prefetch_related(
+        Prefetch("guardianships", queryset=guardian_links(), to_attr="visible_links")
+    )
+    page_obj = Paginator(students, per_page).get_page(page)
+    return Roster(page=page_obj, stats=class_stats(user, [school_class.id])[school_class.id])
+
+
+def student_guardian_links(student: Student) -> list[Guardianship]:
+    """The guardians of a student the caller fetched with fetch_for (so the student is in scope)."""
+    return list(guardian_links().filter(student=student))
+
+
+def family_children(user) -> list[Student]:
+    """The signed-in guardian's children, wherever they study, each with co-guardians and class teacher."""
+    scope = get_scope(user)
+    if not scope.guardian_id:
+        return []
+    children = list(
+        Student.objects.visible_to(user)
+        .filter(is_active=True, guardianships__guardian_id=scope.guardian_id)
+        .select_related("school", "school_class")
+        .prefetch_related(Prefetch("guardianships", queryset=guardian_links(), to_attr="visible_links"))
+        .order_by("-birth_date", "id")
+    )
+    teachers = class_teacher_names({c.school_class_id for c in children})
+    for child in children:
+        child.my_links = [g for g in child.visible_links if g.guardian_id == scope.guardian_id]
+        child.co_guardians = [g for g in child.visible_links if g.guardian_id != scope.guardian_id]
+        child.class_teachers = teachers.get(child.school_class_id, [])
+    return children
+
+
+def teacher_classes(user) -> list[SchoolClass]:
+    """Classes the user teaches (class or subject teacher), with role, subject and activation figures."""
+    scope = get_scope(user)
+    roles: dict[int, set[str]] = defaultdict(set)
+    for role, unit_id, student_id in scope.roles:
+        if role in TEACHING_ROLES and student_id is None:
+            roles[unit_id].add(role)
+    if not roles:
+        return []
+    titles: dict[int, list[str]] = defaultdict(list)
+    for unit_id, title in (
+        RoleAssignment.objects.visible_to(user).current().filter(user=user, unit_id__in=roles, role__in=TEACHING_ROLES)
+        .exclude(title="").values_list("unit_id", "title")
+    ):
+        titles[unit_id].append(title)
+    classes = list(SchoolClass.objects.visible_to(user).filter(id__in=roles, is_active=True).select_related("parent__parent"))
+    stats = class_stats(user, [c.id for c in classes])
+    for c in classes:
+        c.my_roles = sorted(Role(r).label for r in roles[c.id])
+        c.is_class_teacher = Role.CLASS_TEACHER in roles[c.id]
+        c.titles = titles.get(c.id, [])
+        c.stats = stats[c.id]
+    classes.sort(key=lambda c: (not c.is_class_teacher, c.parent.parent.name if c.parent and c.parent.parent else "", c.parent.grade_year or 0, c.class_no or 0, c.name))
+    return classes

@@ -1,0 +1,120 @@
+"""The notices API: inbox, open = read, reply, sender figures; scope and field rules."""
+
+import pytest
+
+from accounts.models import ApiToken
+from notices.models import NoticeStatus, Priority, Receipt, ReplyKind
+from tests.test_notices_helpers import notice_settings, send  # noqa: F401
+
+
+def bearer(user):
+    _token, key = ApiToken.issue(user=user)
+    return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+@pytest.fixture
+def notice(world, django_capture_on_commit_callbacks):
+    return send(django_capture_on_commit_callbacks, world.district_admin, [world.district], reply_kind=ReplyKind.CONSENT,
+                audience_note="特殊群体", priority=Priority.IMPORTANT)
+
+
+def test_inbox_open_and_reply(client, world, notice):
+    auth = bearer(world.parent_two_schools)
+    inbox = client.get("/api/v1/notices/inbox", **auth).json()
+    assert inbox["count"] == 1 and inbox["unread"] == 1
+    item = inbox["items"][0]
+    assert item["notice_id"] == notice.pk and not item["read"] and item["needs_reply"]
+    assert sorted(item["children"]) == sorted([world.child_a2.name, world.child_b1.name])
+    opened = client.get(f"/api/v1/notices/{notice.pk}", **auth)
+    assert opened.status_code == 200
+    body = opened.json()
+    assert body["read_at"] and body["reply_options"] == ["agree", "disagree"]
+    # Nothing about who else received it or how the audience was picked.
+    text = opened.content.decode()
+    for leak in ("特殊群体", notice.audience_summary, "parent_a2", "audience", "recipient"):
+        assert leak not in text
+    assert client.get("/api/v1/notices/inbox?unread=true", **auth).json()["count"] == 0
+    bad = client.post(f"/api/v1/notices/{notice.pk}/reply", {"choice": "maybe"}, content_type="application/json", **auth)
+    assert bad.status_code == 422 and "同意" in bad.json()["detail"]
+    ok = client.post(f"/api/v1/notices/{notice.pk}/reply", {"choice": "disagree", "comment": "那天有事"}, content_type="application/json", **auth)
+    assert ok.status_code == 200 and ok.json()["reply"] == "disagree"
+    assert Receipt.objects.get(notice=notice, guardian=world.guardians["parent_two_schools"]).reply_comment == "那天有事"
+
+
+def test_inbox_filter_by_child(client, world, notice, django_capture_on_commit_callbacks):
+    other = send(django_capture_on_commit_callbacks, world.teacher_b1, [world.class_b1])
+    auth = bearer(world.parent_two_schools)
+    ids = [i["notice_id"] for i in client.get(f"/api/v1/notices/inbox?child={world.child_a2.pk}", **auth).json()["items"]]
+    assert ids == [notice.pk]
+    ids = [i["notice_id"] for i in client.get(f"/api/v1/notices/inbox?child={world.child_b1.pk}", **auth).json()["items"]]
+    assert ids == [other.pk, notice.pk]
+
+
+@pytest.mark.parametrize("user_key", ["parent_other", "outsider", "teacher_b1"])
+def test_open_and_reply_404_for_non_recipients(client, world, django_capture_on_commit_callbacks, user_key):
+    notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], reply_kind=ReplyKind.CONFIRM)
+    auth = bearer(world.users[user_key])
+    assert client.get(f"/api/v1/notices/{notice.pk}", **auth).status_code == 404
+    assert client.post(f"/api/v1/notices/{notice.pk}/reply", {"choice": "confirm"}, content_type="application/json", **auth).status_code == 404
+    assert not Receipt.objects.filter(read_at__isnull=False).exists()
+
+
+def test_api_needs_a_token(client, notice):
+    assert client.get("/api/v1/notices/inbox").status_code == 401
+    assert client.get(f"/api/v1/notices/{notice.pk}").status_code == 401
+
+
+def test_sender_stats_and_actions(client, world, notice):
+    auth = bearer(world.district_admin)
+    stats = client.get(f"/api/v1/notices/{notice.pk}/stats", **auth).json()
+    assert stats["total"] == 5 and stats["unread"] == 5
+    assert {c["class_name"] for c in stats["classes"]} == {"三(1)班", "三(2)班", "七(1)班"}
+    sent = client.get("/api/v1/notices/sent", **auth).json()
+    assert [n["notice_id"] for n in sent] == [notice.pk]
+    teacher = bearer(world.teacher_a1)
+    mine = client.get(f"/api/v1/notices/{notice.pk}/stats", **teacher).json()
+    assert [c["class_name"] for c in mine["classes"]] == ["三(1)班"] and mine["total"] == 3
+    assert client.post(f"/api/v1/notices/{notice.pk}/withdraw", {"reason": "误发"}, content_type="application/json", **teacher).status_code == 403
+    assert client.post(f"/api/v1/notices/{notice.pk}/withdraw", {"reason": "误发"}, content_type="application/json", **auth).status_code == 200
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.WITHDRAWN
+    parent = bearer(world.parent_a1)
+    body = client.get(f"/api/v1/notices/{notice.pk}", **parent).json()
+    assert body["withdrawn"] and body["withdraw_reason"] == "误发" and body["body_html"] == ""
+
+
+@pytest.mark.parametrize("user_key", ["teacher_b1", "parent_a1", "school_admin_b", "other_district_admin"])
+def test_stats_404_outside_scope(client, world, django_capture_on_commit_callbacks, user_key):
+    notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1])
+    auth = bearer(world.users[user_key])
+    assert client.get(f"/api/v1/notices/{notice.pk}/stats", **auth).status_code == 404
+    assert client.post(f"/api/v1/notices/{notice.pk}/remind", {}, content_type="application/json", **auth).status_code == 404
+    assert client.get("/api/v1/notices/sent", **auth).json() == []
+
+
+def test_remind_api(client, world, notice, django_capture_on_commit_callbacks):
+    auth = bearer(world.teacher_a1)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/notices/{notice.pk}/remind", {}, content_type="application/json", **auth)
+    assert response.status_code == 202
+    assert notice.reminders.get().class_ids == [world.class_a1.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(f"/api/v1/notices/{notice.pk}/remind", {}, content_type="application/json", **auth)
+    assert again.status_code == 422
+
+
+def test_wechat_bind(client, world):
+    from notices.models import GuardianChannel
+
+    auth = bearer(world.parent_a1)
+    assert client.post("/api/v1/notices/channels/wechat", {"openid": "bad id!!"}, content_type="application/json", **auth).status_code == 422
+    assert client.post("/api/v1/notices/channels/wechat", {"openid": "oAbc_123-xyz7890"}, content_type="application/json", **auth).status_code == 200
+    assert GuardianChannel.objects.get(guardian=world.guardians["parent_a1"], channel="wechat").address == "oAbc_123-xyz7890"
+    assert client.post("/api/v1/notices/channels/wechat", {"openid": "oAbc_123-xyz7890"}, content_type="application/json", **bearer(world.teacher_a1)).status_code == 404
+
+
+def test_open_query_count(client, world, notice, django_assert_max_num_queries):
+    auth = bearer(world.parent_a1)
+    client.get(f"/api/v1/notices/{notice.pk}", **auth)
+    with django_assert_max_num_queries(7):
+        assert client.get(f"/api/v1/notices/{notice.pk}", **auth).status_code == 200

@@ -1,0 +1,257 @@
+"""Publishing: one receipt per guardian, inside the sender's scope, once-only under retries and kills."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.utils import timezone
+
+from notices import fanout, services
+from notices.channels import MemoryBackend
+from notices.models import (
+    Delivery,
+    DeliveryStatus,
+    JobStatus,
+    NoticeJob,
+    NoticeStatus,
+    Priority,
+    Receipt,
+    ReceiptClass,
+)
+from tests.test_notices_helpers import audience, notice_settings, send  # noqa: F401
+
+
+def guardians_of(notice):
+    return {r.guardian.name for r in Receipt.objects.filter(notice=notice, guardian__isnull=False).select_related("guardian")}
+
+
+def test_class_teacher_reaches_every_guardian_of_the_class_once(world, django_capture_on_commit_callbacks):
+    notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1])
+    assert notice.status == NoticeStatus.PUBLISHED
+    assert guardians_of(notice) == {"parent_a1", "grandparent_a1", "未激活家长"}
+    assert notice.recipient_count == 3
+    assert notice.sender_unit == world.class_a1
+    receipt = Receipt.objects.get(notice=notice, guardian=world.guardians["parent_a1"])
+    assert receipt.student_ids == [world.child_a1.pk]
+    assert receipt.school_class_id == world.class_a1.pk
+
+
+def test_guardian_with_two_children_gets_one_notice_naming_both(world, django_capture_on_commit_callbacks):
+    notice = send(django_capture_on_commit_callbacks, world.district_admin, [world.district])
+    two = world.guardians["parent_two_schools"]
+    receipts = Receipt.objects.filter(notice=notice, guardian=two)
+    assert receipts.count() == 1
+    receipt = receipts.get()
+    assert sorted(receipt.student_ids) == sorted([world.child_a2.pk, world.child_b1.pk])
+    # Counted in both classes: the first child's class on the receipt, the other in ReceiptClass.
+    assert receipt.school_class_id == world.class_a2.pk
+    assert list(ReceiptClass.objects.filter(receipt=receipt).values_list("school_class_id", flat=True)) == [world.class_b1.pk]
+    # The neighbouring district's family is not addressed.
+    assert "parent_other" not in guardians_of(notice)
+    assert notice.recipient_count == 5
+
+
+def test_teacher_cannot_address_a_class_outside_their_scope(world):
+    with pytest.raises(ValidationError) as exc:
+        audience(world.teacher_a1, [world.class_a2])
+    assert "无权" in str(exc.value)
+    with pytest.raises(ValidationError):
+        audience(world.teacher_a1, [world.school_a])
+    with pytest.raises(ValidationError):
+        audience(world.school_admin_a, [world.class_b1])
+    # Hand-picking a family of another class is refused as well (the student is not even visible).
+    with pytest.raises(ValidationError) as exc:
+        audience(world.teacher_a1, student_nos=[world.child_a2.student_no])
+    assert world.child_a2.student_no in str(exc.value)
+
+
+def test_roles_without_send_permission_cannot_send(world):
+    from django.core.exceptions import PermissionDenied
+
+    from notices.services import notice_create
+
+    aud = audience(world.teacher_a1, [world.class_a1])
+    for user in (world.subject_teacher_a1, world.parent_a1, world.liaison, world.outsider):
+        with pytest.raises(PermissionDenied):
+            notice_create(actor=user, title="x", body="", audience=aud)
+
+
+def test_hand_picked_family_only(world, django_capture_on_commit_callbacks):
+    notice = send(django_capture_on_commit_callbacks, world.school_admin_a, student_nos=[world.child_a2.student_no], audience_note="困难家庭")
+    assert guardians_of(notice) == {"parent_a2", "parent_two_schools"}
+
+
+def test_staff_roles_audience(world, django_capture_on_commit_callbacks):
+    notice = send(django_capture_on_commit_callbacks, world.district_admin, [world.district], guardians=False, roles=["class_teacher"])
+    users = set(Receipt.objects.filter(notice=notice).values_list("user__name", flat=True))
+    assert users == {"teacher_a1", "teacher_a2", "teacher_b1"}
+    assert not Receipt.objects.filter(notice=notice, guardian__isnull=False).exists()
+
+
+def test_fanout_twice_changes_nothing(world, django_capture_on_commit_callbacks):
+    notice = send(django_capture_on_commit_callbacks, world.district_admin, [world.district], priority=Priority.EMERGENCY)
+    before = (Receipt.objects.count(), ReceiptClass.objects.count(), Delivery.objects.count())
+    job = NoticeJob.objects.get(notice=notice)
+    job.cursor = 0
+    job.notice = notice
+    fanout.run_fanout(job)
+    fanout.run_fanout(job)
+    assert (Receipt.objects.count(), ReceiptClass.objects.count(), Delivery.objects.count()) == before
+
+
+class KilledWorker(BaseException):
+    """Not an Exception: nothing in the job catches it, as nothing runs after a SIGKILL."""
+
+
+def test_worker_killed_mid_way_and_restarted_leaves_one_receipt_and_one_delivery(world, settings, django_capture_on_commit_callbacks, monkeypatch):
+    settings.GONGYU_NOTICE_FANOUT_BATCH = 2  # several committed batches for five guardians
+    batches = []
+
+    def die_after_first(job, lo, hi):
+        batches.append((lo, hi))
+        if len(batches) == 1:
+            raise KilledWorker
+
+    monkeypatch.setattr(fanout, "after_batch", die_after_first)
+    with pytest.raises(KilledWorker), django_capture_on_commit_callbacks(execute=True):
+        notice = services.notice_create(
+            actor=world.district_admin, title="紧急：暴雨停课", body="明天停课。", priority=Priority.EMERGENCY,
+            audience=audience(world.district_admin, [world.district]),
+        )
+    job = NoticeJob.objects.get(kind="fanout")
+    assert job.status == JobStatus.RUNNING  # the worker died holding it
+    partial = Receipt.objects.filter(notice=job.notice).count()
+    assert 0 < partial < 5 and job.cursor > 0
+    assert not Delivery.objects.exists()
+
+    # The sweeper finds the job silent for too long and queues it again; a new worker finishes it.
+    later = timezone.now() + dt.timedelta(minutes=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sweep(now=later)
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE and job.attempts == 2
+    notice = job.notice
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.PUBLISHED and notice.recipient_count == 5
+    per_guardian = Receipt.objects.filter(notice=notice).values("guardian").annotate(n=Count("id"))
+    assert {row["n"] for row in per_guardian} == {1} and len(per_guardian) == 5
+    per_channel = Delivery.objects.values("receipt", "channel", "kind").annotate(n=Count("id"))
+    assert per_channel and {row["n"] for row in per_channel} == {1}
+    # Emergency: every guardian with a phone got exactly one SMS, once.
+    assert Delivery.objects.filter(channel="sms").count() == 5
+    assert len(MemoryBackend.sent) == 5
+
+    # Running the same job again (a duplicated queue message) does nothing.
+    job.status = JobStatus.PENDING
+    job.save()
+    monkeypatch.setattr(fanout, "after_batch", None)
+    services.job_run(job.pk)
+    assert Receipt.objects.filter(notice=notice).count() == 5
+    assert Delivery.objects.count() == 5
+    assert len(MemoryBackend.sent) == 5
+
+
+def test_killed_while_sending_is_resent_once_with_the_same_key(world, django_capture_on_commit_callbacks, monkeypatch):
+    from notices import sending
+
+    monkeypatch.setattr(sending, "send_due", lambda **kw: 0)
+    monkeypatch.setattr(services, "send_due", lambda **kw: 0)
+    notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], priority=Priority.EMERGENCY)
+    monkeypatch.undo()
+    # A worker claimed the rows and died before sending.
+    claimed = sending._claim(timezone.now(), notice.pk, 100)
+    assert len(claimed) == 3
+    assert sending.send_due(notice_id=notice.pk) == 0  # claimed rows are not taken twice
+    assert services.sweep(now=timezone.now()) == 0
+    later = timezone.now() + dt.timedelta(minutes=30)
+    Delivery.objects.update(claimed_at=timezone.now() - dt.timedelta(minutes=30))
+    services.sweep(now=later)
+    assert sending.send_due(notice_id=notice.pk) == 3
+    keys = [m.idempotency_key for m in MemoryBackend.sent]
+    assert len(keys) == len(set(keys)) == 3
+    assert sending.send_due(notice_id=notice.pk) == 0
+
+
+def test_normal_notice_texts_only_families_the_platform_cannot_reach(world, django_capture_on_commit_callbacks):
+    from notices.models import GuardianChannel
+
+    GuardianChannel.objects.create(guardian=world.guardians["grandparent_a1"], channel="wechat", address="oWECHAT-openid-123")
+    notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1])
+    rows = {(d.receipt.guardian.name, d.channel) for d in Delivery.objects.filter(notice=notice).select_related("receipt__guardian")}
+    # parent_a1 has an account (in-app only); the un-activated father gets an SMS; grandma gets WeChat.
+    assert rows == {("未激活家长", "sms"), ("grandparent_a1", "wechat")}
+    assert all(d.status == DeliveryStatus.SENT for d in Delivery.objects.all())
+    sms = next(m for m in MemoryBackend.sent if m.channel == "sms")
+    assert "/accounts/activate/" in sms.text and notice.title in sms.text
+
+
+def test_quiet_hours_hold_normal_pushes_but_not_emergencies(world, settings, django_capture_on_commit_callbacks):
+    settings.GONGYU_QUIET_HOURS = "00:00-23:59"
+    normal = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1])
+    held = Delivery.objects.get(notice=normal)
+    assert held.status == DeliveryStatus.PENDING and held.not_before > timezone.now()
+    assert MemoryBackend.sent == []
+    urgent = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], priority=Priority.EMERGENCY)
+    assert Delivery.objects.filter(notice=urgent, status=DeliveryStatus.SENT).count() == 3
+    # The receipts exist at once: quiet hours hold pushes, never the inbox.
+    assert Receipt.objects.filter(notice=normal).count() == 3
+
+
+def test_quiet_hours_window_crossing_midnight(quiet_on):
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    at = dt.datetime(2026, 3, 2, 22, 15, tzinfo=tz)
+    released = fanout.push_not_before(at, Priority.NORMAL)
+    assert released == dt.datetime(2026, 3, 3, 7, 0, tzinfo=tz)
+    early = dt.datetime(2026, 3, 3, 6, 0, tzinfo=tz)
+    assert fanout.push_not_before(early, Priority.IMPORTANT) == dt.datetime(2026, 3, 3, 7, 0, tzinfo=tz)
+    noon = dt.datetime(2026, 3, 3, 12, 0, tzinfo=tz)
+    assert fanout.push_not_before(noon, Priority.NORMAL) == noon
+    assert fanout.push_not_before(at, Priority.EMERGENCY) == at
+
+
+@pytest.fixture
+def quiet_on(settings):
+    settings.GONGYU_QUIET_HOURS = "21:30-07:00"
+
+
+def test_emergency_unread_is_escalated_by_sms_once(world, django_capture_on_commit_callbacks):
+    notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], priority=Priority.EMERGENCY, escalate_after_minutes=15)
+    services.notice_open(user=world.parent_a1, notice_id=notice.pk)
+    assert services.escalate_due(now=timezone.now()) == 0  # not yet
+    later = timezone.now() + dt.timedelta(minutes=16)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.escalate_due(now=later) == 1
+    escalated = Delivery.objects.filter(notice=notice, kind="escalation")
+    # Only the two guardians who have not read it get the extra SMS.
+    assert {d.receipt.guardian.name for d in escalated.select_related("receipt__guardian")} == {"grandparent_a1", "未激活家长"}
+    notice.refresh_from_db()
+    assert notice.escalated_at is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.escalate_due(now=later + dt.timedelta(minutes=5)) == 0
+    assert escalated.count() == 2
+
+
+def test_scheduled_notice_waits_for_its_time(world, django_capture_on_commit_callbacks):
+    at = timezone.now() + dt.timedelta(hours=2)
+    notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], publish_at=at)
+    assert notice.status == NoticeStatus.SCHEDULED
+    assert not Receipt.objects.filter(notice=notice).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.publish_due(now=timezone.now()) == 0
+        assert services.publish_due(now=at + dt.timedelta(minutes=1)) == 1
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.PUBLISHED and notice.recipient_count == 3
+
+
+def test_failed_and_flaky_gateway(world, django_capture_on_commit_callbacks):
+    MemoryBackend.fail.add("13912345678")  # the un-activated father's number is dead
+    notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], priority=Priority.EMERGENCY)
+    failed = Delivery.objects.get(notice=notice, receipt__guardian__name="未激活家长")
+    assert failed.status == DeliveryStatus.FAILED and failed.error and "139" not in failed.error
+    MemoryBackend.flaky.add(world.parent_a1.phone)
+    notice2 = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], priority=Priority.EMERGENCY)
+    retry = Delivery.objects.get(notice=notice2, receipt__guardian__name="parent_a1")
+    assert retry.status == DeliveryStatus.PENDING and retry.attempts == 1 and retry.not_before > timezone.now()
