@@ -14,3 +14,28 @@ class NoStoreMiddleware:
             add_never_cache_headers(response)
             response["Cache-Control"] += ", no-store, private"
         return response
+
+
+class LanguageMiddleware:
+    """Chinese for everyone unless the user chose another language in the user menu (a cookie).
+
+    Django's LocaleMiddleware would follow the browser's Accept-Language, so a phone set to English
+    would get English unasked; the product is Chinese-first and English is a choice.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.utils import translation
+        from django.utils.cache import patch_vary_headers
+
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        lang = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(lang)
+        request.LANGUAGE_CODE = lang
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Cookie",))
+        response.headers.setdefault("Content-Language", lang)
+        return response

@@ -80,3 +80,10 @@ def test_language_switch_from_the_user_menu_is_remembered(client, world):
     assert world.teacher_a1.language == "en"
     body = client.get(reverse("people:my_classes")).content.decode()
     assert "My classes" in body
+
+
+def test_browser_language_does_not_switch_to_english(client, db):
+    """Chinese is the default whatever the phone's language; English only when chosen."""
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response.headers["Content-Language"] == "zh-hans"
+    assert "登录" in response.content.decode()
