@@ -525,3 +525,31 @@ class CampaignComment(models.Model):
         verbose_name = _("打卡评语")
         verbose_name_plural = _("打卡评语")
         ordering = ["created_at", "id"]
+
+
+class FamilyPeriod(models.Model):
+    """Roll-up of Participation for coverage: the family of `student` took part (through `source`) at least
+    once in `period`. Written with every participation row for the periods containing its day, and
+    back-filled once per period from Participation (PeriodRollup marks that), so that coverage for a
+    period reads at most one row per family instead of every participation."""
+
+    period = models.ForeignKey("periods.Period", on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey("people.Student", on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=10, choices=ParticipationSource.choices)
+    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("周期参与汇总")
+        verbose_name_plural = _("周期参与汇总")
+        constraints = [models.UniqueConstraint(fields=["period", "student", "source"], name="family_period_once")]
+
+
+class PeriodRollup(models.Model):
+    """Marks a period whose FamilyPeriod rows were back-filled from Participation."""
+
+    period = models.OneToOneField("periods.Period", on_delete=models.CASCADE, related_name="+")
+    built_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("周期汇总标记")
+        verbose_name_plural = _("周期汇总标记")

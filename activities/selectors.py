@@ -18,11 +18,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
+from activities import rollup as period_rollup
 from activities.models import (
     ActivitySession,
     ActivityStatus,
     Audience,
     CheckIn,
+    FamilyPeriod,
     Participation,
     ParticipationSource,
     SignUpPerson,
@@ -83,15 +85,22 @@ class CoverageRow:
 
 
 def class_coverage(*, unit: OrgUnit, window: Window, source: str | None = None) -> list[CoverageRow]:
-    """Per class under unit: active students, and those whose family took part in the window. 2 queries."""
-    part = Participation.objects.filter(student_id=OuterRef("pk"), day__gte=window.start, day__lte=window.end)
+    """Per class under unit: active students, and those whose family took part in the window. 3 queries
+    for a period (roll-up check, counts, classes), 2 for any other window."""
+    if window.period_id:
+        # A calendar period: read the roll-up (at most one row per family and source), not every participation.
+        period_rollup.ensure(window.period_id)
+        part = FamilyPeriod.objects.filter(period_id=window.period_id)
+    else:
+        part = Participation.objects.filter(day__gte=window.start, day__lte=window.end)
     if source:
         part = part.filter(source=source)
+    # "id IN (subquery)" lets PostgreSQL hash the families once; a correlated EXISTS here is costed so high
+    # that it switches on JIT compilation, which alone takes longer than the query.
     counts = (
         Student.objects.filter(school_class__path__startswith=unit.path, is_active=True)
-        .annotate(took=Exists(part))
         .values("school_class_id")
-        .annotate(students=Count("id"), took_part=Count("id", filter=Q(took=True)))
+        .annotate(students=Count("id"), took_part=Count("id", filter=Q(id__in=part.values("student_id"))))
         .order_by()
     )
     by_class = {r["school_class_id"]: r for r in counts}

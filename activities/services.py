@@ -16,6 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from activities import rollup
 from activities.models import (
     Activity,
     ActivityPhoto,
@@ -461,12 +462,14 @@ def _checkin_rows(*, actor, session: ActivitySession, guardian_ids, student_ids,
     result = CheckInResult()
     now = timezone.now()
     by = actor if actor is not None and actor.pk else None
+    guardian_ids, student_ids = sorted(set(guardian_ids)), sorted(set(student_ids))
+    existing = set(
+        CheckIn.objects.filter(session=session).filter(Q(guardian_id__in=guardian_ids) | Q(student_id__in=student_ids))
+        .values_list("guardian_id", "student_id")
+    )
     for kind, ids in (("guardian", guardian_ids), ("student", student_ids)):
-        existing = set(
-            CheckIn.objects.filter(session=session, **{f"{kind}_id__in": ids}).values_list(f"{kind}_id", flat=True)
-        )
-        for pid in sorted(set(ids)):
-            if pid in existing:
+        for pid in ids:
+            if (pid, None) in existing or (None, pid) in existing:
                 result.already += 1
                 continue
             try:
@@ -490,21 +493,26 @@ def _credit(*, session: ActivitySession, guardian_ids, student_ids) -> None:
     """Attendance → family participation rows and, for guardians, learning hours (both once-only)."""
     activity = session.activity
     day = timezone.localdate(session.starts_at)
-    family_ids = set(student_ids)
+    # A guardian who came means their family took part: every child of theirs is credited.
+    family_q = Q(id__in=student_ids) if student_ids else Q(pk__in=[])
     if guardian_ids:
-        # A guardian who came means their family took part: every child of theirs is credited.
-        family_ids |= set(
-            Guardianship.objects.filter(guardian_id__in=guardian_ids, student__is_active=True).values_list("student_id", flat=True)
+        family_q |= Q(guardianships__guardian_id__in=guardian_ids, is_active=True)
+    family = (
+        Student.objects.filter(family_q)
+        .values("id", "district_id", "school_id", "school_class_id", "school_class__path")
+        .distinct()
+    )
+    rows = [
+        Participation(
+            district_id=s["district_id"], student_id=s["id"], school_id=s["school_id"], school_class_id=s["school_class_id"],
+            class_path=s["school_class__path"], day=day, source=ParticipationSource.ACTIVITY, kind=activity.kind, session=session,
         )
-    if family_ids:
-        rows = [
-            Participation(
-                district_id=s["district_id"], student_id=s["id"], school_id=s["school_id"], school_class_id=s["school_class_id"],
-                class_path=s["school_class__path"], day=day, source=ParticipationSource.ACTIVITY, kind=activity.kind, session=session,
-            )
-            for s in Student.objects.filter(id__in=family_ids).values("id", "district_id", "school_id", "school_class_id", "school_class__path")
-        ]
+        for s in family
+    ]
+    if rows:
         Participation.objects.bulk_create(rows, ignore_conflicts=True)
+        rollup.families_took_part(district_id=activity.district_id, day=day, student_ids=[r.student_id for r in rows],
+                                  source=ParticipationSource.ACTIVITY)
     if guardian_ids and activity.credits_hours:
         from courses.ledger import hours_credit  # noqa: PLC0415  (courses builds on activities)
         from courses.models import HoursKind  # noqa: PLC0415
@@ -535,17 +543,22 @@ def checkin_self(*, actor, session_id: int, include_self: bool, student_ids) -> 
     """A guardian checks in (after a valid scan, which the caller verified) with the children they pick."""
     with transaction.atomic():
         try:
-            session = ActivitySession.objects.visible_to(actor).select_related("activity").get(pk=session_id)
+            session = (
+                ActivitySession.objects.visible_to(actor).select_related("activity__owner_unit", "activity__lesson").get(pk=session_id)
+            )
         except (ActivitySession.DoesNotExist, ValueError, TypeError) as exc:
             raise Http404 from exc
-        guardian = guardian_of(actor)
+        guardian_id = get_scope(actor).guardian_id
+        if not guardian_id:
+            raise _err(_("只有已激活的家长账号可以报名和签到。"), "not_guardian")
         activity = session.activity
         if activity.status != ActivityStatus.PUBLISHED:
             raise _err(_("该活动未发布或已取消，不能签到。"), "not_published")
         if not session.in_checkin_window():
             raise _err(_("不在签到时间内（活动开始前30分钟至结束后30分钟）。"), "outside_window")
         student_ids = sorted({int(s) for s in student_ids})
-        if not set(student_ids) <= family_student_ids(actor):
+        family = family_student_ids(actor)
+        if not set(student_ids) <= family:
             raise _err(_("只能为自己的孩子签到。"), "not_own_child")
         if not include_self and not student_ids:
             raise _err(_("请选择签到的人员。"), "party_empty")
@@ -554,19 +567,19 @@ def checkin_self(*, actor, session_id: int, include_self: bool, student_ids) -> 
         if activity.audience == Audience.GUARDIANS and student_ids:
             student_ids = []
         if activity.requires_signup:
-            family = family_student_ids(actor)
-            booked = SignUpPerson.objects.filter(
-                session=session, active=True, signup__status=SignUpStatus.CONFIRMED
-            ).filter(Q(guardian=guardian) | Q(student_id__in=family))
-            booked_students = set(booked.exclude(student_id=None).values_list("student_id", flat=True))
-            if not booked.exists():
+            booked = list(
+                SignUpPerson.objects.filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED)
+                .filter(Q(guardian_id=guardian_id) | Q(student_id__in=family))
+                .values_list("student_id", flat=True)
+            )
+            if not booked:
                 raise _err(_("您家未报名本场次（或仍在候补），请联系组织者现场登记。"), "not_signed_up")
-            missing = set(student_ids) - booked_students
+            missing = set(student_ids) - set(booked)
             if missing:
                 names = "、".join(Student.objects.filter(id__in=missing).values_list("name", flat=True))
                 raise _err(_("%(names)s 未报名本场次，请联系组织者现场登记。") % {"names": names}, "not_signed_up")
         return _checkin_rows(
-            actor=actor, session=session, guardian_ids=[guardian.pk] if include_self else [], student_ids=student_ids,
+            actor=actor, session=session, guardian_ids=[guardian_id] if include_self else [], student_ids=student_ids,
             method=CheckInMethod.QR,
         )
 
@@ -764,6 +777,7 @@ def campaign_post_create(*, actor, campaign: Campaign, student_id: int, text: st
         ],
         ignore_conflicts=True,
     )
+    rollup.families_took_part(district_id=student.district_id, day=today, student_ids=[student.pk], source=ParticipationSource.CAMPAIGN)
     record("activities.campaign_post", model="activities.campaignpost", object_id=post.pk,
            changes={"campaign": campaign.pk, "photos": len(checked)})
     return post

@@ -128,9 +128,20 @@ def activity_detail(request, pk):
         "photos": list(activity.photos.all()[:60]), "now": timezone.now(),
     }
     if guardian:
-        ctx["eligible_children"] = [c for c in children if any(c.school_class.path.startswith(p) for p in paths)]
-        ctx["show_self"] = activity.audience != Audience.STUDENTS
-        ctx["show_children"] = activity.audience != Audience.GUARDIANS
+        eligible = [c for c in children if any(c.school_class.path.startswith(p) for p in paths)]
+        ctx["eligible_children"] = eligible
+        show_self = activity.audience != Audience.STUDENTS
+        show_children = activity.audience != Audience.GUARDIANS
+        # Offer each session only the family members who hold no place in it yet.
+        taken = set(
+            SignUpPerson.objects.filter(session__activity=activity, active=True)
+            .filter(Q(guardian=guardian) | Q(student_id__in=[c.pk for c in eligible]))
+            .values_list("session_id", "guardian_id", "student_id")
+        )
+        for s in sessions:
+            s.offer_self = show_self and (s.pk, guardian.pk, None) not in taken
+            s.offer_children = [c for c in eligible if show_children and (s.pk, None, c.pk) not in taken]
+            s.offer_any = s.offer_self or bool(s.offer_children)
         ctx["family_signups"] = list(
             SignUp.objects.visible_to(user)
             .filter(activity=activity)
@@ -413,6 +424,21 @@ def checkin(request, pk):
         if error:
             return render(request, "activities/checkin.html", {"error": error}, status=400)
         return redirect_to_login(reverse("activities:checkin", args=[pk]))
+    if request.method == "POST" and qr.grant_valid(request.session, pk):
+        # The phone's check-in: straight to the service (it fetches the session in the user's scope).
+        try:
+            result = services.checkin_self(
+                actor=request.user, session_id=pk, include_self=request.POST.get("self") == "1",
+                student_ids=request.POST.getlist("student"),
+            )
+        except ValidationError as exc:
+            error = exc.messages[0]
+        else:
+            if result.created:
+                messages.success(request, _("签到成功！共 %(n)d 人。") % {"n": result.created})
+            else:
+                messages.info(request, _("所选人员均已签到，无需重复签到。"))
+            return redirect(reverse("activities:checkin", args=[pk]))
     session = fetch_for(request.user, ActivitySession.objects.select_related("activity"), pk)
     activity = session.activity
     guardian, children = _family(request)
@@ -423,20 +449,6 @@ def checkin(request, pk):
     granted = qr.grant_valid(request.session, pk)
     if not granted and not error:
         ctx["error"] = _("请扫描活动现场展示的签到二维码。")
-    if request.method == "POST" and granted:
-        try:
-            result = services.checkin_self(
-                actor=request.user, session_id=session.pk, include_self=request.POST.get("self") == "1",
-                student_ids=request.POST.getlist("student"),
-            )
-        except ValidationError as exc:
-            ctx["error"] = exc.messages[0]
-        else:
-            if result.created:
-                messages.success(request, _("签到成功！共 %(n)d 人。") % {"n": result.created})
-            else:
-                messages.info(request, _("所选人员均已签到，无需重复签到。"))
-            return redirect(reverse("activities:checkin", args=[pk]))
     paths = [u.path for u in activity.audience_units.all()]
     booked = SignUpPerson.objects.filter(
         session=session, active=True, signup__status=SignUpStatus.CONFIRMED
@@ -445,6 +457,7 @@ def checkin(request, pk):
     done = CheckIn.objects.filter(session=session).filter(Q(guardian=guardian) | Q(student_id__in=[c.pk for c in children]))
     done_ids = {("g", c.guardian_id) if c.guardian_id else ("s", c.student_id) for c in done}
     ctx.update({
+        "all_done": False,
         "granted": granted,
         "show_self": activity.audience != Audience.STUDENTS,
         "self_done": ("g", guardian.pk) in done_ids,
@@ -456,6 +469,7 @@ def checkin(request, pk):
         ],
         "in_window": session.in_checkin_window(),
     })
+    ctx["all_done"] = (not ctx["show_self"] or ctx["self_done"]) and all(r["done"] for r in ctx["children_rows"])
     return render(request, "activities/checkin.html", ctx)
 
 

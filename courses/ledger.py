@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Min, Sum
 
 from courses.models import DEFAULT_HOURS_TARGET, Certificate, LearningHours, SchoolSetting
@@ -32,7 +33,14 @@ def hours_credit(
 
 
 def semester_for(*, district_id: int, day: dt.date) -> Period | None:
-    return Period.objects.filter(district_id=district_id, kind=PeriodKind.SEMESTER, start__lte=day, end__gte=day).first()
+    # Semesters are set once a year: a found one is kept for a few minutes (each check-in asks).
+    key = f"gy:semester:{district_id}:{day.isoformat()}"
+    period = cache.get(key)
+    if period is None:
+        period = Period.objects.filter(district_id=district_id, kind=PeriodKind.SEMESTER, start__lte=day, end__gte=day).first()
+        if period is not None:
+            cache.set(key, period, 300)
+    return period
 
 
 def thresholds_for(guardian_ids) -> dict[int, Decimal]:

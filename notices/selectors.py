@@ -19,6 +19,7 @@ from notices.models import (
     DeliveryStatus,
     Notice,
     NoticeStatus,
+    Priority,
     Receipt,
     ReceiptClass,
     ReplyKind,
@@ -41,7 +42,7 @@ class InboxItem:
 
     @property
     def unread(self) -> bool:
-        return self.receipt.read_at is None
+        return self.receipt.read_at is None and not self.notice.is_withdrawn
 
     @property
     def awaiting_reply(self) -> bool:
@@ -73,8 +74,16 @@ def inbox(user, *, child_id: int | None = None, page: int = 1, per_page: int = I
     rows = list(
         qs.select_related("notice")
         .defer("notice__body", "notice__audience", "notice__audience_note", "notice__audience_summary")
-        .annotate(unread=Case(When(read_at__isnull=True, then=Value(1)), default=Value(0), output_field=IntegerField()))
-        .order_by("-unread", "-created_at", "-id")[(page - 1) * per_page : page * per_page + 1]
+        # Unread first (unread emergencies before everything); a withdrawn notice needs no attention.
+        .annotate(
+            attention=Case(
+                When(Q(read_at__isnull=True) & ~Q(notice__status=NoticeStatus.WITHDRAWN) & Q(notice__priority=Priority.EMERGENCY), then=Value(2)),
+                When(Q(read_at__isnull=True) & ~Q(notice__status=NoticeStatus.WITHDRAWN), then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("-attention", "-created_at", "-id")[(page - 1) * per_page : page * per_page + 1]
     )
     has_more = len(rows) > per_page
     items = [InboxItem(r, r.notice, [names[i] for i in r.student_ids if i in names]) for r in rows[:per_page]]

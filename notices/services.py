@@ -149,18 +149,14 @@ def publish_due(now: dt.datetime | None = None) -> int:
 
 def receipt_for(user, notice_id) -> Receipt:
     """The user's own receipt for a notice (as guardian or staff recipient), or 404."""
-    scope = get_scope(user)
     try:
         notice_id = int(notice_id)
     except (TypeError, ValueError) as exc:
         raise Http404 from exc
-    receipt = (
-        Receipt.objects.own(scope)
-        .filter(notice_id=notice_id)
-        .select_related("notice")
-        .order_by("guardian_id")  # a user who is guardian and staff recipient: the family receipt first
-        .first()
-    )
+    # A user who is both a guardian and a staff recipient: the family receipt first.
+    receipt = Receipt.objects.guardian_own(user).filter(notice_id=notice_id).select_related("notice").first()
+    if receipt is None:
+        receipt = Receipt.objects.staff_own(user).filter(notice_id=notice_id).select_related("notice").first()
     if receipt is None:
         raise Http404
     return receipt

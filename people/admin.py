@@ -151,5 +151,6 @@ class ConsentAdmin(ScopedModelAdmin):
                 consent_withdraw(actor=request.user, consent=consent)
                 done += 1
             except (ValidationError, PermissionDenied) as exc:
-                messages.warning(request, f"#{consent.pk}: {' '.join(getattr(exc, 'messages', [])) or _('无权撤回。')}")
+                reason = " ".join(getattr(exc, "messages", [])) or _("无权撤回这条同意记录。")
+                messages.warning(request, _("第 %(id)s 条未撤回：%(reason)s") % {"id": consent.pk, "reason": reason})
         messages.success(request, _("已撤回 %(n)d 条同意记录。") % {"n": done})

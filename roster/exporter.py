@@ -165,7 +165,7 @@ def write_export_xlsx(out, students, links) -> None:
     book.close()
 
 
-def _csv_safe(value: str) -> str:
+def csv_safe(value: str) -> str:
     """A cell Excel would run as a formula (=, +, -, @) gets Excel's text mark; the import strips it."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
@@ -180,6 +180,6 @@ def write_export_csv(out, students, links) -> None:
         rows = links.get(s["id"]) or [None]
         for link in rows:
             row = cells + (_guardian_cells(link) if link else [""] * len(FLAT_GUARDIAN_COLUMNS))
-            writer.writerow([_csv_safe(v) for v in row])
+            writer.writerow([csv_safe(v) for v in row])
     text.flush()
     text.detach()

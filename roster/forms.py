@@ -11,13 +11,14 @@ class UploadForm(forms.Form):
     target = forms.ChoiceField(label=_("导入到"), error_messages={"required": _("请选择导入到哪个区县或学校。")})
     file = forms.FileField(
         label=_("花名册文件"),
-        help_text=_("支持 .xlsx 和 .csv（UTF-8 或 GBK 编码），不超过 %(mb)d MB。") % {"mb": services.max_upload_bytes() // 1024 // 1024},
         error_messages={"required": _("请选择要上传的文件。"), "empty": _("文件是空的，请检查后重新上传。")},
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
     )
 
     def __init__(self, *args, targets=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _("支持 .xlsx 和 .csv（UTF-8 或 GBK 编码），不超过 %(mb)d MB。") % {
+            "mb": services.max_upload_bytes() // 1024 // 1024}
         self.targets = {t.value: t for t in targets}
         self.fields["target"].choices = [(t.value, t.label) for t in targets]
         if len(targets) == 1:

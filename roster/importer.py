@@ -167,12 +167,8 @@ class RosterImport:
             cached = self._can_cache[path] = self.scope.can("people.manage", _target(path))
         return cached
 
-    @property
-    def student_count(self) -> int:
-        return len(self.students)
-
     # --- reading ------------------------------------------------------------------------------------
-    def read(self, fileobj, fmt: str, *, name: str = "") -> None:
+    def read(self, fileobj, fmt: str) -> None:
         self.progress(_("读取文件"), force=True)
         try:
             sheets = reader.read_file(fileobj, fmt)
@@ -676,8 +672,18 @@ class RosterImport:
             ):
                 by_digest[row["phone_digest"]] = row
                 self._guardian_household[row["id"]] = row["household_id"]
-        # Every stored link of the guardians involved, to know whether all their children are in scope.
-        guardian_ids = sorted({row["id"] for row in by_digest.values()} | {gid for gid, _sid in self._existing_links})
+        # A stored guardian may be renamed or given a new number only if all their children are in scope:
+        # fetch the links of the guardians that this file would rename or renumber (usually none).
+        guardian_ids = set()
+        for g in self.guardian_rows:
+            row = by_digest.get(g.phone_digest) if g.phone_digest else None
+            if row is not None:
+                if row["name"] != g.name:
+                    guardian_ids.add(row["id"])
+            elif g.phone_digest and g.student_no in existing_students:
+                sid = existing_students[g.student_no]["id"]
+                guardian_ids.update(link["guardian_id"] for link in self._student_links.get(sid, []) if link["guardian__name"] == g.name)
+        guardian_ids = sorted(guardian_ids)
         guardian_paths: dict[int, list[str]] = defaultdict(list)
         for chunk in _chunks(guardian_ids):
             for gid, path in Guardianship.objects.filter(guardian_id__in=chunk).values_list("guardian_id", "student__school_class__path"):

@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.services import Actor, actor_for, record
@@ -60,15 +60,13 @@ class ImportTarget:
 def import_targets(user) -> list[ImportTarget]:
     """Districts and schools where the user holds people.manage, through the scoping layer."""
     scope = get_scope(user)
-    units = list(OrgUnit.objects.visible_to(user).filter(kind__in=[Kind.DISTRICT, Kind.SCHOOL], is_active=True).order_by("path"))
+    units = list(OrgUnit.objects.visible_to(user).filter(kind__in=[Kind.DISTRICT, Kind.SCHOOL], is_active=True).order_by("name"))
     districts = {u.pk: u for u in units if u.kind == Kind.DISTRICT}
     targets = [ImportTarget(u, None) for u in units if u.kind == Kind.DISTRICT and scope.can("people.manage", u)]
-    whole = {t.district.pk for t in targets}
     for u in units:
-        if u.kind == Kind.SCHOOL and scope.can("people.manage", u):
-            district = districts.get(u.district_id) or OrgUnit.objects.get(pk=u.district_id)
-            if u.district_id not in whole or len(targets) < 500:
-                targets.append(ImportTarget(district, u))
+        # Every school the user manages, also for a district admin (to limit one upload to one school).
+        if u.kind == Kind.SCHOOL and u.district_id in districts and scope.can("people.manage", u):
+            targets.append(ImportTarget(districts[u.district_id], u))
     return targets
 
 
@@ -128,7 +126,7 @@ def job_request_commit(*, user, job: ImportJob) -> ImportJob:
     if job.created_by_id != user.pk:
         raise PermissionDenied
     with transaction.atomic():
-        updated = ImportJob.objects.filter(pk=job.pk, status=JobStatus.READY).update(
+        updated = ImportJob.objects.filter(pk=job.pk, status=JobStatus.READY).exclude(file_name="").update(
             status=JobStatus.COMMIT_QUEUED, phase=_("等待导入"), progress_done=0, progress_total=0, updated_at=timezone.now())
         if not updated:
             raise ValidationError(_("该导入当前不能提交（可能已经提交或已放弃）。"), code="state")
@@ -161,6 +159,11 @@ def _importer_for(job: ImportJob, *, progress=None) -> RosterImport:
     return RosterImport(user=job.created_by, district=job.district, school=job.school, progress=progress)
 
 
+def _language(job: ImportJob) -> str:
+    """Problem messages are stored as text: write them in the language the job's owner reads."""
+    return (job.created_by.language if job.created_by else "") or settings.LANGUAGE_CODE
+
+
 def _store_result(job: ImportJob, imp: RosterImport) -> None:
     ImportProblem.objects.filter(job=job).delete()
     ImportProblem.objects.bulk_create(
@@ -185,6 +188,12 @@ def job_validate(job_id: int) -> None:
     job = _claim(job_id, JobStatus.QUEUED, JobStatus.VALIDATING)
     if job is None:
         return
+    with translation.override(_language(job)):
+        _validate(job)
+
+
+def _validate(job: ImportJob) -> None:
+    job_id = job.pk
     try:
         imp = _importer_for(job, progress=_progress_writer(job.pk))
         with default_storage.open(job.file_name, "rb") as fh:
@@ -206,6 +215,12 @@ def job_commit(job_id: int) -> None:
     job = _claim(job_id, JobStatus.COMMIT_QUEUED, JobStatus.COMMITTING)
     if job is None:
         return
+    with translation.override(_language(job)):
+        _commit(job)
+
+
+def _commit(job: ImportJob) -> None:
+    job_id = job.pk
     try:
         imp = _importer_for(job, progress=_progress_writer(job.pk))
         with default_storage.open(job.file_name, "rb") as fh:
@@ -283,7 +298,9 @@ def import_file(*, path_or_file, fmt: str, user, district: OrgUnit, school: OrgU
     if imp.problems or dry_run:
         with transaction.atomic():
             _store_result(job, imp)
-            job.status = JobStatus.INVALID if imp.problems else JobStatus.READY
+            # A dry run has nothing left to commit (there is no stored file): it ends as "discarded".
+            job.status = JobStatus.INVALID if imp.problems else JobStatus.DISCARDED
+            job.phase = _("试运行") if dry_run else ""
             job.validated_at = timezone.now()
             job.save()
         return imp, job

@@ -31,13 +31,14 @@ def sweep(now=None) -> dict:
     now = now or timezone.now()
     counts = {"requeued": 0, "restarted": 0, "expired": 0}
     # Lost messages: queue again (claiming makes a duplicate delivery harmless).
-    for job_id, status in ImportJob.objects.filter(
+    web = ImportJob.objects.filter(source="web")  # command-line runs are synchronous: nothing to re-queue
+    for job_id, status in web.filter(
         status__in=[JobStatus.QUEUED, JobStatus.COMMIT_QUEUED], updated_at__lt=now - QUEUED_GRACE
     ).values_list("id", "status"):
         (validate_import_job if status == JobStatus.QUEUED else commit_import_job)(job_id)
         counts["requeued"] += 1
     # Dead workers: a validation is simply redone; an interrupted commit was rolled back, so redo it too.
-    for job_id, status in ImportJob.objects.filter(
+    for job_id, status in web.filter(
         status__in=[JobStatus.VALIDATING, JobStatus.COMMITTING], updated_at__lt=now - RUNNING_GRACE
     ).values_list("id", "status"):
         back = JobStatus.QUEUED if status == JobStatus.VALIDATING else JobStatus.COMMIT_QUEUED

@@ -117,7 +117,7 @@ def job_problems_csv(request, pk):
     writer = csv.writer(out)
     writer.writerow([_("工作表"), _("行"), _("列"), _("问题代码"), _("说明")])
     for p in job.problems.order_by("sheet", "row", "id"):
-        writer.writerow([p.sheet, p.row, p.column, p.code, p.message])
+        writer.writerow([exporter.csv_safe(p.sheet), p.row, exporter.csv_safe(p.column), p.code, exporter.csv_safe(p.message)])
     response = HttpResponse(out.getvalue().encode("utf-8-sig"), content_type=exporter.CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''import-{job.pk}-problems.csv"
     return response

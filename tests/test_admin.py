@@ -261,3 +261,22 @@ def test_revoking_an_assignment_takes_effect_on_the_next_request(ops, world):
     assert carer.get(url).status_code == 404  # same session, next request
     row = AuditEvent.objects.filter(model="accounts.roleassignment", object_id=str(assignment.pk)).order_by("-id").first()
     assert row.changes["is_active"] == [True, False]
+
+
+def test_consents_are_withdrawn_through_the_service(ops, world):
+    from people.models import ConsentPurpose
+    from people.services import consent_give
+
+    mum = world.guardians["parent_a1"]
+    photo = consent_give(guardian=mum, purpose=ConsentPurpose.PHOTO_PUBLICITY, rules_version="2026.1")
+    platform = consent_give(guardian=mum, purpose=ConsentPurpose.PLATFORM, rules_version="2026.1")
+    response = ops.post(
+        _url(Consent, "changelist"), {"action": "withdraw", "_selected_action": [photo.pk, platform.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    photo.refresh_from_db()
+    platform.refresh_from_db()
+    assert photo.withdrawn_at is not None  # the row stays, closed
+    assert platform.withdrawn_at is None  # the basic consent is not withdrawn on its own
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(f"第 {platform.pk} 条未撤回" in m for m in shown) and any("已撤回 1 条" in m for m in shown)

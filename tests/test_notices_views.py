@@ -421,3 +421,15 @@ def test_index_lists_for_staff_and_redirects_guardians(client, world, django_cap
     assert "班级通知" not in client.get(reverse("notices:index")).content.decode()
     login(client, world.parent_a1)
     assert client.get(reverse("notices:index")).url == reverse("notices:inbox")
+
+
+def test_inbox_puts_unread_emergencies_first_and_withdrawn_last(client, world, django_capture_on_commit_callbacks):
+    urgent = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], title="紧急", priority=Priority.EMERGENCY)
+    normal = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], title="普通")
+    withdrawn = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], title="撤回的")
+    services.notice_withdraw(actor=world.teacher_a1, notice=withdrawn, reason="发错了")
+    login(client, world.parent_a1)
+    response = client.get(reverse("notices:inbox"))
+    assert [i.notice.pk for i in response.context["items"]] == [urgent.pk, normal.pk, withdrawn.pk]
+    assert response.context["unread"] == 2
+    assert response.content.decode().count('class="gy-dot"') == 2

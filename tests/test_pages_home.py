@@ -80,3 +80,27 @@ def test_home_query_count_does_not_grow_with_data(client, world, who, django_ass
     cache.clear()
     with django_assert_max_num_queries(len(before.captured_queries)):
         home(client, user)
+
+
+def _installed(name):
+    from django.urls import NoReverseMatch
+
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+def test_module_cards_follow_the_roles(client, world):
+    admin = home(client, world.school_admin_a).content.decode()
+    client.logout()
+    teacher = home(client, world.teacher_a1).content.decode()
+    client.logout()
+    liaison = home(client, world.liaison).content.decode()
+    if _installed("roster:home"):
+        assert 'data-testid="card-roster"' in admin and 'data-testid="card-roster"' not in teacher
+    if _installed("notices:index"):
+        assert 'data-testid="card-notices"' in teacher
+    if _installed("homeschool:consultations"):
+        # Home-school communication is about families: not for a structure-only role.
+        assert 'data-testid="card-homeschool"' in teacher and 'data-testid="card-homeschool"' not in liaison

@@ -62,19 +62,14 @@ def bare(request):
 
 
 urlpatterns = [path("bench/bare/", bare), path("", include("gongyu.urls"))]
-_wsgi = None
 
-
-def wsgi(environ, start_response):
-    """gunicorn bench.scenarios.notices:wsgi — the product, plus /bench/bare/ for the floor."""
-    global _wsgi
-    if _wsgi is None:
-        from django.conf import settings
-        from django.core.wsgi import get_wsgi_application
-
-        _wsgi = get_wsgi_application()
-        settings.ROOT_URLCONF = __name__
-    return _wsgi(environ, start_response)
+# gunicorn serves the product's own WSGI application; this config hook (written to a temporary file at run
+# time) swaps in the URLconf above once Django is set up, so the bare view sits behind the same stack.
+GUNICORN_CONF = """
+def post_worker_init(worker):
+    from django.conf import settings
+    settings.ROOT_URLCONF = "bench.scenarios.notices"
+"""
 
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -223,7 +218,8 @@ def _build_people(ctx: Context, district, classes, students: int, seed: int = 20
             batch_size=BATCH,
         )
     elapsed = time.perf_counter() - started
-    ctx.log(f"built {students} students, {len(made)} guardians, {len(links)} families' links, {len(users)} accounts in {elapsed:.1f} s")
+    links_n = sum(len(children) for _g, children in links)
+    ctx.log(f"built {students} students, {len(made)} guardians in {len(families)} families, {links_n} guardianships, {len(users)} accounts in {elapsed:.1f} s")
     return {"guardians": len(made), "accounts": [(u.pk, k) for u, k in zip(users, keys, strict=True)], "chosen": [g.pk for g in chosen]}
 
 
@@ -440,14 +436,14 @@ def inbox(ctx: Context) -> Result:
                 floor.append(floor_elapsed * 1000)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
-    items = response.context["items"] if response.context else []
+    shown = response.content.decode().count('data-testid="inbox-item"')
     return Result(
         "inbox",
         _percentile(product, 99),
         "ms",
         _percentile(floor, 99),
         {
-            "notices in the inbox": f"{Receipt.objects.filter(guardian=guardian).count()} ({len(items)} on the first page, unread first)",
+            "notices in the inbox": f"{Receipt.objects.filter(guardian=guardian).count()} ({shown} on the first page, unread first)",
             "queries": f"{len(queries)} per request (session, user, scope, page, unread count, children)",
             "median": f"{statistics.median(product):.1f} ms (bare view {statistics.median(floor):.1f} ms)",
         },
@@ -547,10 +543,13 @@ def read_burst(ctx: Context) -> Result:
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         env["SQLITE_PATH"] = str(settings.DATABASES["default"]["NAME"])
     root = Path(__file__).resolve().parents[2]
+    log_file = (tmp / "gunicorn.log").open("w")
+    conf = tmp / "gunicorn_conf.py"
+    conf.write_text(GUNICORN_CONF)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "bench.scenarios.notices:wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        [sys.executable, "-m", "gunicorn", "gongyu.wsgi:application", "--config", str(conf), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--log-level", "warning", "--backlog", "2048"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
         _wait_for(port)
@@ -565,7 +564,12 @@ def read_burst(ctx: Context) -> Result:
             BURST_LUA.replace("__TOKENS__", str(tmp / "tokens.txt")).replace("__THREADS__", str(threads)).replace("__PATH__", f"/api/v1/notices/{notice.pk}")
         )
         burst = _wrk(["-t", str(threads), "-c", str(conns), "-d", "120s", "--timeout", "5s", "-s", str(burst_lua), base])
+    except Exception:
+        log_file.flush()
+        ctx.log("gunicorn log: " + (tmp / "gunicorn.log").read_text()[-2000:])
+        raise
     finally:
+        log_file.close()
         os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=20)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
 from core.scoping import get_scope
@@ -54,8 +55,11 @@ class Command(BaseCommand):
                 self.stderr.write(f"  {phase}…")
             last["phase"] = phase
 
-        imp, job = services.import_file(path_or_file=str(path), fmt=fmt, user=user, district=district, school=school,
-                                        dry_run=options["dry_run"], progress=progress, name=path.name)
+        try:
+            imp, job = services.import_file(path_or_file=str(path), fmt=fmt, user=user, district=district, school=school,
+                                            dry_run=options["dry_run"], progress=progress, name=path.name)
+        except IntegrityError as exc:
+            raise CommandError(_("导入时另一项操作同时修改了这些学生或监护人，未写入任何数据。请重新运行。")) from exc
         committed = not imp.problems and not options["dry_run"]
         report = {
             "file": path.name,
@@ -89,6 +93,8 @@ class Command(BaseCommand):
             out.write(_("试运行（--dry-run），未写入任何数据。"))
         rows = counts.get("rows", {})
         out.write(_("读取：学生 %(s)d 行，监护人 %(g)d 行") % {"s": rows.get("students", 0), "g": rows.get("guardians", 0)})
+        if counts.get("problems"):
+            return  # with problems nothing will be written: per-kind counts would only mislead
         for key, label in (("students", _("学生")), ("guardians", _("监护人")), ("guardianships", _("监护关系"))):
             c = counts.get(key, {})
             verb = _("新增") if committed else _("将新增")

@@ -1,0 +1,55 @@
+"""The coverage roll-up: one FamilyPeriod row per (period, family, source), kept next to Participation.
+
+Writers call families_took_part() with every participation row they add; readers call ensure() once per
+period before counting, which back-fills a period created after its participation rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from activities.models import FamilyPeriod, PeriodRollup
+from periods.models import Period
+
+
+def periods_containing(district_id: int, day: dt.date) -> list[int]:
+    key = f"gy:periods:{district_id}:{day.isoformat()}"
+    ids = cache.get(key)
+    if ids is None:
+        ids = list(Period.objects.filter(district_id=district_id, start__lte=day, end__gte=day).values_list("id", flat=True))
+        if ids:  # an empty answer is not kept: a district may add its calendar at any time
+            cache.set(key, ids, 300)
+    return ids
+
+
+def families_took_part(*, district_id: int, day: dt.date, student_ids, source: str) -> None:
+    periods = periods_containing(district_id, day)
+    rows = [FamilyPeriod(period_id=p, student_id=s, source=source, district_id=district_id) for p in periods for s in set(student_ids)]
+    if rows:
+        FamilyPeriod.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def ensure(period_id: int) -> None:
+    """Back-fill the roll-up of a period from Participation, once: 1 query when already done, 3 the first
+    time. Both statements are idempotent, so a crash between them only means the next call repeats them."""
+    if PeriodRollup.objects.filter(period_id=period_id).exists():
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO activities_familyperiod (period_id, student_id, source, district_id) "
+            "SELECT DISTINCT pr.id, p.student_id, p.source, p.district_id FROM activities_participation p "
+            "JOIN periods_period pr ON pr.id = %s "
+            "WHERE p.district_id = pr.district_id AND p.day >= pr.start AND p.day <= pr.\"end\" "
+            "ON CONFLICT (period_id, student_id, source) DO NOTHING",
+            [period_id],
+        )
+        if connection.vendor == "postgresql" and cur.rowcount > 10_000:
+            # Many rows at once: give the planner fresh statistics now rather than after autovacuum.
+            cur.execute("ANALYZE activities_familyperiod")
+        cur.execute(
+            "INSERT INTO activities_periodrollup (period_id, built_at) VALUES (%s, %s) ON CONFLICT (period_id) DO NOTHING",
+            [period_id, timezone.now()],
+        )
