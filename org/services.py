@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.registry import deferred_create
 from core.scoping import get_scope
 from org.models import ALLOWED_CHILDREN, Kind, OrgUnit, new_invite_code
 
@@ -37,11 +38,13 @@ def unit_create(*, actor, kind: str, name: str, parent: OrgUnit | None, **fields
     unit.district_id = parent.district_id if parent else None
     unit.depth = parent.depth + 1 if parent else 0
     unit.full_clean(exclude=["district", "path"])
-    unit.save()
-    unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
-    if parent is None:
-        unit.district_id = unit.pk
-    OrgUnit.objects.filter(pk=unit.pk).update(path=unit.path, district_id=unit.district_id)
+    # The path holds the new id: insert, then set it; the one audit "create" row shows the final path.
+    with deferred_create(unit):
+        unit.save()
+        unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
+        if parent is None:
+            unit.district_id = unit.pk
+        OrgUnit.objects.filter(pk=unit.pk).update(path=unit.path, district_id=unit.district_id)
     return unit
 
 

@@ -101,11 +101,25 @@ class GuardianQuerySet(ScopedQuerySet):
         return guardian_scope_q(scope)
 
 
+class HouseholdQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        q = guardian_scope_q(scope)
+        return models.Q(id__in=Guardian.objects.filter(q).values("household_id")) if q is not None else None
+
+
+class GuardianshipQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        q = student_scope_q(scope)
+        return models.Q(student__in=Student.objects.filter(q)) if q is not None else None
+
+
 class Household(models.Model):
     """Guardians who share children: a notice may accept one reply per household."""
 
     district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = HouseholdQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("家庭")
@@ -160,6 +174,8 @@ class Guardianship(models.Model):
     lives_with = models.BooleanField(_("共同居住"), default=True)
     verified_at = models.DateTimeField(_("核验时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GuardianshipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("监护关系")

@@ -106,12 +106,16 @@ def job_create(*, user, upload, target: ImportTarget) -> ImportJob:
     fmt = check_upload(upload)
     original = (getattr(upload, "name", "") or "").rsplit("/", 1)[-1][:200]
     stored = default_storage.save(f"{UPLOAD_PREFIX}{uuid.uuid4().hex}.{fmt}", File(upload))
-    with transaction.atomic():
-        job = ImportJob.objects.create(
-            district=target.district, school=target.school, created_by=user, source="web", file_name=stored,
-            original_name=original, file_format=fmt, file_size=upload.size, phase=_("等待校验"),
-        )
-        _enqueue("validate", job.pk)
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.create(
+                district=target.district, school=target.school, created_by=user, source="web", file_name=stored,
+                original_name=original, file_format=fmt, file_size=upload.size, phase=_("等待校验"),
+            )
+            _enqueue("validate", job.pk)
+    except Exception:
+        default_storage.delete(stored)  # no job row: the file would never be cleaned up
+        raise
     return job
 
 

@@ -254,7 +254,6 @@ def test_deferred_create_records_nothing_when_the_block_fails(world):
     assert _since(last) == []
 
 
-@pytest.mark.xfail(strict=True, reason="needs org.services.unit_create to wrap its two writes in audit.registry.deferred_create (proposed)")
 def test_unit_create_records_the_final_path(world):
     last = _last_id()
     unit = unit_create(actor=None, kind=Kind.COMMUNITY, name="北社区", parent=world.street_1)

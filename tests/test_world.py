@@ -17,3 +17,13 @@ def test_guardian_sees_co_guardian_but_not_other_families(world):
     visible = set(Guardian.objects.visible_to(world.parent_a1).values_list("name", flat=True))
     assert "grandparent_a1" in visible
     assert "parent_a2" not in visible
+
+
+def test_guardianships_and_households_are_scoped(world):
+    from people.models import Guardianship, Household
+
+    links = Guardianship.objects.visible_to(world.teacher_a1)
+    assert {link.student_id for link in links} == {world.child_a1.id}
+    assert Guardianship.objects.visible_to(world.outsider).count() == 0
+    assert Household.objects.visible_to(world.parent_a1).count() == 1
+    assert Household.objects.visible_to(world.parent_a2).count() == 0
