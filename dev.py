@@ -87,7 +87,8 @@ def cmd_run(argv: list[str]) -> int:
         ),
     ]
     time.sleep(2)
-    logins = json.loads((ROOT / "var" / "demo_logins.json").read_text(encoding="utf-8"))
+    var_dir = Path(os.environ.get("GONGYU_VAR_DIR", ROOT / "var"))
+    logins = json.loads((var_dir / "demo_logins.json").read_text(encoding="utf-8"))
     print()
     print("=" * 64)
     print(f"  共育平台 Gongyu is running:  http://127.0.0.1:{port}/")
