@@ -227,6 +227,7 @@ USE_TZ = True
 # --- Static and media files (no CDN: every front-end file is vendored) ----------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every start when it is missing
 # gongyu/ is the project package, not an app: its static folder (vendored Bootstrap, HTMX, app.css) is listed here.
 STATICFILES_DIRS = [BASE_DIR / "gongyu" / "static"]
 STORAGES = {

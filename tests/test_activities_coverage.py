@@ -42,7 +42,7 @@ def test_family_coverage_per_class_and_school(world, semester, django_assert_num
     services.signup_create(actor=world.parent_a1, session_id=session.pk, include_self=True, student_ids=[])
     services.signup_create(actor=world.parent_a2, session_id=session.pk, include_self=True, student_ids=[world.child_a2.pk])
     services.checkin_self(actor=world.parent_a1, session_id=session.pk, include_self=True, student_ids=[])  # guardian only → family counts
-    with django_assert_num_queries(5):  # roll-up check + back-fill and its mark (first time only), counts, classes
+    with django_assert_num_queries(6):  # roll-up check + back-fill and its mark (first time only), 2 counts, classes
         rows = selectors.class_coverage(unit=world.school_a, window=semester)
     by_class = {r.unit_id: r for r in rows}
     assert (by_class[world.class_a1.pk].students, by_class[world.class_a1.pk].took_part) == (4, 1)
@@ -51,8 +51,8 @@ def test_family_coverage_per_class_and_school(world, semester, django_assert_num
     with django_assert_num_queries(1):
         grades = selectors.rollup(unit=world.school_a, rows=rows, kind="grade")
     assert (grades[0].students, grades[0].took_part) == (5, 1)
-    # District level: every class of every school, still 3 queries (the roll-up is already there).
-    with django_assert_num_queries(3):
+    # District level: every class of every school, still 4 queries (the roll-up is already there).
+    with django_assert_num_queries(4):
         district_rows = selectors.class_coverage(unit=world.district, window=semester)
     assert sum(r.students for r in district_rows) == 6  # the other district's child is not counted
     # Sign-up → attendance: parent_a1 (1 place) came; parent_a2's party of 2 did not.
@@ -62,9 +62,9 @@ def test_family_coverage_per_class_and_school(world, semester, django_assert_num
     # Outside the period nothing counts.
     last_year = selectors.Window(semester.start - dt.timedelta(days=400), semester.start - dt.timedelta(days=300))
     assert sum(r.took_part for r in selectors.class_coverage(unit=world.school_a, window=last_year)) == 0
-    # Any window (no period): the same figures straight from the participation rows, 2 queries.
+    # Any window (no period): the same figures straight from the participation rows, 3 queries.
     raw = selectors.Window(semester.start, semester.end)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         assert [(r.unit_id, r.took_part) for r in selectors.class_coverage(unit=world.school_a, window=raw)] == [
             (r.unit_id, r.took_part) for r in rows]
 

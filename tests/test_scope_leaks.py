@@ -138,6 +138,10 @@ WALKED_ELSEWHERE: dict[str, str] = {
     "api/v1/activities/": "tests/test_activities_scope.py",
     "api/v1/courses/": "tests/test_activities_scope.py",
     "roster/": "tests/test_roster_scope.py",
+    "notices/": "tests/test_notices_scope.py",
+    "homeschool/": "tests/test_notices_scope.py",
+    "api/v1/notices/": "tests/test_notices_scope.py",
+    "api/v1/homeschool/": "tests/test_notices_scope.py",
 }
 # Lists: every page and API answer that lists objects, walked for every user.
 LIST_PAGES = ["home", "org:tree", "people:family", "people:my_classes"]

@@ -211,18 +211,25 @@ def _clean(district) -> None:
 
 # --- coverage --------------------------------------------------------------------------------------------
 
+# The floor: the same figures from one hand-written statement over the same tables (students of the unit,
+# the period's roll-up), written the way a DBA would: a semi-join for "took part", grouped once.
 FLOOR_SQL = """
-SELECT s.school_class_id, count(*) AS students,
-       count(*) FILTER (WHERE s.id IN (SELECT f.student_id FROM activities_familyperiod f WHERE f.period_id = %s)) AS took_part
-FROM people_student s JOIN org_orgunit c ON c.id = s.school_class_id
+SELECT s.school_class_id, count(*) AS students, count(t.id) AS took_part
+FROM people_student s
+JOIN org_orgunit c ON c.id = s.school_class_id
+LEFT JOIN (SELECT s2.id FROM people_student s2
+           WHERE EXISTS (SELECT 1 FROM activities_familyperiod f WHERE f.period_id = %s AND f.student_id = s2.id)) t ON t.id = s.id
 WHERE c.path LIKE %s AND s.is_active
 GROUP BY s.school_class_id
 """
+# For comparison only: straight from the raw participation rows of the window.
 RAW_SQL = """
-SELECT s.school_class_id, count(*) AS students,
-       count(*) FILTER (WHERE s.id IN (SELECT p.student_id FROM activities_participation p
-                                       WHERE p.day BETWEEN %s AND %s)) AS took_part
-FROM people_student s JOIN org_orgunit c ON c.id = s.school_class_id
+SELECT s.school_class_id, count(*) AS students, count(t.id) AS took_part
+FROM people_student s
+JOIN org_orgunit c ON c.id = s.school_class_id
+LEFT JOIN (SELECT s2.id FROM people_student s2
+           WHERE EXISTS (SELECT 1 FROM activities_participation p WHERE p.student_id = s2.id AND p.day BETWEEN %s AND %s)) t
+       ON t.id = s.id
 WHERE c.path LIKE %s AND s.is_active
 GROUP BY s.school_class_id
 """
