@@ -21,3 +21,18 @@ def _reset_axes_cache():
 
     cache.clear()
     yield
+
+
+_EVIDENCE: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    # Tests record figures the issues ask for as evidence (record_property("evidence", ...)); under
+    # xdist the reports, properties included, reach the controlling process, which prints them.
+    if report.when == "call":
+        _EVIDENCE.extend(value for key, value in report.user_properties if key == "evidence")
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in _EVIDENCE:
+        terminalreporter.write_line(f"[evidence] {line}")

@@ -77,6 +77,7 @@ def cmd_run(argv: list[str]) -> int:
     manage("migrate", "--no-input", "-v", "0", env=env)
     students = os.environ.get("GONGYU_DEMO_STUDENTS", "3000")
     manage("build_demo", "--students", students, "--if-empty", env=env)
+    manage("demo_activities", env=env)  # activities, check-ins, courses; nothing if already there
     port = free_port(int(os.environ.get("GONGYU_PORT", "8000")))
     procs = [
         subprocess.Popen([str(VPY), "manage.py", "run_huey", "--quiet"], cwd=ROOT, env=env),
@@ -153,7 +154,8 @@ def cmd_test(argv: list[str]) -> int:
     base = {**os.environ, "GONGYU_ENV": "test"}
     base.pop("DATABASE_URL", None)
     if not args:
-        args = ["-q", "-n", os.environ.get("GONGYU_TEST_WORKERS", "2"), "-rs"]
+        # loadfile keeps a module in one worker, so module-level evidence (the scope-leak count) is printed.
+        args = ["-q", "-n", os.environ.get("GONGYU_TEST_WORKERS", "2"), "--dist", "loadfile", "-rs"]
     results = {"SQLite": run_pytest("SQLite", base, args)}
     if want_pg:
         url = os.environ.get("GONGYU_TEST_DATABASE_URL", PG_URL_DEFAULT)

@@ -65,7 +65,7 @@ def build(district: OrgUnit, *, seed: int = 2026, out=print) -> dict:
         # A whole-school lecture and a class parent meeting earlier this term, with paper-list check-ins.
         lecture = services.activity_create(
             actor=admin, owner_unit=school, audience_units=[school], kind=ActivityKind.PUBLIC_LECTURE, title="公益大讲堂：读懂孩子的情绪",
-            venue="学校报告厅", audience=Audience.GUARDIANS, requires_signup=False, credited_hours=Decimal("2"),
+            venue="学校报告厅", audience=Audience.GUARDIANS, requires_signup=False, credited_hours=Decimal("2"), announce=False,
             co_organisers=[c for c in (community,) if c], sessions=[(now + dt.timedelta(days=1), now + dt.timedelta(days=1, hours=2), None)],
         )
         services.activity_submit(actor=admin, activity=lecture)
@@ -80,7 +80,7 @@ def build(district: OrgUnit, *, seed: int = 2026, out=print) -> dict:
                                                               method="bulk").created
             meeting = services.activity_create(
                 actor=teacher, owner_unit=cls, audience_units=[cls], kind=ActivityKind.PARENT_MEETING, title=f"{cls.name}期中家长会",
-                venue=f"{cls.name}教室", audience=Audience.GUARDIANS, requires_signup=False, credited_hours=Decimal("1.5"),
+                venue=f"{cls.name}教室", audience=Audience.GUARDIANS, requires_signup=False, credited_hours=Decimal("1.5"), announce=False,
                 sessions=[(now + dt.timedelta(days=1), now + dt.timedelta(days=1, hours=1), None)],
             )
             services.activity_submit(actor=teacher, activity=meeting)
@@ -117,7 +117,7 @@ def build(district: OrgUnit, *, seed: int = 2026, out=print) -> dict:
             tour = services.activity_create(
                 actor=teacher, owner_unit=cls, audience_units=[cls], kind=ActivityKind.STUDY_TOUR, title="博物馆研学：家乡的历史",
                 venue=partner.name, off_campus=True, co_organisers=[partner], safety_plan="乘大巴往返，每车2名教师随行；配备急救包；全程清点人数。",
-                responsible_name=teacher.name, responsible_contact="0571-88000000", audience=Audience.STUDENTS,
+                responsible_name=teacher.name, responsible_contact="0571-88000000", audience=Audience.STUDENTS, announce=False,
                 sessions=[(now + dt.timedelta(days=14), now + dt.timedelta(days=14, hours=4), 45)],
             )
             services.activity_submit(actor=teacher, activity=tour)  # waits for the school admin's approval

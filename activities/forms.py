@@ -49,7 +49,7 @@ class ActivityForm(forms.ModelForm):
         fields = [
             "kind", "title", "owner_unit", "co_organisers", "audience_units", "audience", "description", "venue",
             "off_campus", "safety_plan", "responsible_name", "responsible_contact", "requires_signup", "max_party_size",
-            "signup_opens_at", "signup_closes_at", "credited_hours",
+            "signup_opens_at", "signup_closes_at", "credited_hours", "announce",
         ]
         widgets = {
             "signup_opens_at": DT_WIDGET,

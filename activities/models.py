@@ -107,6 +107,7 @@ class Activity(models.Model):
     signup_opens_at = models.DateTimeField(_("报名开始"), null=True, blank=True)
     signup_closes_at = models.DateTimeField(_("报名截止"), null=True, blank=True)
     credited_hours = models.DecimalField(_("计入家长学时"), max_digits=4, decimal_places=1, default=0)
+    announce = models.BooleanField(_("发布时通知家长"), default=True, help_text=_("发布（或审批通过）后，以组织者名义向面向范围内的家长发送通知"))
     status = models.CharField(_("状态"), max_length=16, choices=ActivityStatus.choices, default=ActivityStatus.DRAFT, db_index=True)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     approved_at = models.DateTimeField(null=True, blank=True)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
@@ -88,7 +88,7 @@ def _in_audience(path: str, paths: list[str]) -> bool:
 SAFETY_FIELDS = ("off_campus", "safety_plan", "responsible_name", "responsible_contact", "venue")
 EDITABLE_FIELDS = (
     "kind", "title", "description", "venue", "off_campus", "safety_plan", "responsible_name", "responsible_contact",
-    "requires_signup", "max_party_size", "signup_opens_at", "signup_closes_at", "credited_hours", "audience",
+    "requires_signup", "max_party_size", "signup_opens_at", "signup_closes_at", "credited_hours", "audience", "announce",
 )
 
 
@@ -276,15 +276,31 @@ def session_set_capacity(*, actor, session: ActivitySession, capacity: int | Non
 
 
 def announce(*, activity_id: int) -> None:
-    """Tell the audience an activity is open. Uses the notices module when it offers a publishing
-    service; without it the activity list on the family page is the announcement."""
+    """Tell the audience's families an activity is open, through the notices module (when installed), in
+    the name of the organiser who created it. Runs after the publishing transaction has committed; an
+    organiser without notices.send (a partner, a street work station) simply sends nothing."""
     try:
-        from notices import services as notice_services  # noqa: PLC0415
+        from notices.audience import can_send, resolve  # noqa: PLC0415 — optional module
+        from notices.services import notice_create  # noqa: PLC0415
     except ImportError:
         return
-    publish = getattr(notice_services, "notice_publish_for_activity", None)
-    if publish is not None:
-        publish(activity_id=activity_id)
+    activity = Activity.objects.select_related("created_by").get(pk=activity_id)
+    actor = activity.created_by
+    if not activity.announce or actor is None or not can_send(actor):
+        return
+    first = activity.sessions.order_by("starts_at").first()
+    when = timezone.localtime(first.starts_at).strftime("%m月%d日 %H:%M") if first else ""
+    body = (
+        f"<p>{activity.get_kind_display()}：{activity.title}</p><p>时间：{when}　地点：{activity.venue}</p>"
+        f"<p>请在共育平台“协同活动”中查看详情{'并报名' if activity.requires_signup else ''}："
+        f"<a href=\"/activities/{activity.pk}/\">/activities/{activity.pk}/</a></p>"
+    )
+    try:
+        audience = resolve(actor, unit_ids=[u.pk for u in activity.audience_units.all()], include_guardians=True, staff_roles=[],
+                           student_nos=[])
+        notice_create(actor=actor, title=f"活动通知：{activity.title}"[:120], body=body, audience=audience)
+    except (ValidationError, PermissionDenied) as exc:
+        log.info("activity %s: no announcement sent (%s)", activity_id, type(exc).__name__)
 
 
 def _notify_promoted(signup_ids: list[int]) -> None:
@@ -457,31 +473,31 @@ class CheckInResult:
 
 
 def _checkin_rows(*, actor, session: ActivitySession, guardian_ids, student_ids, method: str) -> CheckInResult:
-    """Insert one CheckIn per person. Each insert runs in a savepoint: when a parallel request checked
-    the same person in first, the unique constraint refuses ours and it counts as 'already'."""
+    """Insert one CheckIn per person in a single INSERT … ON CONFLICT DO NOTHING RETURNING: the unique
+    constraints drop anyone already checked in (also by a parallel request a moment ago), and the
+    database says exactly who is new, so nothing downstream is credited twice."""
     result = CheckInResult()
-    now = timezone.now()
-    by = actor if actor is not None and actor.pk else None
-    guardian_ids, student_ids = sorted(set(guardian_ids)), sorted(set(student_ids))
-    existing = set(
-        CheckIn.objects.filter(session=session).filter(Q(guardian_id__in=guardian_ids) | Q(student_id__in=student_ids))
-        .values_list("guardian_id", "student_id")
-    )
-    for kind, ids in (("guardian", guardian_ids), ("student", student_ids)):
-        for pid in ids:
-            if (pid, None) in existing or (None, pid) in existing:
-                result.already += 1
-                continue
-            try:
-                with transaction.atomic():
-                    CheckIn.objects.create(
-                        session=session, activity_id=session.activity_id, district_id=session.district_id, method=method,
-                        checked_in_by=by, at=now, **{f"{kind}_id": pid},
-                    )
-            except IntegrityError:
-                result.already += 1
-                continue
-            (result.guardians if kind == "guardian" else result.students).append(pid)
+    guardian_ids, student_ids = sorted({int(g) for g in guardian_ids}), sorted({int(s) for s in student_ids})
+    wanted = [(g, None) for g in guardian_ids] + [(None, s) for s in student_ids]
+    if not wanted:
+        return result
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    by = actor.pk if actor is not None and actor.pk else None
+    table = CheckIn._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(wanted))
+    params = []
+    for g, s in wanted:
+        params += [session.pk, session.activity_id, session.district_id, g, s, method, by, now]
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (session_id, activity_id, district_id, guardian_id, student_id, method, checked_in_by_id, at) "  # noqa: S608 — table name from the model
+            f"VALUES {values} ON CONFLICT DO NOTHING RETURNING guardian_id, student_id",
+            params,
+        )
+        inserted = cur.fetchall()
+    result.guardians = sorted(g for g, _s in inserted if g is not None)
+    result.students = sorted(s for _g, s in inserted if s is not None)
+    result.already = len(wanted) - len(inserted)
     if result.created:
         _credit(session=session, guardian_ids=result.guardians, student_ids=result.students)
         record("activities.checkin", model="activities.activitysession", object_id=session.pk,
@@ -494,13 +510,12 @@ def _credit(*, session: ActivitySession, guardian_ids, student_ids) -> None:
     activity = session.activity
     day = timezone.localdate(session.starts_at)
     # A guardian who came means their family took part: every child of theirs is credited.
-    family_q = Q(id__in=student_ids) if student_ids else Q(pk__in=[])
+    # (Two indexed look-ups: an OR across the join would make PostgreSQL scan every student.)
+    family_ids = set(student_ids)
     if guardian_ids:
-        family_q |= Q(guardianships__guardian_id__in=guardian_ids, is_active=True)
-    family = (
-        Student.objects.filter(family_q)
-        .values("id", "district_id", "school_id", "school_class_id", "school_class__path")
-        .distinct()
+        family_ids |= set(Guardianship.objects.filter(guardian_id__in=guardian_ids).values_list("student_id", flat=True))
+    family = Student.objects.filter(id__in=family_ids, is_active=True).values(
+        "id", "district_id", "school_id", "school_class_id", "school_class__path"
     )
     rows = [
         Participation(

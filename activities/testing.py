@@ -24,6 +24,7 @@ def make_activity(
     fields.setdefault("title", "亲子阅读会")
     fields.setdefault("venue", "学校图书馆")
     fields.setdefault("max_party_size", 4)
+    fields.setdefault("announce", False)  # tests that want the notice ask for it
     activity = services.activity_create(
         actor=actor, owner_unit=owner, audience_units=audience_units or [owner], kind=kind, audience=audience,
         credited_hours=Decimal(credited_hours), requires_signup=requires_signup, sessions=[(start, start + duration, capacity)], **fields,

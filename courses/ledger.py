@@ -8,7 +8,8 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Min, Sum
+from django.db.models import DecimalField, Min, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from courses.models import DEFAULT_HOURS_TARGET, Certificate, LearningHours, SchoolSetting
 from periods.models import Period, PeriodKind
@@ -57,17 +58,30 @@ def thresholds_for(guardian_ids) -> dict[int, Decimal]:
 
 
 def certificates_issue_due(*, guardian_ids, day: dt.date, district_id: int) -> list[Certificate]:
-    """Issue the semester certificate to those whose ledger total reached their threshold (4 queries)."""
+    """Issue the semester certificate to those whose ledger total reached their threshold (1–2 queries,
+    the semester being cached)."""
     period = semester_for(district_id=district_id, day=day)
     if period is None:
         return []
-    totals = dict(
+    from people.models import Guardianship
+
+    # Each guardian's total and threshold in one query: the threshold is the lowest target among their
+    # children's schools (a school without a setting counts as the default).
+    target = (
+        Guardianship.objects.filter(guardian_id=OuterRef("guardian_id"), student__is_active=True)
+        .values("guardian_id")
+        .annotate(t=Min(Coalesce("student__school__parent_school_setting__hours_target", Value(DEFAULT_HOURS_TARGET),
+                                 output_field=DecimalField(max_digits=4, decimal_places=1))))
+        .values("t")[:1]
+    )
+    rows = list(
         LearningHours.objects.filter(guardian_id__in=guardian_ids, earned_on__gte=period.start, earned_on__lte=period.end)
         .values("guardian_id")
-        .annotate(total=Sum("hours"))
-        .values_list("guardian_id", "total")
+        .annotate(total=Sum("hours"), target=Subquery(target))
+        .values_list("guardian_id", "total", "target")
     )
-    thresholds = thresholds_for([g for g, t in totals.items() if t])
+    totals = {g: t for g, t, _x in rows}
+    thresholds = {g: (x if x is not None else DEFAULT_HOURS_TARGET) for g, _t, x in rows}
     due = [
         Certificate(
             district_id=district_id, guardian_id=g, period=period, hours=totals[g], threshold=thresholds[g],

@@ -16,7 +16,6 @@ from ninja import Field, Path, Query, Router, Schema
 from core.api import MAX_ID
 from core.scoping import fetch_for, get_scope
 from notices import selectors, services
-from notices.audience import can_send
 from notices.models import Notice
 from people.models import Guardian, Student
 
@@ -328,5 +327,3 @@ def wechat_bind(request, payload: WeChatBindIn):
         return 422, {"detail": " ".join(exc.messages)}
     return 200, {"detail": "微信已绑定，之后的通知会通过微信提醒您。"}
 
-
-__all__ = ["router", "can_send"]

@@ -96,7 +96,7 @@ def inbox(user, *, child_id: int | None = None, page: int = 1, per_page: int = I
 
 @dataclass
 class ClassRow:
-    unit: "ClassInfo | SchoolInfo | None"
+    unit: ClassInfo | SchoolInfo | None
     total: int = 0
     read: int = 0
     replied: int = 0

@@ -66,6 +66,8 @@ def test_scan_then_pick_children(client, world, live):
     assert "签到成功".encode() in resp.content
     assert CheckIn.objects.filter(session=session).count() == 2
     assert set(CheckIn.objects.values_list("method", flat=True)) == {CheckInMethod.QR}
+    assert all(abs((c.at - timezone.now()).total_seconds()) < 60 for c in CheckIn.objects.all())
+    assert set(CheckIn.objects.values_list("checked_in_by", flat=True)) == {world.parent_a1.pk}
     # Again: nothing new.
     resp = client.post(reverse("activities:checkin", args=[session.pk]), {"self": "1", "student": [world.child_a1.pk]}, follow=True)
     assert "无需重复签到".encode() in resp.content

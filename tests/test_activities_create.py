@@ -137,3 +137,15 @@ def test_cancel_frees_everything(world):
     session.refresh_from_db()
     assert session.places_taken == 0
     assert not activity.signups.exclude(status="cancelled").exists()
+
+
+def test_publishing_announces_through_notices(world, django_capture_on_commit_callbacks):
+    notices = pytest.importorskip("notices.models")
+    with django_capture_on_commit_callbacks(execute=True):
+        activity, _s = make_activity(actor=world.teacher_a1, owner=world.class_a1, announce=True, title="亲子运动会")
+    notice = notices.Notice.objects.get()
+    assert notice.title == "活动通知：亲子运动会" and f"/activities/{activity.pk}/" in notice.body
+    # Without the tick, publishing sends nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        make_activity(actor=world.school_admin_a, owner=world.school_a, announce=False, title="不通知")
+    assert notices.Notice.objects.count() == 1

@@ -426,12 +426,14 @@ def test_nothing_leaks_and_nothing_changes(marked, user_key):
     assert walk.checks >= MIN_CHECKS_PER_USER, walk.checks
 
 
-def test_scope_leak_check_count(capsys):
+def test_scope_leak_check_count(capsys, record_property):
     """The number of role × object checks made is evidence for the issue; it is printed here."""
     missing = [u for u in USERS if u not in CHECKS]
     if missing:
         pytest.skip(f"run the whole module in one process to count the checks (missing: {', '.join(missing)})")
     total = sum(CHECKS.values())
+    # Reported in the terminal summary by conftest.py, also when the suite runs under xdist.
+    record_property("evidence", f"scope-leak checks: {total} ({len(USERS)} users x every unit and student, pages and API)")
     with capsys.disabled():
         print(f"\nscope-leak checks: {total} ({len(USERS)} users × every unit and student of the world, pages and API)")
     assert total >= MIN_CHECKS_PER_USER * len(USERS)
