@@ -206,7 +206,7 @@ class StatsOut(Schema):
     staff_total: int
     staff_read: int
     failed_deliveries: dict[str, int]
-    pending_deliveries: int
+    pending_deliveries: bool = Field(description="是否还有推送在排队")
     classes: list[ClassStatOut]
 
 

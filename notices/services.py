@@ -162,6 +162,16 @@ def receipt_for(user, notice_id) -> Receipt:
     return receipt
 
 
+def sync_extra_classes(receipt_ids) -> None:
+    """Copy read_at / replied_at of these receipts to their further-class rows (families in two classes)."""
+    from django.db.models import OuterRef, Subquery
+
+    source = Receipt.objects.filter(pk=OuterRef("receipt_id"))
+    ReceiptClass.objects.filter(receipt_id__in=list(receipt_ids)).update(
+        read_at=Subquery(source.values("read_at")[:1]), replied_at=Subquery(source.values("replied_at")[:1])
+    )
+
+
 def notice_open(*, user, notice_id) -> Receipt:
     """Opening is reading: one idempotent UPDATE … WHERE read_at IS NULL."""
     receipt = receipt_for(user, notice_id)
@@ -169,6 +179,8 @@ def notice_open(*, user, notice_id) -> Receipt:
         now = timezone.now()
         if Receipt.objects.filter(pk=receipt.pk, read_at__isnull=True).update(read_at=now):
             receipt.read_at = now
+            if len(receipt.student_ids) > 1:  # children in two classes: the second class counts the read too
+                ReceiptClass.objects.filter(receipt_id=receipt.pk, read_at__isnull=True).update(read_at=now)
         else:
             receipt.refresh_from_db(fields=["read_at"])
     return receipt
@@ -203,11 +215,15 @@ def notice_reply(*, user, notice_id, choice: str, comment: str = "") -> Receipt:
         replied_at=now, reply=choice, reply_comment=comment, replied_by_household=False, read_at=receipt.read_at or now
     )
     Reply.objects.create(receipt=receipt, user=user, choice=choice, comment=comment)
+    touched = [receipt.pk]
     if notice.reply_per_household and receipt.household_id:
         # One reply per household: the other guardians' receipts count as answered by the family.
-        Receipt.objects.filter(notice=notice, household_id=receipt.household_id).exclude(pk=receipt.pk).filter(
+        family = Receipt.objects.filter(notice=notice, household_id=receipt.household_id).exclude(pk=receipt.pk).filter(
             Q(replied_at__isnull=True) | Q(replied_by_household=True)
-        ).update(replied_at=now, reply=choice, reply_comment="", replied_by_household=True)
+        )
+        touched += list(family.values_list("pk", flat=True))
+        family.update(replied_at=now, reply=choice, reply_comment="", replied_by_household=True)
+    sync_extra_classes(touched)
     record("notice.reply", model="notices.receipt", object_id=receipt.pk, changes={"notice": notice.pk, "reply": choice})
     receipt.refresh_from_db()
     return receipt

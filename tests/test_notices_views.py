@@ -169,6 +169,16 @@ def test_stats_per_class_and_overall(client, world, district_notice):
     assert 'data-testid="unread">3<' in html and "重点关注" in html
 
 
+def test_a_read_counts_in_each_class_of_a_two_class_family(world, django_capture_on_commit_callbacks):
+    from notices.selectors import notice_stats
+
+    notice = send(django_capture_on_commit_callbacks, world.district_admin, [world.district])
+    services.notice_open(user=world.parent_two_schools, notice_id=notice.pk)
+    rows = {r.unit.name: (r.total, r.read) for r in notice_stats(world.district_admin, notice).classes}
+    assert rows["三(2)班"] == (2, 1) and rows["七(1)班"] == (1, 1)
+    assert notice_stats(world.district_admin, notice).totals.read == 1  # one family, one read overall
+
+
 def test_class_teacher_follows_only_own_class_of_a_district_notice(client, world, district_notice):
     from notices.selectors import notice_stats
 

@@ -350,6 +350,11 @@ def notice_stats(ctx: Context) -> Result:
     with connection.cursor() as cur:
         cur.execute("UPDATE notices_receipt SET read_at = NULL WHERE notice_id = %s", [notice.pk])
         cur.execute("UPDATE notices_receipt SET read_at = %s WHERE notice_id = %s AND id %% 5 < 2", [timezone.now(), notice.pk])
+        # As notice_open does for families with children in two classes.
+        cur.execute(
+            "UPDATE notices_receiptclass SET read_at = (SELECT r.read_at FROM notices_receipt r WHERE r.id = receipt_id) WHERE notice_id = %s",
+            [notice.pk],
+        )
     _analyze()
     floor_sql = "SELECT school_class_id, COUNT(*), COUNT(read_at), COUNT(replied_at) FROM notices_receipt WHERE notice_id = %s GROUP BY school_class_id"
     product, floor = [], []
@@ -532,6 +537,7 @@ def read_burst(ctx: Context) -> Result:
     accounts = state["accounts"]
     with connection.cursor() as cur:
         cur.execute("UPDATE notices_receipt SET read_at = NULL WHERE notice_id = %s", [notice.pk])
+        cur.execute("UPDATE notices_receiptclass SET read_at = NULL WHERE notice_id = %s", [notice.pk])
     _analyze()
     workers = int(os.environ.get("BENCH_GUNICORN_WORKERS", "3"))
     conns = int(os.environ.get("BENCH_WRK_CONNECTIONS", "12"))
