@@ -128,7 +128,9 @@ def _notice_out(request, receipt) -> dict:
     children = []
     if receipt.student_ids and receipt.guardian_id:
         # The receipt is the user's own: its children are theirs (the guardianship is the scope rule).
-        names = dict(Student.objects.filter(id__in=receipt.student_ids, guardianships__guardian_id=receipt.guardian_id).values_list("id", "name"))
+        names = dict(
+            Student.objects.filter(id__in=receipt.student_ids, guardianships__guardian_id=receipt.guardian_id).order_by().values_list("id", "name")
+        )
         children = [names[i] for i in receipt.student_ids if i in names]
     attachments = []
     if notice.has_attachments and not notice.is_withdrawn:
