@@ -208,6 +208,24 @@ def insert_deliveries(notice: Notice, *, kind: str, round_: int, now: dt.datetim
     return total
 
 
+def count_per_class(notice: Notice) -> None:
+    """Guardian receipts per class (first and further classes), stored once: idempotent like the rest."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO notices_noticeclasscount (notice_id, school_class_id, total)
+            SELECT %s, cid, n FROM (
+                SELECT cid, COUNT(*) AS n FROM (
+                    SELECT school_class_id AS cid FROM notices_receipt WHERE notice_id = %s AND guardian_id IS NOT NULL
+                    UNION ALL
+                    SELECT school_class_id AS cid FROM notices_receiptclass WHERE notice_id = %s
+                ) AS t WHERE cid IS NOT NULL GROUP BY cid
+            ) AS c WHERE 1 = 1
+            ON CONFLICT (notice_id, school_class_id) DO UPDATE SET total = excluded.total""",
+            [notice.pk, notice.pk, notice.pk],
+        )
+
+
 def guardian_id_range() -> tuple[int, int] | None:
     with connection.cursor() as cur:
         cur.execute("SELECT MIN(guardian_id), MAX(guardian_id) FROM people_guardianship")
@@ -254,6 +272,7 @@ def run_fanout(job: NoticeJob) -> None:
     run_fanout_receipts(job)
     now = timezone.now()
     with transaction.atomic():
+        count_per_class(notice)
         count = Receipt.objects.filter(notice=notice).count()
         Notice.objects.filter(pk=notice.pk).exclude(status=NoticeStatus.WITHDRAWN).update(
             status=NoticeStatus.PUBLISHED, recipient_count=count

@@ -165,7 +165,7 @@ def stats(request, pk):
         {
             "manager": services.manages(request.user, notice),
             "withdraw_form": WithdrawForm(),
-            "attachments": list(notice.attachments.all()),
+            "attachments": list(notice.attachments.all()) if notice.has_attachments else [],
             "reminders": list(notice.reminders.select_related("created_by")[:5]),
         }
     )

@@ -120,6 +120,7 @@ def _clean(district) -> None:
     from notices.models import (
         Delivery,
         Notice,
+        NoticeClassCount,
         NoticeJob,
         NoticeTarget,
         Receipt,
@@ -136,6 +137,7 @@ def _clean(district) -> None:
             Delivery.objects.filter(notice__in=notices),
             Reply.objects.filter(receipt__notice__in=notices),
             ReceiptClass.objects.filter(notice__in=notices),
+            NoticeClassCount.objects.filter(notice__in=notices),
             Receipt.objects.filter(notice__in=notices),
             Reminder.objects.filter(notice__in=notices),
             NoticeJob.objects.filter(notice__in=notices),
