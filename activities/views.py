@@ -37,14 +37,13 @@ from activities.models import (
     SignUpStatus,
 )
 from audit.services import record
+from core.feedback import flash_validation_error
 from core.scoping import fetch_for, get_scope
 from org.models import Kind, OrgUnit
 from people.models import Guardian, Student
 from periods.models import Period, PeriodKind
 
-
-def _error(request, exc: ValidationError) -> None:
-    messages.error(request, exc.messages[0] if exc.messages else _("操作未成功，请检查后重试。"))
+_error = flash_validation_error
 
 
 def _is_staff(user) -> bool:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from activities.forms import DT_WIDGET
+from core.feedback import flash_validation_error
 from core.scoping import fetch_for, get_scope, prefix_q
 from courses import selectors, services
 from courses.models import (
@@ -31,9 +32,7 @@ from courses.models import (
 )
 from org.models import Kind, OrgUnit
 
-
-def _error(request, exc: ValidationError) -> None:
-    messages.error(request, exc.messages[0] if exc.messages else _("操作未成功，请检查后重试。"))
+_error = flash_validation_error
 
 
 def _is_manager(user) -> bool:
