@@ -38,6 +38,7 @@ class Context:
 
     students: int
     keep: bool = False
+    reuse: bool = False  # use data a previous --keep run left, when it matches the scale (faster iterations)
     log: Callable[[str], None] = print
     state: dict = field(default_factory=dict)  # scenarios of one run may share prepared data through this
 

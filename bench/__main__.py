@@ -1,4 +1,4 @@
-"""python -m bench <scenario>… [--students N] [--keep] [--no-migrate]
+"""python -m bench <scenario>… [--students N] [--keep] [--reuse] [--no-migrate]
 
 Runs on the database DATABASE_URL names; without it, on SQLite in var/bench.sqlite3 (not the demo
 database). Migrates first, so a fresh database works."""
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scenarios", nargs="+", metavar="scenario", help=f"one or more of: {', '.join(SCENARIOS)}, or all")
     parser.add_argument("--students", type=int, default=10_000, help="scale (default 10000)")
     parser.add_argument("--keep", action="store_true", help="leave the scenario's data in the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="reuse data an earlier --keep run left at this scale (implies --keep)")
     parser.add_argument("--no-migrate", action="store_true", help="skip `migrate` before running")
     args = parser.parse_args(argv)
     names = list(SCENARIOS) if args.scenarios == ["all"] else args.scenarios
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         call_command("migrate", verbosity=0, interactive=False)
         log(f"migrate: {time.perf_counter() - started:.1f} s")
-    ctx = Context(students=args.students, keep=args.keep, log=log)
+    ctx = Context(students=args.students, keep=args.keep or args.reuse, reuse=args.reuse, log=log)
     results = []
     for name in names:
         print(f"[{name}] {SCENARIOS[name].help}", flush=True)

@@ -177,10 +177,15 @@ def notice_open(*, user, notice_id) -> Receipt:
     receipt = receipt_for(user, notice_id)
     if receipt.read_at is None:
         now = timezone.now()
-        if Receipt.objects.filter(pk=receipt.pk, read_at__isnull=True).update(read_at=now):
+        if len(receipt.student_ids) > 1:  # children in two classes: the second class counts the read too
+            with transaction.atomic():
+                marked = Receipt.objects.filter(pk=receipt.pk, read_at__isnull=True).update(read_at=now)
+                if marked:
+                    ReceiptClass.objects.filter(receipt_id=receipt.pk, read_at__isnull=True).update(read_at=now)
+        else:  # the common case: one statement, its own commit
+            marked = Receipt.objects.filter(pk=receipt.pk, read_at__isnull=True).update(read_at=now)
+        if marked:
             receipt.read_at = now
-            if len(receipt.student_ids) > 1:  # children in two classes: the second class counts the read too
-                ReceiptClass.objects.filter(receipt_id=receipt.pk, read_at__isnull=True).update(read_at=now)
         else:
             receipt.refresh_from_db(fields=["read_at"])
     return receipt

@@ -169,6 +169,29 @@ def test_stats_per_class_and_overall(client, world, district_notice):
     assert 'data-testid="unread">3<' in html and "重点关注" in html
 
 
+def test_counted_figures_equal_a_live_recount(world, district_notice):
+    """The page reads class sizes the fan-out counted and counts only reads and replies; a live recount of
+    every receipt (the path of a notice still fanning out) must give the same figures, class by class."""
+    from notices.models import NoticeClassCount
+    from notices.selectors import notice_stats
+
+    services.notice_open(user=world.parent_two_schools, notice_id=district_notice.pk)
+
+    def figures(user):
+        s = notice_stats(user, district_notice)
+        return (
+            (s.totals.total, s.totals.read, s.totals.replied),
+            [(r.unit.pk, r.total, r.read, r.replied) for r in s.classes],
+            [(sr.unit.pk, sr.total, sr.read, sr.replied, [r.unit.pk for r in sr.classes]) for sr in s.schools],
+        )
+
+    counted = {key: figures(getattr(world, key)) for key in ("district_admin", "teacher_a1", "school_admin_a")}
+    assert NoticeClassCount.objects.filter(notice=district_notice).exists()
+    NoticeClassCount.objects.filter(notice=district_notice).delete()
+    assert {key: figures(getattr(world, key)) for key in counted} == counted
+    assert counted["district_admin"][0] == (5, 2, 1)
+
+
 def test_a_read_counts_in_each_class_of_a_two_class_family(world, django_capture_on_commit_callbacks):
     from notices.selectors import notice_stats
 

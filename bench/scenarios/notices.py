@@ -52,6 +52,8 @@ GRADE_SHORT = "一二三四五六"
 ACCOUNTS = 20_000
 ADMIN_PHONE = "19900000021"
 BATCH = 5000
+SEED = 20260402
+NOTICE_TITLE = "关于暴雨天气停课的紧急通知"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏飞斌辉宇浩然子涵欣怡梓轩雨萱一诺思远佳琪俊杰嘉怡晨曦"
 
@@ -154,7 +156,30 @@ def _clean(district) -> None:
         bench_users._raw_delete(bench_users.db)
 
 
-def _build_people(ctx: Context, district, classes, students: int, seed: int = 20260402) -> dict:
+def _account_key(n: int, seed: int) -> str:
+    return f"gy_bench_{n}_{hashlib.sha256(str(seed + n).encode()).hexdigest()[:24]}"
+
+
+def _reused_people(ctx: Context, district, seed: int = SEED) -> dict | None:
+    """What _build_people returned, recovered from a kept district of the same scale (None if there is none)."""
+    from accounts.models import User
+    from people.models import Guardian, Student
+
+    if Student.objects.filter(district=district).count() != ctx.students:
+        return None
+    users = list(User.objects.filter(phone__startswith="19901").order_by("phone").values_list("pk", "phone"))
+    chosen = dict(Guardian.objects.filter(district=district, user__isnull=False).values_list("user_id", "pk"))
+    if not users or len(chosen) != len(users):
+        return None
+    ctx.log(f"reusing the kept district: {ctx.students} students, {len(users)} accounts")
+    return {
+        "guardians": Guardian.objects.filter(district=district).count(),
+        "accounts": [(pk, _account_key(int(phone[5:]), seed)) for pk, phone in users],
+        "chosen": [chosen[pk] for pk, _phone in users],
+    }
+
+
+def _build_people(ctx: Context, district, classes, students: int, seed: int = SEED) -> dict:
     """Students, households, guardians and guardianships with bulk inserts; 20,000 guardians get accounts."""
     from django.db import transaction
 
@@ -221,7 +246,7 @@ def _build_people(ctx: Context, district, classes, students: int, seed: int = 20
 
         from django.utils import timezone
 
-        keys = [f"gy_bench_{n}_{hashlib.sha256(str(seed + n).encode()).hexdigest()[:24]}" for n in range(len(users))]
+        keys = [_account_key(n, seed) for n in range(len(users))]
         expires = timezone.now() + dt.timedelta(days=1)
         ApiToken.objects.bulk_create(
             [ApiToken(user_id=u.pk, digest=ApiToken.hash_key(k), prefix=k[:8], expires_at=expires) for u, k in zip(users, keys, strict=True)],
@@ -239,8 +264,10 @@ def _prepare(ctx: Context) -> dict:
     if state:
         return state
     district, admin, classes = _district(ctx.students)
-    _clean(district)
-    people = _build_people(ctx, district, classes, ctx.students)
+    people = _reused_people(ctx, district) if ctx.reuse else None
+    if people is None:
+        _clean(district)
+        people = _build_people(ctx, district, classes, ctx.students)
     _analyze()
     state = {"district": district, "admin": admin, "classes": classes, **people}
     ctx.state["notices"] = state
@@ -292,7 +319,7 @@ def notice_fanout(ctx: Context) -> Result:
     restore = _no_enqueue()
     try:
         floor_notice = services.notice_create(actor=admin, title="基准：地板", body="floor", audience=audience)
-        notice = services.notice_create(actor=admin, title="关于暴雨天气停课的紧急通知", body="明天全区中小学停课一天。", audience=audience)
+        notice = services.notice_create(actor=admin, title=NOTICE_TITLE, body="明天全区中小学停课一天。", audience=audience)
     finally:
         restore()
     cond, params = fanout._audience_sql(notice.audience)
@@ -339,6 +366,10 @@ def notice_fanout(ctx: Context) -> Result:
 def _notice(ctx: Context):
     from notices.models import Notice
 
+    if "notice_id" not in ctx.state and ctx.reuse:
+        kept = Notice.objects.filter(district=ctx.state["notices"]["district"], title=NOTICE_TITLE, status="published").order_by("-pk").first()
+        if kept is not None:
+            ctx.state["notice_id"] = kept.pk
     if "notice_id" not in ctx.state:
         notice_fanout(ctx)
     return Notice.objects.select_related("sender_unit").get(pk=ctx.state["notice_id"])

@@ -1,0 +1,89 @@
+"""An open-loop load generator for paced scenarios: request i leaves at start + i / rate, whatever the
+answers before it did, and its latency runs from the moment it left until the whole response is read.
+
+wrk's delay() cannot pace an open loop against sync workers (they close every connection, and the
+latency wrk then reports includes the delay), so paced scenarios use this instead; it uses the
+standard library only and, at tens of requests per second, costs the server next to nothing.
+"""
+
+from __future__ import annotations
+
+import http.client
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+
+@dataclass
+class Outcome:
+    latencies_ms: list[float]
+    statuses: dict[int, int]
+    socket_errors: int
+    seconds: float  # from the first departure to the last answer
+
+    @property
+    def errors(self) -> int:
+        return self.socket_errors + sum(n for status, n in self.statuses.items() if status >= 400)
+
+    def percentile(self, pct: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return float("nan")
+        return ordered[max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))]
+
+
+def paced(port: int, requests: list[Request], rate: float, threads: int = 32, timeout: float = 10.0) -> Outcome:
+    """Send the requests at `rate` per second from `threads` threads; every request is sent exactly once."""
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    socket_errors = [0]
+    last_done = [0.0]
+    next_index = [0]
+    start = time.perf_counter() + 0.05
+
+    def worker():
+        while True:
+            with lock:
+                i = next_index[0]
+                next_index[0] += 1
+            if i >= len(requests):
+                return
+            due = start + i / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            req = requests[i]
+            sent = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+                conn.request(req.method, req.path, body=req.body.encode() if req.body else None, headers=req.headers)
+                response = conn.getresponse()
+                response.read()
+                conn.close()
+                status = response.status
+            except OSError:
+                with lock:
+                    socket_errors[0] += 1
+                continue
+            done = time.perf_counter()
+            with lock:
+                latencies.append((done - sent) * 1000)
+                statuses[status] = statuses.get(status, 0) + 1
+                last_done[0] = max(last_done[0], done)
+
+    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return Outcome(latencies, statuses, socket_errors[0], max(0.0, last_done[0] - start))
