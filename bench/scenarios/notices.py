@@ -449,6 +449,10 @@ def inbox(ctx: Context) -> Result:
     child = guardian.guardianships.select_related("student__school_class").first().student
     now = timezone.now()
     with transaction.atomic():
+        # A reused district still holds an earlier run's 500: the guardian must have 500, not 1,000.
+        earlier = Notice.objects.filter(district=district, title__regex=r"^第[0-9]+周班级通知$")
+        for qs in (Receipt.objects.filter(notice__in=earlier), earlier):
+            qs._raw_delete(qs.db)
         notices = Notice.objects.bulk_create(
             [
                 Notice(district=district, sender=admin, sender_unit=child.school_class, sender_label=f"{child.school_class.name} · 班主任",
