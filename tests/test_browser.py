@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.request
 from pathlib import Path
@@ -116,7 +117,7 @@ def site(browser):
                 pytest.fail("gunicorn did not start:\n" + (tmp / "gunicorn.log").read_text()[-3000:])
             time.sleep(0.3)
         SHOTS.mkdir(parents=True, exist_ok=True)
-        yield {"base": base, **world}
+        yield {"base": base, "env": env, **world}
     finally:
         server.terminate()
         try:
@@ -234,6 +235,184 @@ def test_district_admin_expands_the_org_tree_with_htmx(browser, site, capsys):
             page.locator(f'[data-unit="{ids[child]}"]').wait_for(state="visible")
         assert site["names"]["class_a1"] in tree.inner_text()
         _shot(page, "district_admin_org_tree.png", capsys)
+        assert not problems, problems
+    finally:
+        ctx.close()
+
+
+# --- Activities: organiser's QR page, a guardian's sign-up and check-in on a phone, coverage ----------
+
+_ORM_PREAMBLE = """
+import json, sys
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+args = json.loads(sys.argv[1])
+def user(key):
+    return get_user_model().objects.get(phone=args["phones"][key])
+"""
+
+
+def _orm(site, code: str, **args) -> dict:
+    """Run `code` against the served database (Django set up with the server's settings); it sets `out`."""
+    args["phones"] = site["phones"]
+    script = _ORM_PREAMBLE + textwrap.dedent(code) + "\nsys.stdout.write(json.dumps(out) + '\\n')\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(args)], cwd=REPO, env=site["env"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# A published activity through the services (activities.testing.make_activity): one session starting in
+# 10 minutes, so that its check-in window (30 minutes before the start to 30 after the end) is open now.
+_MAKE_ACTIVITY = """
+import datetime as dt
+from activities.testing import make_activity
+from org.models import OrgUnit
+owner = OrgUnit.objects.get(pk=args["owner"])
+activity, session = make_activity(
+    actor=user(args["actor"]), owner=owner, starts_in=dt.timedelta(minutes=10), title=args["title"], venue=args["venue"],
+)
+assert session.in_checkin_window() and activity.status == "published"
+out = {"activity": activity.pk, "session": session.pk}
+"""
+
+
+def test_organiser_opens_the_qr_check_in_page(browser, site, capsys):
+    title = "亲子阅读会（签到大屏）"
+    made = _orm(site, _MAKE_ACTIVITY, actor="teacher_a1", owner=site["ids"]["class_a1"], title=title, venue="学校图书馆")
+    ctx, page, problems = _page(browser, viewport={"width": 1280, "height": 900})
+    try:
+        _log_in(page, site, "teacher_a1")
+        page.goto(f"{site['base']}/activities/")
+        with page.expect_navigation():
+            page.get_by_role("link", name=title).click()
+        assert page.url.endswith(f"/activities/{made['activity']}/")
+        with page.expect_navigation():
+            page.locator(f'[data-testid="session-{made["session"]}"] [data-testid="qr-link"]').click()
+        assert page.url.endswith(f"/activities/sessions/{made['session']}/qr/")
+        assert page.locator("h1").inner_text().strip() == title
+        code = page.locator('[data-testid="qr-code"] svg')
+        code.wait_for(state="visible")
+        box = code.bounding_box()
+        assert box and box["width"] >= 150 and box["height"] >= 150  # big enough to scan from the hall
+        assert page.locator('[data-testid="qr-closed"]').count() == 0
+        assert page.locator('[data-testid="checked-in-count"]').inner_text().strip() == "0"
+        text = page.locator("main").inner_text()
+        assert "自动更新中" in text and "家长请用手机相机或微信扫一扫" in text and "学校图书馆" in text
+        _shot(page, "organiser_qr_page.png", capsys)
+        assert not problems, problems
+    finally:
+        ctx.close()
+
+
+def test_guardian_signs_up_and_checks_in_on_a_phone(browser, site, capsys):
+    title = "亲子运动会（手机报名）"
+    made = _orm(site, _MAKE_ACTIVITY, actor="teacher_a2", owner=site["ids"]["class_a2"], title=title, venue="学校操场")
+    sid, child = made["session"], site["ids"]["child_a2"]
+    ctx, page, problems = _page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2)
+    try:
+        _log_in(page, site, "parent_a2")
+        page.goto(f"{site['base']}/activities/")
+        card = page.locator('[data-testid="open-activity"]', has_text=title)
+        with page.expect_navigation():
+            card.tap()
+        assert page.url.endswith(f"/activities/{made['activity']}/")
+        form = page.locator(f'[data-testid="signup-form-{sid}"]')
+        # The whole family is offered and ticked: the guardian and the child in the audience class.
+        assert form.locator('input[name="self"]').is_checked()
+        assert form.locator(f'input[name="student"][value="{child}"]').is_checked()
+        assert site["names"]["child_a2"] in form.inner_text()
+        with page.expect_navigation():
+            form.locator('[data-testid="signup-button"]').tap()
+        text = page.locator("main").inner_text()
+        assert "报名成功！请按时到场，现场扫码签到。" in text
+        mine = page.locator('[data-testid="family-signup"]').inner_text()
+        assert "已报名" in mine and "parent_a2" in mine and site["names"]["child_a2"] in mine
+        assert page.locator(f'[data-testid="signup-form-{sid}"]').count() == 0  # nobody left to sign up
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        _shot(page, "guardian_signup_phone.png", capsys)
+
+        # What the organiser's QR code encodes (activities.views._checkin_url): the check-in URL with a live token.
+        scanned = _orm(
+            site,
+            """
+            from urllib.parse import urlencode
+            from django.urls import reverse
+            from activities import qr
+            out = {"path": reverse("activities:checkin", args=[args["session"]]) + "?" + urlencode({"t": qr.make_token(args["session"])})}
+            """,
+            session=sid,
+        )
+        page.goto(site["base"] + scanned["path"])
+        checkin_form = page.locator('[data-testid="checkin-form"]')
+        assert title in page.locator("main").inner_text()
+        assert page.locator('[data-testid="checkin-error"]').count() == 0
+        assert checkin_form.locator('input[name="self"]').is_checked()
+        assert checkin_form.locator(f'input[name="student"][value="{child}"]').is_checked()
+        with page.expect_navigation():
+            checkin_form.locator('[data-testid="checkin-button"]').tap()
+        text = page.locator("main").inner_text()
+        assert "签到成功！共 2 人。" in text
+        assert "全部签到完成，欢迎参加！" in page.locator('[data-testid="checkin-done"]').inner_text()
+        assert page.locator('[data-testid="checkin-form"] .badge', has_text="已签到").count() == 2
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        _shot(page, "guardian_checkin_phone.png", capsys)
+        assert not problems, problems
+    finally:
+        ctx.close()
+
+    rows = _orm(
+        site,
+        """
+        from activities.models import CheckIn
+        from people.models import Guardian
+        out = {
+            "rows": [list(r) for r in CheckIn.objects.filter(session_id=args["session"]).values_list("guardian_id", "student_id", "method")],
+            "guardian": Guardian.objects.get(user=user("parent_a2")).pk,
+        }
+        """,
+        session=sid,
+    )
+    assert sorted(rows["rows"], key=str) == sorted([[rows["guardian"], None, "qr"], [None, child, "qr"]], key=str)
+
+
+def test_school_admin_sees_participation_coverage(browser, site, capsys):
+    # A school-wide activity where parent_a1 came with child_a1 (signed up and checked in through the services).
+    _orm(
+        site,
+        _MAKE_ACTIVITY
+        + """
+from activities import services
+parent = user("parent_a1")
+services.signup_create(actor=parent, session_id=session.pk, include_self=True, student_ids=[args["child"]])
+services.checkin_self(actor=parent, session_id=session.pk, include_self=True, student_ids=[args["child"]])
+""",
+        actor="school_admin_a", owner=site["ids"]["school_a"], title="家长学校讲座（覆盖率）", venue="学校报告厅",
+        child=site["ids"]["child_a1"],
+    )
+    ctx, page, problems = _page(browser, viewport={"width": 1280, "height": 900})
+    try:
+        _log_in(page, site, "school_admin_a")
+        page.goto(f"{site['base']}/activities/")
+        with page.expect_navigation():
+            page.get_by_role("link", name="参与覆盖率").click()
+        assert "/activities/coverage/" in page.url
+        school = site["names"]["school_a"]
+        assert page.locator("h1").inner_text().strip() == f"{school} · 参与覆盖率"
+        rows = page.locator('[data-testid="coverage-classes"] tbody tr')
+        by_class = {}
+        for i in range(rows.count()):
+            cells = [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
+            by_class[cells[0]] = cells[1:]
+        assert set(by_class) == {site["names"]["class_a1"], site["names"]["class_a2"]}
+        assert by_class[site["names"]["class_a1"]] == ["1", "1", "100.0%"]  # child_a1's family took part
+        assert by_class[site["names"]["class_a2"]][0] == "1"
+        assert page.locator('[data-testid="coverage-groups"]').inner_text().count(site["names"]["grade_a3"]) == 1
+        assert page.locator('[data-testid="family-rate"]').inner_text().strip().endswith("%")
+        assert site["names"]["school_b"] not in page.locator("main").inner_text()  # school A's admin sees school A only
+        _shot(page, "coverage_page.png", capsys)
         assert not problems, problems
     finally:
         ctx.close()
