@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.models import GuardianRating
 from core.scoping import ScopedQuerySet, any_q, prefix_q
 
 
@@ -389,21 +390,15 @@ class Participation(models.Model):
         ]
 
 
-class ActivityRating(models.Model):
+class ActivityRating(GuardianRating):
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="ratings")
-    guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="+")
-    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    stars = models.PositiveSmallIntegerField(_("评分"))
-    comment = models.TextField(_("评价"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(GuardianRating.Meta):
         verbose_name = _("活动评价")
         verbose_name_plural = _("活动评价")
-        ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["activity", "guardian"], name="activity_rating_once"),
-            models.CheckConstraint(condition=models.Q(stars__gte=1, stars__lte=5), name="activity_rating_stars_range"),
+            GuardianRating.stars_range("activity_rating_stars_range"),
         ]
 
 

@@ -99,7 +99,7 @@ def class_coverage(*, unit: OrgUnit, window: Window, source: str | None = None) 
         part = Participation.objects.filter(student_id=OuterRef("pk"), day__gte=window.start, day__lte=window.end)
     if source:
         part = part.filter(source=source)
-    students = Student.objects.filter(school_class__path__startswith=unit.path, is_active=True)
+    students = Student.objects.under(unit).filter(is_active=True)
     totals = dict(students.values("school_class_id").annotate(n=Count("id")).order_by().values_list("school_class_id", "n"))
     took = dict(
         students.filter(Exists(part)).values("school_class_id").annotate(n=Count("id")).order_by().values_list("school_class_id", "n")
@@ -246,12 +246,8 @@ def activity_summary(*, activity) -> list[dict]:
 def campaign_class_participation(*, campaign, unit: OrgUnit) -> list[CoverageRow]:
     """Per class under unit (within the campaign's audience): students, and those with ≥ 1 post. 2 queries."""
     part = Participation.objects.filter(student_id=OuterRef("pk"), campaign=campaign, source=ParticipationSource.CAMPAIGN)
-    paths = [u.path for u in campaign.audience_units.all()]
-    in_audience = Q()
-    for p in paths:
-        in_audience |= Q(school_class__path__startswith=p)
     counts = (
-        Student.objects.filter(in_audience, school_class__path__startswith=unit.path, is_active=True)
+        Student.objects.under(*campaign.audience_units.all()).under(unit).filter(is_active=True)
         .annotate(took=Exists(part))
         .values("school_class_id", "school_class__name", "school_class__path")
         .annotate(students=Count("id"), took_part=Count("id", filter=Q(took=True)))

@@ -616,10 +616,7 @@ def checkin_candidates(*, actor, session: ActivitySession) -> tuple[dict[int, st
             students[p["student_id"]] = p["student__name"]
     paths = _audience_paths(activity)
     if paths:
-        path_q = Q()
-        for p in paths:
-            path_q |= Q(school_class__path__startswith=p)
-        roster = Student.objects.visible_to(actor).filter(path_q, is_active=True)
+        roster = Student.objects.visible_to(actor).under(*paths).filter(is_active=True)
         if activity.audience != Audience.GUARDIANS:
             students.update(dict(roster.values_list("id", "name")[:3000]))
         if activity.audience != Audience.STUDENTS:

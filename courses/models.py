@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.models import GuardianRating
 from core.scoping import ScopedQuerySet, any_q, prefix_q
 
 
@@ -224,21 +225,15 @@ class Homework(models.Model):
         return self.lesson.course.owner_unit.path
 
 
-class CourseRating(models.Model):
+class CourseRating(GuardianRating):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="ratings")
-    guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="+")
-    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    stars = models.PositiveSmallIntegerField(_("评分"))
-    comment = models.TextField(_("评价"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(GuardianRating.Meta):
         verbose_name = _("课程评价")
         verbose_name_plural = _("课程评价")
-        ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["course", "guardian"], name="course_rating_once"),
-            models.CheckConstraint(condition=models.Q(stars__gte=1, stars__lte=5), name="course_rating_stars_range"),
+            GuardianRating.stars_range("course_rating_stars_range"),
         ]
 
 

@@ -52,6 +52,13 @@ class StudentQuerySet(ScopedQuerySet):
     def active(self):
         return self.filter(is_active=True)
 
+    def under(self, *units_or_paths):
+        """Students whose class lies under any of these units (or materialised paths): the subtree test
+        the org tree is built for (decision 0001), in one place. Narrows; never widens visible_to()."""
+        paths = [u if isinstance(u, str) else u.path for u in units_or_paths]
+        q = prefix_q("school_class__path", paths)
+        return self.filter(q) if q is not None else self.none()
+
 
 class Student(models.Model):
     district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")

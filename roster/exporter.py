@@ -104,7 +104,7 @@ def export_rows(*, user, unit):
     """(students, links by student id, result) for the active students under unit that user may see."""
     scope = get_scope(user) if user is not None else SYSTEM_SCOPE
     base = Student.objects.visible_to(user) if user is not None else Student.objects.all()
-    students_qs = base.filter(school_class__path__startswith=unit.path, is_active=True)
+    students_qs = base.under(unit).filter(is_active=True)
     students = list(
         students_qs.order_by("school__name", "school_class__parent__grade_year", "school_class__class_no", "school_class__name", "student_no")
         .values("id", "student_no", "name", "gender", "birth_date", "id_number", "school__code", "school__name",
