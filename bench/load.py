@@ -10,9 +10,36 @@ from __future__ import annotations
 
 import http.client
 import math
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    """The nearest-rank percentile (p99 of 200 samples is the 198th smallest)."""
+    ordered = sorted(samples)
+    if not ordered:
+        return float("nan")
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port: int, timeout: float = 60) -> None:
+    """Until a server accepts connections on the port (RuntimeError after timeout seconds)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"no server on port {port} after {timeout:.0f} s")
 
 
 @dataclass
@@ -35,10 +62,7 @@ class Outcome:
         return self.socket_errors + sum(n for status, n in self.statuses.items() if status >= 400)
 
     def percentile(self, pct: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        if not ordered:
-            return float("nan")
-        return ordered[max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))]
+        return percentile(self.latencies_ms, pct)
 
 
 def paced(port: int, requests: list[Request], rate: float, threads: int = 32, timeout: float = 10.0) -> Outcome:

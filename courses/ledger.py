@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import DecimalField, Min, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -30,7 +32,15 @@ def hours_credit(
         for g in guardian_ids
     ]
     LearningHours.objects.bulk_create(rows, ignore_conflicts=True)
-    certificates_issue_due(guardian_ids=guardian_ids, day=earned_on, district_id=district_id)
+    # The certificate check sums the guardian's semester: the worker does it once this commits, so that a
+    # check-in (500 families in a few seconds) does not wait for it; certificates_sweep catches any missed.
+    transaction.on_commit(partial(_queue_certificates, guardian_ids, earned_on, district_id))
+
+
+def _queue_certificates(guardian_ids: list[int], day: dt.date, district_id: int) -> None:
+    from courses.tasks import issue_certificates
+
+    issue_certificates(guardian_ids, day.isoformat(), district_id)
 
 
 def semester_for(*, district_id: int, day: dt.date) -> Period | None:
@@ -93,6 +103,23 @@ def certificates_issue_due(*, guardian_ids, day: dt.date, district_id: int) -> l
     if due:
         Certificate.objects.bulk_create(due, ignore_conflicts=True)
     return due
+
+
+def certificates_sweep(day: dt.date | None = None, chunk: int = 1000) -> int:
+    """Issue every certificate due in the semesters running on day (default today); returns how many."""
+    from django.utils import timezone
+
+    day = day or timezone.localdate()
+    issued = 0
+    for period in Period.objects.filter(kind=PeriodKind.SEMESTER, start__lte=day, end__gte=day):
+        waiting = list(
+            LearningHours.objects.filter(district_id=period.district_id, earned_on__gte=period.start, earned_on__lte=period.end)
+            .exclude(guardian_id__in=Certificate.objects.filter(period=period).values("guardian_id"))
+            .order_by("guardian_id").values_list("guardian_id", flat=True).distinct()
+        )
+        for i in range(0, len(waiting), chunk):
+            issued += len(certificates_issue_due(guardian_ids=waiting[i : i + chunk], day=day, district_id=period.district_id))
+    return issued
 
 
 def guardian_semester_hours(*, guardian_id: int, period: Period) -> Decimal:

@@ -31,7 +31,7 @@ from activities.models import (
 )
 from activities.testing import make_activity, png_upload
 from courses import services as course_services
-from courses.ledger import hours_credit
+from courses.ledger import certificates_sweep, hours_credit
 from courses.models import (
     Certificate,
     Course,
@@ -135,6 +135,7 @@ def _objects(w) -> dict:
     school_year_ensure(district=w.district, start_year=school_year_start_for(today))
     hours_credit(guardian_ids=[w.guardians["parent_a1"].pk], source_key="x:1", kind=HoursKind.ACTIVITY, hours=8, earned_on=today,
                  title="x", school_id=None, district_id=w.district.pk)
+    certificates_sweep()  # the worker's job after the credit commits
     topic = course_services.topic_propose(actor=w.parent_a1, school=w.school_a, stage="primary", title="〔A校点单〕")
     return {
         "activity": activity, "session": session, "signup": signup, "photo": photo, "pending": pending, "campaign": campaign,

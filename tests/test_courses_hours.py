@@ -113,16 +113,19 @@ def test_attending_and_watching_the_same_lesson_counts_once(world, semester):
     assert LearningHours.objects.count() == 1
 
 
-def test_certificate_at_the_schools_threshold(world, semester, client):
+def test_certificate_at_the_schools_threshold(world, semester, client, django_capture_on_commit_callbacks):
     SchoolSetting.objects.create(school=world.school_a, hours_target=Decimal("3"))
     g = world.guardians["parent_a1"].pk
     today = timezone.localdate()
-    for i, h in enumerate(["1", "1.5"]):
-        hours_credit(guardian_ids=[g], source_key=f"session:{900 + i}", kind=HoursKind.ACTIVITY, hours=Decimal(h), earned_on=today,
-                     title=f"讲座{i}", school_id=world.school_a.pk, district_id=world.district.pk)
+    # Certificates are checked by the worker once the credit commits (the queue runs inline in tests).
+    with django_capture_on_commit_callbacks(execute=True):
+        for i, h in enumerate(["1", "1.5"]):
+            hours_credit(guardian_ids=[g], source_key=f"session:{900 + i}", kind=HoursKind.ACTIVITY, hours=Decimal(h), earned_on=today,
+                         title=f"讲座{i}", school_id=world.school_a.pk, district_id=world.district.pk)
     assert not Certificate.objects.exists()
-    hours_credit(guardian_ids=[g], source_key="session:902", kind=HoursKind.ACTIVITY, hours=Decimal("1"), earned_on=today,
-                 title="讲座2", school_id=world.school_a.pk, district_id=world.district.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        hours_credit(guardian_ids=[g], source_key="session:902", kind=HoursKind.ACTIVITY, hours=Decimal("1"), earned_on=today,
+                     title="讲座2", school_id=world.school_a.pk, district_id=world.district.pk)
     cert = Certificate.objects.get()
     assert cert.guardian_id == g and cert.hours == Decimal("3.5") and cert.threshold == Decimal("3")
     certificates_issue_due(guardian_ids=[g], day=today, district_id=world.district.pk)  # idempotent
@@ -136,14 +139,29 @@ def test_certificate_at_the_schools_threshold(world, semester, client):
     assert client.get(reverse("courses:certificate", args=[cert.pk])).status_code == 404
 
 
-def test_default_threshold_is_eight(world, semester):
+def test_default_threshold_is_eight(world, semester, django_capture_on_commit_callbacks):
     g = world.guardians["parent_a2"].pk
-    hours_credit(guardian_ids=[g], source_key="session:1", kind=HoursKind.ACTIVITY, hours=Decimal("7.5"),
+    with django_capture_on_commit_callbacks(execute=True):
+        hours_credit(guardian_ids=[g], source_key="session:1", kind=HoursKind.ACTIVITY, hours=Decimal("7.5"),
+                     earned_on=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
+    assert not Certificate.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        hours_credit(guardian_ids=[g], source_key="session:2", kind=HoursKind.ACTIVITY, hours=Decimal("0.5"),
+                     earned_on=timezone.localdate(), title="y", school_id=None, district_id=world.district.pk)
+    assert Certificate.objects.filter(guardian_id=g, threshold=Decimal("8")).exists()
+
+
+def test_the_hourly_sweep_issues_a_certificate_whose_check_was_never_queued(world, semester):
+    from courses.ledger import certificates_sweep
+
+    g = world.guardians["parent_a2"].pk
+    # No on-commit callbacks run here: as if the worker's queue had lost the message.
+    hours_credit(guardian_ids=[g], source_key="session:7", kind=HoursKind.ACTIVITY, hours=Decimal("9"),
                  earned_on=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
     assert not Certificate.objects.exists()
-    hours_credit(guardian_ids=[g], source_key="session:2", kind=HoursKind.ACTIVITY, hours=Decimal("0.5"),
-                 earned_on=timezone.localdate(), title="y", school_id=None, district_id=world.district.pk)
-    assert Certificate.objects.filter(guardian_id=g, threshold=Decimal("8")).exists()
+    assert certificates_sweep() == 1
+    assert Certificate.objects.filter(guardian_id=g, hours=Decimal("9")).count() == 1
+    assert certificates_sweep() == 0  # nothing twice
 
 
 def test_ledger_is_private_to_the_family_and_course_staff(world, semester):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import socket
 import statistics
 import subprocess
 import time
@@ -300,12 +299,6 @@ def coverage(ctx: Context) -> Result:
 
 BURST = 500
 RATE = 55  # requests per second (a little above 50/s so that 500 arrive within 10 s)
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _burst_data(n: int):
     """A school with n families signed up for a parent-school session whose check-in window is open."""
     from django.utils import timezone
@@ -414,7 +407,7 @@ def checkin_burst(ctx: Context) -> Result:
                 "body": f"self=1&student={child_of[gid]}"} for key, gid in cookies]
     floor_entries = [{"method": "GET", "path": "/healthz", "cookie": f"sessionid={key}; csrftoken={csrf}", "csrf": csrf, "body": ""}
                      for key, _g in cookies]
-    port = _free_port()
+    port = load.free_port()
     env = {**os.environ, "DATABASE_URL": os.environ["DATABASE_URL"], "GONGYU_ENV": "demo", "LOG_LEVEL": "WARNING",
            "DB_CONN_MAX_AGE": "600"}
     server = subprocess.Popen(
@@ -423,12 +416,7 @@ def checkin_burst(ctx: Context) -> Result:
         cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        load.wait_for(port)
         # Warm every worker on the same pages (imports, URLconf, templates), as a server that has been
         # up for a while is: the check-in page itself, opened by a few of the same guardians.
         warm = [load.Request("GET", path, {"Cookie": e["cookie"], "Host": "127.0.0.1"}) for e in entries[:40]]

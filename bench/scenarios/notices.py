@@ -31,7 +31,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from pathlib import Path
 from django.http import JsonResponse
 from django.urls import include, path
 
-from bench import Context, Result, scenario
+from bench import Context, Result, load, scenario
 
 CODE = "BENCHN"
 SCHOOL_SIZE = 2500
@@ -296,12 +295,6 @@ def _no_enqueue():
     return lambda: setattr(services, "_enqueue", original)
 
 
-def _percentile(samples: list[float], pct: float) -> float:
-    ordered = sorted(samples)
-    k = max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))
-    return ordered[k]
-
-
 # --- notice-fanout -------------------------------------------------------------------------------------------
 @scenario("notice-fanout", "district-wide notice: every receipt written by the fan-out job (s)")
 def notice_fanout(ctx: Context) -> Result:
@@ -417,9 +410,9 @@ def notice_stats(ctx: Context) -> Result:
         selectors.notice_stats(admin, notice)
     return Result(
         "notice-stats",
-        _percentile(product, 99),
+        load.percentile(product, 99),
         "ms",
-        _percentile(floor, 99),
+        load.percentile(floor, 99),
         {
             "classes": f"{len(stats.classes)} classes in {len(stats.schools)} schools; read {stats.totals.read}/{stats.totals.total} ({stats.totals.read_pct} %)",
             "median": f"{statistics.median(product):.1f} ms (floor {statistics.median(floor):.1f} ms)",
@@ -489,9 +482,9 @@ def inbox(ctx: Context) -> Result:
     shown = response.content.decode().count('data-testid="inbox-item"')
     return Result(
         "inbox",
-        _percentile(product, 99),
+        load.percentile(product, 99),
         "ms",
-        _percentile(floor, 99),
+        load.percentile(floor, 99),
         {
             "notices in the inbox": f"{Receipt.objects.filter(guardian=guardian).count()} ({shown} on the first page, unread first)",
             "queries": f"{len(queries)} per request (session, user, scope, page, unread count, children)",
@@ -540,23 +533,6 @@ function response(status, headers, body)
   if got >= (last - first + 1) then wrk.thread:stop() end
 end
 """ + DONE_LUA
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(port: int, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
 
 
 def _wrk(args: list[str]) -> dict:
@@ -617,7 +593,7 @@ def read_burst(ctx: Context) -> Result:
     workers = int(os.environ.get("BENCH_GUNICORN_WORKERS", "3"))
     conns = int(os.environ.get("BENCH_WRK_CONNECTIONS", "12"))
     threads = 2
-    port = _free_port()
+    port = load.free_port()
     tmp = Path(tempfile.mkdtemp(prefix="gy-burst-"))
     (tmp / "tokens.txt").write_text("\n".join(k for _u, k in accounts) + "\n")
     env = {**os.environ, "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "gongyu.settings"}
@@ -633,7 +609,7 @@ def read_burst(ctx: Context) -> Result:
         cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
-        _wait_for(port)
+        load.wait_for(port)
         base = f"http://127.0.0.1:{port}"
         bare_lua = tmp / "bare.lua"
         bare_lua.write_text(DONE_LUA)
