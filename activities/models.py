@@ -56,6 +56,13 @@ def _manage_prefixes(scope) -> tuple[str, ...]:
 def activity_scope_q(scope) -> models.Q | None:
     """Organisers see what their units run (any status); everyone sees published activities whose
     audience is a unit above them (a guardian's child's class, grade, school…) or inside their subtree."""
+    q = _activity_rule_q(scope)
+    # The M2M joins would repeat rows: filter by id through a subquery instead.
+    return models.Q(id__in=Activity._base_manager.filter(q).values("id")) if q is not None else None
+
+
+def _activity_rule_q(scope) -> models.Q | None:
+    """The rule itself, over Activity's own columns and M2M joins (may repeat rows: wrap in a subquery)."""
     managed = any_q(
         prefix_q("owner_unit__path", _manage_prefixes(scope)),
         prefix_q("co_organisers__path", _manage_prefixes(scope)),
@@ -64,11 +71,7 @@ def activity_scope_q(scope) -> models.Q | None:
         models.Q(audience_units__id__in=scope.unit_ids) if scope.unit_ids else None,
         prefix_q("audience_units__path", scope.unit_prefixes),
     )
-    q = any_q(managed, models.Q(status=ActivityStatus.PUBLISHED) & audience if audience is not None else None)
-    if q is None:
-        return None
-    # The M2M joins would repeat rows: filter by id through a subquery instead.
-    return models.Q(id__in=Activity._base_manager.filter(q).values("id"))
+    return any_q(managed, models.Q(status=ActivityStatus.PUBLISHED) & audience if audience is not None else None)
 
 
 class ActivityQuerySet(ScopedQuerySet):
@@ -162,8 +165,9 @@ CHECKIN_CLOSES_AFTER = dt.timedelta(minutes=30)
 
 class SessionQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
-        q = activity_scope_q(scope)
-        return models.Q(activity__in=Activity._base_manager.filter(q)) if q is not None else None
+        q = _activity_rule_q(scope)
+        # One subquery (the sessions of the activities the rule admits), not a subquery of a subquery.
+        return models.Q(activity_id__in=Activity._base_manager.filter(q).values("id")) if q is not None else None
 
 
 class ActivitySession(models.Model):
