@@ -255,3 +255,26 @@ def test_failed_and_flaky_gateway(world, django_capture_on_commit_callbacks):
     notice2 = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], priority=Priority.EMERGENCY)
     retry = Delivery.objects.get(notice=notice2, receipt__guardian__name="parent_a1")
     assert retry.status == DeliveryStatus.PENDING and retry.attempts == 1 and retry.not_before > timezone.now()
+
+
+def test_deleting_a_notice_still_removes_its_receipts_and_their_class_rows(world, django_capture_on_commit_callbacks):
+    # Receipts have no database-level foreign keys (docs/decisions/0004): the cascade is Django's own.
+    notice = send(django_capture_on_commit_callbacks, world.district_admin, [world.district])
+    kept = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1])
+    assert ReceiptClass.objects.filter(notice=notice).exists()  # parent_two_schools: children in two classes
+    receipt_ids = list(Receipt.objects.filter(notice=notice).values_list("pk", flat=True))
+    notice.delete()
+    assert not Receipt.objects.filter(pk__in=receipt_ids).exists()
+    assert not ReceiptClass.objects.filter(receipt_id__in=receipt_ids).exists()
+    assert Receipt.objects.filter(notice=kept).count() == 3
+
+
+def test_receipt_keys_are_enforced_without_foreign_keys(world, django_capture_on_commit_callbacks):
+    from django.db import IntegrityError, transaction
+
+    notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1])
+    receipt = Receipt.objects.get(notice=notice, guardian=world.guardians["parent_a1"])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Receipt.objects.create(notice=notice, guardian=receipt.guardian, created_at=timezone.now())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Receipt.objects.create(notice=notice, guardian=receipt.guardian, user=world.teacher_a1, created_at=timezone.now())
