@@ -23,6 +23,17 @@ def _reset_axes_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _forget_token_uses():
+    # Token uses are written later in bulk (accounts.api.token_uses): a test's notes must not be written
+    # into the next test's data, nor at exit into a database that is not the test's.
+    from accounts.api import token_uses
+
+    yield
+    with token_uses.lock:
+        token_uses.pending.clear()
+
+
 _EVIDENCE: list[str] = []
 
 

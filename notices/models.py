@@ -69,7 +69,9 @@ class NoticeQuerySet(ScopedQuerySet):
         if scope.user_id:
             parts.append(models.Q(id__in=Receipt.objects.filter(user_id=scope.user_id).values("notice_id")))
         if scope.guardian_id:
-            parts.append(models.Q(id__in=Receipt.objects.filter(guardian_id=scope.guardian_id).values("notice_id")))
+            parts.append(
+                models.Q(id__in=Receipt.objects.filter(guardian_id=scope.guardian_id).values("notice_id"))
+            )
         return any_q(*parts)
 
     def followed_by(self, user):
@@ -85,17 +87,25 @@ class NoticeQuerySet(ScopedQuerySet):
 
 class Notice(models.Model):
     district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="notices_sent")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="notices_sent"
+    )
     # The unit the notice is sent in the name of: it decides who else may manage it (its subtree's senders).
-    sender_unit = models.ForeignKey("org.OrgUnit", verbose_name=_("发布单位"), on_delete=models.PROTECT, related_name="+")
+    sender_unit = models.ForeignKey(
+        "org.OrgUnit", verbose_name=_("发布单位"), on_delete=models.PROTECT, related_name="+"
+    )
     sender_label = models.CharField(_("发布人"), max_length=120)
     title = models.CharField(_("标题"), max_length=120)
     body = models.TextField(_("正文"), blank=True)
-    priority = models.CharField(_("紧急程度"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    priority = models.CharField(
+        _("紧急程度"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
     reply_kind = models.CharField(_("回执"), max_length=10, choices=ReplyKind.choices, default=ReplyKind.NONE)
     reply_per_household = models.BooleanField(_("每户回执一次即可"), default=True)
     reply_deadline = models.DateTimeField(_("回执截止"), null=True, blank=True)
-    status = models.CharField(_("状态"), max_length=12, choices=NoticeStatus.choices, default=NoticeStatus.SCHEDULED)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=NoticeStatus.choices, default=NoticeStatus.SCHEDULED
+    )
     publish_at = models.DateTimeField(_("发布时间"))
     published_at = models.DateTimeField(null=True, blank=True)
     # Who it went to, as picked (unit ids, staff roles, hand-picked students): for the sender only.
@@ -108,7 +118,9 @@ class Notice(models.Model):
     escalate_after_minutes = models.PositiveIntegerField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
-    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     withdraw_reason = models.CharField(_("撤回原因"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -187,6 +199,52 @@ class ReceiptQuerySet(ScopedQuerySet):
         guardian = Guardian.objects.filter(user_id=user.pk, is_active=True).order_by().values("id")[:1]
         return self.filter(guardian_id=models.Subquery(guardian))
 
+    def open_guardian_own(self, user, notice_id: int, now):
+        """guardian_own().filter(notice_id=…) and marking it read, as one PostgreSQL statement: the busiest
+        path of the module (a district's families opening an emergency notice within minutes).
+
+        The same rule as guardian_own() (the receipt of the user's own active guardian record, for an
+        active user), written out because the ORM cannot put an UPDATE in a WITH. Returns the receipt (with
+        its notice, and `children`: the names of the addressed children who are this guardian's, in the
+        receipt's order), or None when the user has no guardian receipt for that notice."""
+
+        if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+            return None
+        from core.rows import prepared_cursor
+
+        receipt_cols, notice_cols = _open_columns()
+        sql = f"""
+            WITH r AS (
+                SELECT {receipt_cols.sql} FROM notices_receipt r
+                WHERE r.notice_id = %s
+                  AND r.guardian_id = (SELECT g.id FROM people_guardian g WHERE g.user_id = %s AND g.is_active LIMIT 1)
+            ), m AS (
+                UPDATE notices_receipt SET read_at = %s WHERE id = (SELECT id FROM r) AND read_at IS NULL RETURNING id, read_at
+            ), mc AS (
+                -- Children in two classes: the further class counts the read too (ReceiptClass copies).
+                UPDATE notices_receiptclass SET read_at = (SELECT read_at FROM m)
+                WHERE receipt_id = (SELECT id FROM m) AND read_at IS NULL
+            )
+            SELECT r.*, m.read_at, {notice_cols.sql},
+                   ARRAY(SELECT st.name
+                         FROM unnest(string_to_array(btrim(r.students, '/'), '/')::bigint[]) WITH ORDINALITY AS x(sid, pos)
+                         JOIN people_student st ON st.id = x.sid
+                         JOIN people_guardianship gs ON gs.student_id = st.id AND gs.guardian_id = r.guardian_id
+                         ORDER BY x.pos)
+            FROM r JOIN notices_notice n ON n.id = r.notice_id LEFT JOIN m ON m.id = r.id"""  # noqa: S608 - columns from model metadata
+        with prepared_cursor(self.db) as cur:
+            cur.execute(sql, [notice_id, user.pk, now])
+            row = cur.fetchone()
+        if row is None:
+            return None
+        receipt = receipt_cols.build(row, 0, self.db)
+        marked_at = row[receipt_cols.width]
+        if marked_at is not None:
+            receipt.read_at = marked_at
+        receipt.notice = notice_cols.build(row, receipt_cols.width + 1, self.db)
+        receipt.children = list(row[-1])
+        return receipt
+
     def staff_own(self, user):
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
@@ -201,19 +259,38 @@ class Receipt(models.Model):
     # No database-level foreign-key constraints either (docs/decisions/0004): each one is a trigger call
     # per inserted row, 40 % of a district fan-out. Django still cascades deletes (on_delete), and the
     # fan-out only writes ids it has just read from the guardian and notice tables in the same statement.
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="receipts", db_index=False, db_constraint=False)
+    notice = models.ForeignKey(
+        Notice, on_delete=models.CASCADE, related_name="receipts", db_index=False, db_constraint=False
+    )
     guardian = models.ForeignKey(
-        "people.Guardian", null=True, blank=True, on_delete=models.CASCADE, related_name="notice_receipts", db_index=False, db_constraint=False
+        "people.Guardian",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notice_receipts",
+        db_index=False,
+        db_constraint=False,
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="notice_receipts", db_index=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notice_receipts",
+        db_index=False,
         db_constraint=False,
     )
     household_id = models.BigIntegerField(null=True, blank=True)
     # The class of the first addressed child (for per-class statistics); further classes in ReceiptClass.
     # No database constraint: classes are never deleted, and the fan-out should not pay a check per row.
     school_class = models.ForeignKey(
-        "org.OrgUnit", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+        "org.OrgUnit",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
     # The addressed children as "/12/34/": names them in the inbox and filters it by child on any database.
     students = models.CharField(max_length=255, blank=True, default="")
@@ -235,10 +312,19 @@ class Receipt(models.Model):
         constraints = [
             # Led by the recipient, so that each key is also the inbox's index (a guardian's receipts); the
             # (notice, recipient) lookups of opening and replying use it just as well.
-            models.UniqueConstraint(fields=["guardian", "notice"], condition=models.Q(guardian__isnull=False), name="receipt_guardian_notice_uniq"),
-            models.UniqueConstraint(fields=["user", "notice"], condition=models.Q(user__isnull=False), name="receipt_user_notice_uniq"),
+            models.UniqueConstraint(
+                fields=["guardian", "notice"],
+                condition=models.Q(guardian__isnull=False),
+                name="receipt_guardian_notice_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "notice"],
+                condition=models.Q(user__isnull=False),
+                name="receipt_user_notice_uniq",
+            ),
             models.CheckConstraint(
-                condition=models.Q(guardian__isnull=False, user__isnull=True) | models.Q(guardian__isnull=True, user__isnull=False),
+                condition=models.Q(guardian__isnull=False, user__isnull=True)
+                | models.Q(guardian__isnull=True, user__isnull=False),
                 name="receipt_guardian_xor_user",
             ),
         ]
@@ -246,8 +332,16 @@ class Receipt(models.Model):
             models.Index(fields=["notice", "school_class"], name="receipt_notice_class_idx"),
             # Per-class figures count only the rows that were read (or replied): 40 % of a district's
             # notice rather than all of it, from these small partial indexes.
-            models.Index(fields=["notice", "school_class"], name="receipt_read_class_idx", condition=models.Q(read_at__isnull=False)),
-            models.Index(fields=["notice", "school_class"], name="receipt_replied_class_idx", condition=models.Q(replied_at__isnull=False)),
+            models.Index(
+                fields=["notice", "school_class"],
+                name="receipt_read_class_idx",
+                condition=models.Q(read_at__isnull=False),
+            ),
+            models.Index(
+                fields=["notice", "school_class"],
+                name="receipt_replied_class_idx",
+                condition=models.Q(replied_at__isnull=False),
+            ),
         ]
 
     def __str__(self):
@@ -268,14 +362,22 @@ class ReceiptClass(models.Model):
     read_at and replied_at are copies of the receipt's (services.sync_extra_classes keeps them), so that
     per-class figures are plain GROUP BYs over two tables and never a join of a district's receipts."""
 
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
-    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="extra_classes", db_index=False, db_constraint=False)
-    school_class = models.ForeignKey("org.OrgUnit", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
+    notice = models.ForeignKey(
+        Notice, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    receipt = models.ForeignKey(
+        Receipt, on_delete=models.CASCADE, related_name="extra_classes", db_index=False, db_constraint=False
+    )
+    school_class = models.ForeignKey(
+        "org.OrgUnit", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     read_at = models.DateTimeField(null=True, blank=True)
     replied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["receipt", "school_class"], name="receipt_class_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["receipt", "school_class"], name="receipt_class_unique")
+        ]
         indexes = [models.Index(fields=["notice", "school_class"], name="receipt_class_notice_idx")]
 
 
@@ -284,11 +386,15 @@ class NoticeClassCount(models.Model):
     once by the fan-out job — it never changes after — so the live figures only count reads."""
 
     notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="+", db_index=False)
-    school_class = models.ForeignKey("org.OrgUnit", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
+    school_class = models.ForeignKey(
+        "org.OrgUnit", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     total = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["notice", "school_class"], name="notice_class_count_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "school_class"], name="notice_class_count_unique")
+        ]
 
 
 class Reply(models.Model):
@@ -360,7 +466,9 @@ class Delivery(models.Model):
         verbose_name = _("推送记录")
         verbose_name_plural = _("推送记录")
         constraints = [
-            models.UniqueConstraint(fields=["receipt", "channel", "kind", "round"], name="delivery_once_per_receipt_channel"),
+            models.UniqueConstraint(
+                fields=["receipt", "channel", "kind", "round"], name="delivery_once_per_receipt_channel"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "not_before"], name="delivery_due_idx"),
@@ -377,7 +485,9 @@ class Reminder(models.Model):
     """One click on 一键提醒: reminds the unread receipts (of some classes, or all) of a notice."""
 
     notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="reminders")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     class_ids = models.JSONField(null=True, blank=True)  # None: every unread receipt of the notice
     created_at = models.DateTimeField(auto_now_add=True)
     reminded_count = models.PositiveIntegerField(default=0)
@@ -449,4 +559,59 @@ class GuardianChannel(models.Model):
     class Meta:
         verbose_name = _("推送方式")
         verbose_name_plural = _("推送方式")
-        constraints = [models.UniqueConstraint(fields=["guardian", "channel"], name="guardian_channel_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["guardian", "channel"], name="guardian_channel_unique")
+        ]
+
+
+_OPEN_COLUMNS = None
+
+
+def _open_columns():
+    """What opening a notice shows, as SELECT lists (built once: the models are fixed at run time)."""
+    global _OPEN_COLUMNS  # noqa: PLW0603
+    if _OPEN_COLUMNS is None:
+        from core.rows import Columns
+
+        _OPEN_COLUMNS = (
+            Columns(
+                Receipt,
+                "r",
+                [
+                    "id",
+                    "notice",
+                    "guardian",
+                    "user",
+                    "household_id",
+                    "school_class",
+                    "students",
+                    "created_at",
+                    "read_at",
+                    "replied_at",
+                    "reply",
+                    "reply_comment",
+                    "replied_by_household",
+                ],
+            ),
+            Columns(
+                Notice,
+                "n",
+                [
+                    "id",
+                    "sender_label",
+                    "title",
+                    "body",
+                    "priority",
+                    "reply_kind",
+                    "reply_per_household",
+                    "reply_deadline",
+                    "status",
+                    "publish_at",
+                    "published_at",
+                    "has_attachments",
+                    "withdrawn_at",
+                    "withdraw_reason",
+                ],
+            ),
+        )
+    return _OPEN_COLUMNS

@@ -63,6 +63,35 @@ def test_phone_and_password_give_a_token_that_works_until_revoked(world, client)
     assert client.get("/api/v1/auth/me", **headers).status_code == 401
 
 
+def test_token_use_is_noted_later_in_bulk_and_refused_tokens_are_not(world, client, monkeypatch):
+    from accounts.api import token_uses
+
+    token_uses.flush()
+    token, key = ApiToken.issue(user=world.parent_a1)
+    expired, expired_key = ApiToken.issue(user=world.parent_a1)
+    ApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+    assert client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {expired_key}").status_code == 401
+    token.refresh_from_db()
+    assert token.last_used_at is None  # not written by the call itself
+    assert token_uses.flush() == 1
+    token.refresh_from_db()
+    expired.refresh_from_db()
+    first = token.last_used_at
+    assert first is not None and expired.last_used_at is None
+    # Used again within five minutes: nothing to note.
+    assert client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+    assert token_uses.flush() == 0
+    # A full batch is written by the call that fills it.
+    monkeypatch.setattr(token_uses, "BATCH", 2)
+    other, other_key = ApiToken.issue(user=world.teacher_a1)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now() - timedelta(minutes=10))
+    client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {key}")
+    client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {other_key}")
+    assert not token_uses.pending
+    assert ApiToken.objects.filter(pk__in=[token.pk, other.pk], last_used_at__gt=first).count() == 2
+
+
 def test_wrong_password_is_refused_in_chinese(world, client):
     response = client.post(
         "/api/v1/auth/token", {"phone": world.teacher_a1.phone, "password": "wrong-password"}, content_type="application/json"

@@ -118,3 +118,60 @@ def test_open_query_count(client, world, notice, django_assert_max_num_queries):
     client.get(f"/api/v1/notices/{notice.pk}", **auth)
     with django_assert_max_num_queries(7):
         assert client.get(f"/api/v1/notices/{notice.pk}", **auth).status_code == 200
+
+
+def test_opening_marks_both_classes_and_names_only_own_children(client, world, notice, django_assert_max_num_queries):
+    from django.db import connection
+
+    from notices.models import ReceiptClass
+
+    two = world.guardians["parent_two_schools"]
+    receipt = Receipt.objects.get(notice=notice, guardian=two)
+    assert ReceiptClass.objects.filter(receipt=receipt, read_at__isnull=True).count() == 1
+    auth = bearer(world.parent_two_schools)
+    # Token check and opening: one statement each on PostgreSQL (the busiest path of the API).
+    with django_assert_max_num_queries(2 if connection.vendor == "postgresql" else 7):
+        body = client.get(f"/api/v1/notices/{notice.pk}", **auth).json()
+    receipt.refresh_from_db()
+    assert body["read_at"] and receipt.read_at is not None
+    assert body["children"] == [s.name for s in sorted([world.child_a2, world.child_b1], key=lambda s: s.pk)]
+    # The further class counts the read too, at the same moment.
+    assert list(ReceiptClass.objects.filter(receipt=receipt).values_list("read_at", flat=True)) == [receipt.read_at]
+    # Opening again changes nothing.
+    again = client.get(f"/api/v1/notices/{notice.pk}", **auth).json()
+    receipt.refresh_from_db()
+    assert again["read_at"] == body["read_at"] and Receipt.objects.filter(notice=notice, read_at__isnull=False).count() == 1
+    # A child no longer in the guardian's care is not named, even though the receipt lists it.
+    from people.models import Guardianship
+
+    Guardianship.objects.filter(guardian=two, student=world.child_b1).delete()
+    assert client.get(f"/api/v1/notices/{notice.pk}", **auth).json()["children"] == [world.child_a2.name]
+
+
+def test_open_response_is_exactly_the_documented_schema(client, world, notice):
+    from notices.api import NoticeOut
+
+    body = client.get(f"/api/v1/notices/{notice.pk}", **bearer(world.parent_a1)).json()
+    assert list(body) == list(NoticeOut.model_fields)
+    # What ninja would have rendered from the same data (validated through the schema, then its encoder).
+    import json
+
+    from ninja.responses import NinjaJSONEncoder
+
+    assert json.loads(json.dumps(NoticeOut.model_validate(body).model_dump(), cls=NinjaJSONEncoder)) == body
+    assert body["reply_options"] == ["agree", "disagree"] and body["attachments"] == [] and body["withdrawn"] is False
+
+
+@pytest.mark.parametrize("what", ["guardian_inactive", "user_inactive"])
+def test_deactivated_guardian_cannot_open(client, world, notice, what):
+    from people.models import Guardian
+
+    auth = bearer(world.parent_a1)
+    if what == "guardian_inactive":
+        Guardian.objects.filter(pk=world.guardians["parent_a1"].pk).update(is_active=False)
+        expected = 404
+    else:
+        type(world.parent_a1).objects.filter(pk=world.parent_a1.pk).update(is_active=False)
+        expected = 401
+    assert client.get(f"/api/v1/notices/{notice.pk}", **auth).status_code == expected
+    assert not Receipt.objects.filter(notice=notice, read_at__isnull=False).exists()

@@ -1,0 +1,74 @@
+"""Model instances from the columns of a hand-written statement, for the few hot paths that run one.
+
+A hot path (opening a notice, the API's token check) answers in one PostgreSQL statement instead of three
+ORM queries. The statement's columns still become ordinary model instances, so the code after it (and the
+response schemas) see the same objects as on the ORM path. Only fields whose database values need no
+converter may be read this way (plain text, numbers, booleans, timestamps on PostgreSQL): `Columns`
+refuses the others when it is built, so a later change of field type cannot slip through unconverted.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from django.db import connections, models
+
+# Field types psycopg already returns as the Python value Django would make (no from_db_value, no
+# backend converter on PostgreSQL).
+_NATIVE = (
+    models.AutoField,
+    models.BigAutoField,
+    models.IntegerField,
+    models.BigIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveSmallIntegerField,
+    models.SmallIntegerField,
+    models.BooleanField,
+    models.CharField,
+    models.TextField,
+    models.DateTimeField,
+    models.ForeignKey,
+)
+
+
+class Columns:
+    """Some (or all) concrete fields of a model, as a SELECT list and back into an instance."""
+
+    def __init__(self, model: type[models.Model], alias: str, names: list[str] | None = None):
+        fields = [
+            f for f in model._meta.concrete_fields if names is None or f.name in names or f.attname in names
+        ]
+        if names is not None and len(fields) != len(names):
+            raise ValueError(f"unknown fields of {model.__name__}: {names}")
+        for f in fields:
+            if not isinstance(f, _NATIVE) or hasattr(f, "from_db_value"):
+                raise TypeError(f"{model.__name__}.{f.name} needs a converter; read it through the ORM")
+        self.model = model
+        self.attnames = [f.attname for f in fields]
+        self.sql = ", ".join(f'{alias}."{f.column}"' for f in fields)
+        self.width = len(fields)
+
+    def build(self, row, start: int = 0, db: str = "default"):
+        """The instance from row[start:start + width]; fields not selected are deferred, as with only()."""
+        return self.model.from_db(db, self.attnames, row[start : start + self.width])
+
+
+@contextmanager
+def prepared_cursor(using: str = "default"):
+    """A PostgreSQL cursor with server-side parameters, so that psycopg prepares a statement the connection
+    runs repeatedly (after prepare_threshold runs) and PostgreSQL plans it once per connection instead of
+    on every call. For the hot statements only: Django's own cursors bind on the client.
+
+    Wrapped like Django's cursors, so the statements are logged and counted like any other query."""
+    import psycopg
+
+    conn = connections[using]
+    conn.close_if_health_check_failed()
+    conn.ensure_connection()
+    with conn.wrap_database_errors:
+        raw = psycopg.Cursor(conn.connection)
+    cursor = conn._prepare_cursor(raw)
+    try:
+        yield cursor
+    finally:
+        cursor.close()
