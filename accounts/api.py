@@ -83,18 +83,16 @@ def token_user(key: str, now):
     digest = ApiToken.hash_key(key)
     if connection.vendor == "postgresql":
         # Every API call starts here: one prepared statement instead of an ORM query.
-        from core.rows import prepared_cursor
+        from core.rows import hot_query
 
         cols = _user_columns()
-        with prepared_cursor() as cur:
-            cur.execute(
-                f"""
-                SELECT tok.id, tok.last_used_at, {cols.sql}
-                FROM accounts_apitoken tok JOIN accounts_user u ON u.id = tok.user_id
-                WHERE tok.digest = %s AND tok.expires_at > %s AND u.is_active""",  # noqa: S608 - columns from model metadata
-                [digest, now],
-            )
-            row = cur.fetchone()
+        row = hot_query(
+            f"""
+            SELECT tok.id, tok.last_used_at, {cols.sql}
+            FROM accounts_apitoken tok JOIN accounts_user u ON u.id = tok.user_id
+            WHERE tok.digest = %s AND tok.expires_at > %s AND u.is_active""",  # noqa: S608 - columns from model metadata
+            [digest, now],
+        )
         if row is None:
             return None
         token_id, last_used_at, user = row[0], row[1], cols.build(row, 2)

@@ -63,7 +63,6 @@ def prepared_cursor(using: str = "default"):
     import psycopg
 
     conn = connections[using]
-    conn.close_if_health_check_failed()
     conn.ensure_connection()
     with conn.wrap_database_errors:
         raw = psycopg.Cursor(conn.connection)
@@ -72,3 +71,32 @@ def prepared_cursor(using: str = "default"):
         yield cursor
     finally:
         cursor.close()
+
+
+def hot_query(sql: str, params, *, many: bool = False, using: str = "default"):
+    """Run one hot statement on a prepared cursor: its first row (or all rows with many=True).
+
+    Instead of Django's health check (a SELECT 1 before the first query of each request), the statement
+    itself shows whether the connection still works: when it fails on a connection the server has dropped,
+    outside a transaction, the connection is reopened and the statement run once more. That is what the
+    health check would have done, without its round trip when nothing is wrong. Only for statements that
+    may safely run twice (reads, and updates guarded by their own WHERE)."""
+    from django.db import InterfaceError, OperationalError
+
+    conn = connections[using]
+    checked = conn.connection is None or not conn.health_check_enabled or conn.health_check_done or conn.in_atomic_block
+    try:
+        result = _run(conn, sql, params, many)
+    except (OperationalError, InterfaceError):
+        if checked or conn.is_usable():
+            raise
+        conn.close()
+        result = _run(conn, sql, params, many)
+    conn.health_check_done = True  # the connection has just answered: later queries of the request skip the check
+    return result
+
+
+def _run(conn, sql, params, many):
+    with prepared_cursor(conn.alias) as cur:
+        cur.execute(sql, params)
+        return cur.fetchall() if many else cur.fetchone()

@@ -94,11 +94,9 @@ def _scope_rows(user_id: int, now) -> list[tuple]:
 
     params = [user_id, True, True, connection.ops.adapt_datetimefield_value(now), user_id, True, True]
     if connection.vendor == "postgresql":
-        from core.rows import prepared_cursor
+        from core.rows import hot_query
 
-        with prepared_cursor() as cur:
-            cur.execute(_SCOPE_SQL, params)
-            return [row[:8] for row in cur.fetchall()]
+        return [row[:8] for row in hot_query(_SCOPE_SQL, params, many=True)]
     with connection.cursor() as cur:
         cur.execute(_SCOPE_SQL, params)
         return [row[:8] for row in cur.fetchall()]

@@ -210,7 +210,7 @@ class ReceiptQuerySet(ScopedQuerySet):
 
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return None
-        from core.rows import prepared_cursor
+        from core.rows import hot_query
 
         receipt_cols, notice_cols = _open_columns()
         sql = f"""
@@ -232,9 +232,7 @@ class ReceiptQuerySet(ScopedQuerySet):
                          JOIN people_guardianship gs ON gs.student_id = st.id AND gs.guardian_id = r.guardian_id
                          ORDER BY x.pos)
             FROM r JOIN notices_notice n ON n.id = r.notice_id LEFT JOIN m ON m.id = r.id"""  # noqa: S608 - columns from model metadata
-        with prepared_cursor(self.db) as cur:
-            cur.execute(sql, [notice_id, user.pk, now])
-            row = cur.fetchone()
+        row = hot_query(sql, [notice_id, user.pk, now], using=self.db)
         if row is None:
             return None
         receipt = receipt_cols.build(row, 0, self.db)

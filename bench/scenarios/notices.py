@@ -603,7 +603,7 @@ def _burst(args: list[str], notice, expected: int) -> dict:
     elapsed = None
     try:
         while proc.poll() is None:
-            time.sleep(1.0)  # a count over the notice's receipts: cheap enough once a second
+            time.sleep(0.1)  # a count over the small read-receipt index: cheap enough ten times a second
             with connection.cursor() as cur:
                 cur.execute("SELECT COUNT(*) FROM notices_receipt WHERE notice_id = %s AND read_at IS NOT NULL", [notice.pk])
                 if cur.fetchone()[0] >= expected:
@@ -678,6 +678,11 @@ def read_burst(ctx: Context) -> Result:
             BURST_LUA.replace("__TOKENS__", str(tmp / "tokens.txt")).replace("__THREADS__", str(threads)).replace("__PATH__", f"/api/v1/notices/{notice.pk}")
         )
         burst = _burst(["-t", str(threads), "-c", str(conns), "-d", "300s", "--timeout", "5s", "-s", str(burst_lua), base], notice, len(accounts))
+        # The floor again after the burst: on a shared 2-core machine one 10-second run can be off by a
+        # tenth either way, so the yardstick is the mean of the runs before and after.
+        after = _wrk(["-t", str(threads), "-c", str(conns), "-d", "10s", "-s", str(floor_lua), base])
+        floor_runs = (floor["rps"], after["rps"])
+        floor = {**floor, "rps": sum(floor_runs) / 2, "p99_ms": max(floor["p99_ms"], after["p99_ms"])}
     except Exception:
         log_file.flush()
         ctx.log("gunicorn log: " + (tmp / "gunicorn.log").read_text()[-2000:])
@@ -704,7 +709,8 @@ def read_burst(ctx: Context) -> Result:
                       f"loopback; {os.cpu_count()} cores shared with the database",
             "burst": f"{burst['requests']} requests in {burst['seconds']:.1f} s = {burst['rps']:.0f} req/s; p50 {burst['p50_ms']:.1f} ms, p99 {burst['p99_ms']:.1f} ms, max {burst['max_ms']:.0f} ms; errors {burst['errors']}",
             "receipts marked read": f"{read} (distinct guardians: {len(accounts)})",
-            "bare view": f"{floor['rps']:.0f} req/s, p99 {floor['p99_ms']:.1f} ms; burst/bare = {100 * ratio:.0f} % (target ≥ 35 %)",
+            "bare view": f"{floor['rps']:.0f} req/s (runs before and after the burst: {floor_runs[0]:.0f}, {floor_runs[1]:.0f}), "
+                         f"p99 {floor['p99_ms']:.1f} ms; burst/bare = {100 * ratio:.0f} % (target ≥ 35 %)",
             "bare view, wrk's static request": f"{static['rps']:.0f} req/s, p99 {static['p99_ms']:.1f} ms; burst/that = {100 * burst['rps'] / static['rps']:.0f} %",
             "bare view behind the API token check": f"{authed['rps']:.0f} req/s, p99 {authed['p99_ms']:.1f} ms; burst/that = {100 * burst['rps'] / authed['rps']:.0f} %",
         },
