@@ -78,6 +78,7 @@ def cmd_run(argv: list[str]) -> int:
     students = os.environ.get("GONGYU_DEMO_STUDENTS", "3000")
     manage("build_demo", "--students", students, "--if-empty", env=env)
     manage("demo_activities", env=env)  # activities, check-ins, courses; nothing if already there
+    manage("demo_notices", env=env)  # notices read and replied, consultations, guides; nothing if there
     port = free_port(int(os.environ.get("GONGYU_PORT", "8000")))
     procs = [
         subprocess.Popen([str(VPY), "manage.py", "run_huey", "--quiet"], cwd=ROOT, env=env),

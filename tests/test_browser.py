@@ -416,3 +416,169 @@ services.checkin_self(actor=parent, session_id=session.pk, include_self=True, st
         assert not problems, problems
     finally:
         ctx.close()
+
+
+# --- Notices: a guardian reads and replies on a phone, the sender follows the figures per class -----------
+
+
+def test_guardian_reads_and_replies_to_a_notice_on_a_phone(browser, site, capsys):
+    ids = site["notices"]
+    ctx, page, problems = _page(
+        browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
+    try:
+        _log_in(page, site, "parent_a1")
+        with page.expect_navigation():
+            page.locator('[data-testid="family-services"] a', has_text="我的通知").tap()
+        assert page.url.endswith("/notices/inbox/")
+        items = page.locator('[data-testid="inbox-item"]')
+        hrefs = items.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+        unread = items.evaluate_all("els => els.map(e => e.classList.contains('is-unread'))")
+        consent_href, homework_href = f"/notices/r/{ids['consent']}/", f"/notices/r/{ids['homework']}/"
+        assert {consent_href, homework_href, f"/notices/r/{ids['safety']}/"} <= set(hrefs)
+        # Unread first: every unread item comes before every read one.
+        assert unread == sorted(unread, reverse=True) and unread[hrefs.index(consent_href)]
+        assert not unread[hrefs.index(homework_href)]
+        consent = page.locator(f'[data-testid="inbox-item"][href="{consent_href}"]')
+        homework = page.locator(f'[data-testid="inbox-item"][href="{homework_href}"]')
+        assert consent.locator(".gy-dot").is_visible() and homework.locator(".gy-dot").count() == 0
+        assert "待回执" in consent.inner_text() and site["names"]["child_a1"] in consent.inner_text()
+        assert page.locator('[data-testid="unread-count"]').inner_text().strip() == str(sum(unread))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        _shot(page, "notice_inbox_phone.png", capsys)
+
+        with page.expect_navigation():
+            consent.tap()
+        assert page.url.endswith(consent_href)
+        assert page.locator("h1").inner_text().strip() == "春季研学活动家长同意书"
+        read_at = _orm(
+            site,
+            """
+            from notices.models import Receipt
+            from people.models import Guardian
+            r = Receipt.objects.get(notice_id=args["notice"], guardian=Guardian.objects.get(user=user("parent_a1")))
+            out = {"read": r.read_at is not None, "reply": r.reply}
+            """,
+            notice=ids["consent"],
+        )
+        assert read_at == {"read": True, "reply": ""}  # opening is reading
+        reply = page.locator('[data-testid="reply"]')
+        reply.locator('label[for="choice-agree"]').tap()
+        assert reply.locator("#choice-agree").is_checked()
+        reply.locator("#reply-comment").fill("孩子有些晕车，请安排前排座位。")
+        with page.expect_navigation():
+            reply.locator('[data-testid="reply-submit"]').tap()
+        assert page.url.endswith(consent_href + "#reply")
+        text = page.locator("main").inner_text()
+        assert "回执已提交，谢谢！" in text
+        assert "您已回执：同意" in page.locator('[data-testid="reply-done"]').inner_text()
+        assert "孩子有些晕车，请安排前排座位。" in page.locator('[data-testid="reply"]').inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        _shot(page, "notice_reply_phone.png", capsys)
+        assert not problems, problems
+    finally:
+        ctx.close()
+
+    rows = _orm(
+        site,
+        """
+        from notices.models import Receipt, Reply
+        from people.models import Guardian
+        def row(key):
+            r = Receipt.objects.get(notice_id=args["notice"], guardian=Guardian.objects.get(user=user(key)))
+            return {"read": r.read_at is not None, "reply": r.reply, "comment": r.reply_comment,
+                    "household": r.replied_by_household, "replied": r.replied_at is not None}
+        out = {"parent": row("parent_a1"), "grandparent": row("grandparent_a1"),
+               "replies": list(Reply.objects.filter(receipt__notice_id=args["notice"]).values_list("choice", "comment"))}
+        """,
+        notice=ids["consent"],
+    )
+    assert rows["parent"] == {
+        "read": True,
+        "reply": "agree",
+        "comment": "孩子有些晕车，请安排前排座位。",
+        "household": False,
+        "replied": True,
+    }
+    # One reply per household: the grandmother's receipt counts as answered by the family.
+    assert (
+        rows["grandparent"]["replied"]
+        and rows["grandparent"]["household"]
+        and rows["grandparent"]["reply"] == "agree"
+    )
+    assert rows["replies"] == [["agree", "孩子有些晕车，请安排前排座位。"]]
+
+
+_NOTICE_FIGURES = """
+from notices.models import Receipt
+rows = Receipt.objects.filter(notice_id=args["notice"], guardian__isnull=False)
+def figures(qs):
+    return {"total": qs.count(), "read": qs.exclude(read_at=None).count(), "unread": qs.filter(read_at=None).count(),
+            "replied": qs.exclude(replied_at=None).count()}
+out = {"all": figures(rows), "classes": {str(c): figures(rows.filter(school_class_id=c)) for c in args["classes"]},
+       "unread_phones": sorted(r.guardian.phone for r in rows.filter(read_at=None, school_class_id=args["classes"][0]))}
+"""
+
+
+def test_sender_sees_read_statistics_per_class(browser, site, capsys):
+    notice = site["notices"]["safety"]
+    ids, names = site["ids"], site["names"]
+    db = _orm(site, _NOTICE_FIGURES, notice=notice, classes=[ids["class_a1"], ids["class_a2"]])
+    assert 0 < db["all"]["read"] < db["all"]["total"]  # some read, some not
+    ctx, page, problems = _page(browser, viewport={"width": 1280, "height": 900})
+    try:
+        _log_in(page, site, "school_admin_a")
+        page.goto(f"{site['base']}/notices/")
+        with page.expect_navigation():
+            page.get_by_role("link", name="关于寒假安全教育的通知").click()
+        assert page.url.endswith(f"/notices/{notice}/")
+        shown = {
+            k: page.locator(f'[data-testid="stats-block"] [data-testid="{k}"]').inner_text().strip()
+            for k in db["all"]
+        }
+        assert shown == {k: str(v) for k, v in db["all"].items()}
+        pct = round(100 * db["all"]["read"] / db["all"]["total"])
+        assert f"已读 · {pct}%" in page.locator('[data-testid="stats-block"]').inner_text()
+        rows = page.locator('[data-testid="class-row"]')
+        by_class = {}
+        for i in range(rows.count()):
+            cells = [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
+            by_class[cells[0]] = cells[1:]
+        assert set(by_class) == {names["class_a1"], names["class_a2"]}
+        for key in ("class_a1", "class_a2"):
+            f = db["classes"][str(ids[key])]
+            total, read_cell, unread, replied = by_class[names[key]][:4]
+            assert [total, unread, replied] == [str(f["total"]), str(f["unread"]), str(f["replied"])]
+            assert read_cell.startswith(f"{f['read']} · ")
+        assert names["school_b"] not in page.locator("main").inner_text()
+        _shot(page, "notice_stats_page.png", capsys)
+        assert not problems, problems
+    finally:
+        ctx.close()
+
+    # The class teacher follows the same notice for the own class only, and calls the unread families.
+    ctx, page, problems = _page(browser, viewport={"width": 1280, "height": 900})
+    try:
+        _log_in(page, site, "teacher_a1")
+        page.goto(f"{site['base']}/notices/{notice}/")
+        rows = page.locator('[data-testid="class-row"]')
+        assert rows.count() == 1 and names["class_a1"] in rows.first.inner_text()
+        f = db["classes"][str(ids["class_a1"])]
+        assert page.locator('[data-testid="stats-block"] [data-testid="unread"]').inner_text().strip() == str(
+            f["unread"]
+        )
+        with page.expect_navigation():
+            rows.first.get_by_role("link", name="未读名单").click()
+        assert f"/notices/{notice}/class/{ids['class_a1']}/" in page.url
+        with page.expect_navigation():
+            page.locator('[data-testid="toggle-unread"]').click()
+        phones = sorted(p.strip() for p in page.locator('[data-testid="phone"]').all_inner_texts())
+        assert phones == db["unread_phones"] and "13912345678" in phones  # full numbers for the class teacher
+        assert page.locator('[data-testid="guardian-row"]').count() == f["unread"]
+        assert (
+            "grandparent_a1" not in page.locator('[data-testid="family-table"]').inner_text()
+        )  # she has read it
+        _shot(page, "notice_class_unread.png", capsys)
+        assert not problems, problems
+    finally:
+        ctx.close()
