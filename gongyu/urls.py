@@ -7,6 +7,8 @@ from gongyu.views import healthz, home
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    # First after the home page: the API takes most requests, and no other route starts with "api/".
+    path("api/v1/", api.urls),
     path("accounts/", include("accounts.urls")),
     path("org/", include("org.urls")),
     path("people/", include("people.urls")),
@@ -16,6 +18,5 @@ urlpatterns = [
     path("activities/", include("activities.urls")),
     path("courses/", include("courses.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/v1/", api.urls),
     path("ops/admin/", admin.site.urls),
 ]
