@@ -18,43 +18,41 @@ def test_columns_refuse_fields_that_need_a_converter():
     assert cols.sql == 'u."id", u."name"' and cols.width == 2
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements and the lazy health check are PostgreSQL's")
-@pytest.mark.django_db(transaction=True)
-def test_a_dropped_connection_is_reopened_once_instead_of_checked_every_request():
-    from django.db import connections
-
-    from core.rows import hot_query
-
-    user = User.objects.create_user("13700000001", "x-password-1", name="连接测试")
-    assert connection.health_check_enabled
-    assert hot_query("SELECT name FROM accounts_user WHERE id = %s", [user.pk]) == ("连接测试",)
-    # The server drops this connection (a restart, a fail-over), then a new request starts.
+def _backend_pid() -> int:
     with connection.cursor() as cur:
         cur.execute("SELECT pg_backend_pid()")
-        pid = cur.fetchone()[0]
+        return cur.fetchone()[0]
+
+
+def _drop_from_the_server(pid: int) -> None:
+    """What a server restart or fail-over does to a connection: terminated from elsewhere."""
+    from django.db import connections
+
     other = connections.create_connection("default")
     try:
         with other.cursor() as cur:
             cur.execute("SELECT pg_terminate_backend(%s)", [pid])
     finally:
         other.close()
-    connection.health_check_done = False  # what Django does at the start of each request
-    assert hot_query("SELECT name FROM accounts_user WHERE id = %s", [user.pk]) == ("连接测试",)
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_backend_pid()")
-        assert cur.fetchone()[0] != pid
-    # Inside a transaction there is no second try: the error reaches the caller.
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements and the lazy health check are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_dropped_connection_is_reopened_once_instead_of_checked_every_request():
     from django.db import OperationalError, transaction
 
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_backend_pid()")
-        pid = cur.fetchone()[0]
+    from core.rows import hot_query
+
+    user = User.objects.create_user("13700000001", "x-password-1", name="连接测试")
+    assert connection.health_check_enabled
+    assert hot_query("SELECT name FROM accounts_user WHERE id = %s", [user.pk]) == ("连接测试",)
+    pid = _backend_pid()
+    _drop_from_the_server(pid)
+    connection.health_check_done = False  # what Django does at the start of each request
+    assert hot_query("SELECT name FROM accounts_user WHERE id = %s", [user.pk]) == ("连接测试",)
+    assert _backend_pid() != pid
+    # Inside a transaction there is no second try: the error reaches the caller.
     with pytest.raises(OperationalError), transaction.atomic():
-        other = connections.create_connection("default")
-        try:
-            with other.cursor() as cur:
-                cur.execute("SELECT pg_terminate_backend(%s)", [pid])
-        finally:
-            other.close()
+        _drop_from_the_server(_backend_pid())
         hot_query("SELECT 1", [])
     connection.close()

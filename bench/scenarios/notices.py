@@ -523,16 +523,20 @@ function done(summary, latency, requests)
 end
 """
 
-# Each wrk thread takes its own slice of the tokens: 20,000 distinct guardians, each opening once.
-BURST_LUA = r"""
-local tokens = {}
-local first, last, idx, got = 0, 0, 0, 0
+# Numbers wrk's threads 0, 1, … (as tid), so that each can take its own share of the tokens.
+THREAD_ID_LUA = r"""
 local counter = 0
 
 function setup(thread)
   thread:set("tid", counter)
   counter = counter + 1
 end
+"""
+
+# Each wrk thread takes its own slice of the tokens: 20,000 distinct guardians, each opening once.
+BURST_LUA = THREAD_ID_LUA + r"""
+local tokens = {}
+local first, last, idx, got = 0, 0, 0, 0
 
 function init(args)
   for line in io.lines("__TOKENS__") do tokens[#tokens + 1] = line end
@@ -558,15 +562,9 @@ end
 
 # The floor's client does what the burst's does for each request (a Lua request() that sets a distinct
 # guardian's bearer header, a response() callback), so that the two runs differ only in the view served.
-FLOOR_LUA = r"""
+FLOOR_LUA = THREAD_ID_LUA + r"""
 local tokens = {}
 local idx = 0
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-end
 
 function init(args)
   for line in io.lines("__TOKENS__") do tokens[#tokens + 1] = line end
