@@ -66,6 +66,9 @@ def prepared_cursor(using: str = "default"):
     conn.ensure_connection()
     with conn.wrap_database_errors:
         raw = psycopg.Cursor(conn.connection)
+    # Results in binary: psycopg's C loaders read them, where the text timestamps would go through
+    # Django's Python time-zone loader (a tenth of the Python time of opening a notice).
+    raw.format = psycopg.pq.Format.BINARY
     cursor = conn._prepare_cursor(raw)
     try:
         yield cursor
