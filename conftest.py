@@ -25,9 +25,9 @@ def _reset_axes_cache():
 
 @pytest.fixture(autouse=True)
 def _forget_token_uses():
-    # Token uses are written later in bulk (accounts.api.token_uses): a test's notes must not be written
+    # Token uses are written later in bulk (accounts.tokens.token_uses): a test's notes must not be written
     # into the next test's data, nor at exit into a database that is not the test's.
-    from accounts.api import token_uses
+    from accounts.tokens import token_uses
 
     yield
     with token_uses.lock:

@@ -132,9 +132,8 @@ def inbox(request, filters: Query[InboxQuery]):
 
 def _notice_out(request, receipt) -> dict:
     notice = receipt.notice
-    children = getattr(
-        receipt, "children", None
-    )  # named already when the receipt was opened in one statement
+    # Named already when the receipt was opened in one statement (PostgreSQL's hot path).
+    children = getattr(receipt, "children", None)
     if children is None and receipt.student_ids and receipt.guardian_id:
         # The receipt is the user's own: its children are theirs (the guardianship is the scope rule).
         names = dict(

@@ -64,7 +64,7 @@ def test_phone_and_password_give_a_token_that_works_until_revoked(world, client)
 
 
 def test_token_use_is_noted_later_in_bulk_and_refused_tokens_are_not(world, client, monkeypatch):
-    from accounts.api import token_uses
+    from accounts.tokens import token_uses
 
     token_uses.flush()
     token, key = ApiToken.issue(user=world.parent_a1)

@@ -581,14 +581,20 @@ end
 """ + DONE_LUA
 
 
+def _wrk_result(out: str, err: str, seconds: float | None = None) -> dict:
+    """The figures of DONE_LUA's RESULT line; seconds: the run's length timed from outside, else wrk's own."""
+    line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed: {out[-500:]} {err[-500:]}")
+    n, duration, p50, p99, mx, ec, er, ew, es, et = (int(x) for x in line.split()[1:])
+    seconds = seconds if seconds is not None else duration / 1e6
+    return {"requests": n, "seconds": seconds, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "max_ms": mx / 1000,
+            "errors": ec + er + ew + es + et, "status_errors": es, "rps": n / seconds}
+
+
 def _wrk(args: list[str]) -> dict:
     done = subprocess.run(["wrk", *args], capture_output=True, text=True, timeout=600)
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk failed: {done.stdout[-500:]} {done.stderr[-500:]}")
-    n, duration, p50, p99, mx, ec, er, ew, es, et = (int(x) for x in line.split()[1:])
-    return {"requests": n, "seconds": duration / 1e6, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "max_ms": mx / 1000,
-            "errors": ec + er + ew + es + et, "status_errors": es, "rps": n / (duration / 1e6)}
+    return _wrk_result(done.stdout, done.stderr)
 
 
 def _burst(args: list[str], notice, expected: int) -> dict:
@@ -611,13 +617,7 @@ def _burst(args: list[str], notice, expected: int) -> dict:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # wrk prints its statistics and exits
         out, err = proc.communicate(timeout=60)
-    line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk failed: {out[-500:]} {err[-500:]}")
-    n, duration, p50, p99, mx, ec, er, ew, es, et = (int(x) for x in line.split()[1:])
-    seconds = elapsed if elapsed is not None else duration / 1e6
-    return {"requests": n, "seconds": seconds, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000, "max_ms": mx / 1000,
-            "errors": ec + er + ew + es + et, "status_errors": es, "rps": n / seconds, "completed": elapsed is not None}
+    return {**_wrk_result(out, err, elapsed), "completed": elapsed is not None}
 
 
 @scenario("read-burst", "gunicorn + wrk: 20,000 guardians open the notice (ms p99)")
