@@ -2,6 +2,7 @@
 
 import atexit
 import datetime as dt
+import functools
 import logging
 import threading
 import time
@@ -67,6 +68,33 @@ token_uses = _TokenUses()
 atexit.register(token_uses.flush)
 
 
+@functools.cache  # built once, after the app registry is ready
+def token_statement():
+    """The token rule as one PostgreSQL SELECT (parameters: the token's digest, now): an unexpired token of
+    an active user. Its row is the token's id and last use, then the user's columns; user_from_row() reads
+    it. A hot statement that needs the user can run it as a WITH part (`t`) and so check the token in its
+    own round trip (opening a notice: accounts.api.TokenAuth(in_statement=True))."""
+    cols = _user_columns()
+    sql = f"""
+            SELECT tok.id AS token_id, tok.last_used_at AS token_last_used_at, {cols.sql}
+            FROM accounts_apitoken tok JOIN accounts_user u ON u.id = tok.user_id
+            WHERE tok.digest = %s AND tok.expires_at > %s AND u.is_active"""  # noqa: S608 - columns from model metadata
+    return sql, 2 + cols.width
+
+
+def user_from_row(row, now, start: int = 0):
+    """The user of a token_statement() row (None for no row, or NULLs: no such token), noting the use."""
+    if row is None or row[start] is None:
+        return None
+    return _noted(row[start], row[start + 1], _user_columns().build(row, start + 2), now)
+
+
+def _noted(token_id, last_used_at, user, now):
+    if last_used_at is None or last_used_at < now - dt.timedelta(seconds=300):
+        token_uses.note(token_id, now)
+    return user
+
+
 def token_user(key: str, now):
     """The active user an unexpired API token belongs to, or None. Notes the use when the token's last
     use is more than five minutes old (token_uses writes it later, in bulk)."""
@@ -75,24 +103,11 @@ def token_user(key: str, now):
         # Every API call starts here: one prepared statement instead of an ORM query.
         from core.rows import hot_query
 
-        cols = _user_columns()
-        row = hot_query(
-            f"""
-            SELECT tok.id, tok.last_used_at, {cols.sql}
-            FROM accounts_apitoken tok JOIN accounts_user u ON u.id = tok.user_id
-            WHERE tok.digest = %s AND tok.expires_at > %s AND u.is_active""",  # noqa: S608 - columns from model metadata
-            [digest, now],
-        )
-        if row is None:
-            return None
-        token_id, last_used_at, user = row[0], row[1], cols.build(row, 2)
-    else:
-        # [:1] rather than first(): the digest is unique, so no ORDER BY on every API call.
-        found = list(ApiToken.objects.select_related("user").filter(digest=digest)[:1])
-        token = found[0] if found else None
-        if token is None or token.expires_at <= now or not token.user.is_active:
-            return None
-        token_id, last_used_at, user = token.pk, token.last_used_at, token.user
-    if last_used_at is None or last_used_at < now - dt.timedelta(seconds=300):
-        token_uses.note(token_id, now)
-    return user
+        sql, _width = token_statement()
+        return user_from_row(hot_query(sql, [digest, now]), now)
+    # [:1] rather than first(): the digest is unique, so no ORDER BY on every API call.
+    found = list(ApiToken.objects.select_related("user").filter(digest=digest)[:1])
+    token = found[0] if found else None
+    if token is None or token.expires_at <= now or not token.user.is_active:
+        return None
+    return _noted(token.pk, token.last_used_at, token.user, now)

@@ -11,13 +11,16 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.urls import reverse
+from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema
+from ninja.errors import AuthenticationError
 from ninja.responses import NinjaJSONEncoder
 
+from accounts.api import TokenAuth, signed_in
 from core.api import MAX_ID
 from core.scoping import fetch_for, get_scope
 from notices import selectors, services
-from notices.models import Notice
+from notices.models import Notice, Receipt
 from people.models import Guardian, Student
 
 router = Router(tags=["通知公告"])
@@ -176,9 +179,21 @@ def _notice_out(request, receipt) -> dict:
     }
 
 
-@router.get("/{int:notice_id}", response={200: NoticeOut, 404: ErrorOut}, summary="打开通知（即标记为已读）")
+@router.get(
+    "/{int:notice_id}",
+    auth=TokenAuth(in_statement=True),
+    response={200: NoticeOut, 404: ErrorOut},
+    summary="打开通知（即标记为已读）",
+)
 def notice_open(request, notice_id: int = Path(..., ge=1, le=MAX_ID)):
-    receipt = services.notice_open(user=request.user, notice_id=notice_id)
+    digest = getattr(request, "token_digest", None)
+    if digest is None:  # the token has been checked already (TokenAuth's query, on SQLite)
+        receipt = services.notice_open(user=request.user, notice_id=notice_id)
+    else:  # one statement checks the token, finds the guardian's receipt and marks it read
+        user, opened = Receipt.objects.open_guardian_own_by_token(digest, notice_id, timezone.now())
+        if signed_in(request, user) is None:
+            raise AuthenticationError
+        receipt = services.notice_open(user=user, notice_id=notice_id, opened=opened)
     # The busiest call of the API (a district opening an emergency notice): the dict is built to NoticeOut
     # field for field (tests/test_notices_api.py checks it against the schema), so it is encoded as ninja
     # would encode it, without validating our own output a second time.

@@ -7,6 +7,8 @@ effect once-only, however often a job is retried.
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -212,34 +214,33 @@ class ReceiptQuerySet(ScopedQuerySet):
             return None
         from core.rows import hot_query
 
-        receipt_cols, notice_cols = _open_columns()
-        sql = f"""
-            WITH r AS (
-                SELECT {receipt_cols.sql} FROM notices_receipt r
-                WHERE r.notice_id = %s
-                  AND r.guardian_id = (SELECT g.id FROM people_guardian g WHERE g.user_id = %s AND g.is_active LIMIT 1)
-            ), m AS (
-                UPDATE notices_receipt SET read_at = %s WHERE id = (SELECT id FROM r) AND read_at IS NULL RETURNING id, read_at
-            ), mc AS (
-                -- Children in two classes: the further class counts the read too (ReceiptClass copies).
-                UPDATE notices_receiptclass SET read_at = (SELECT read_at FROM m)
-                WHERE receipt_id = (SELECT id FROM m) AND read_at IS NULL
-            )
-            SELECT r.*, m.read_at, {notice_cols.sql},
-                   ARRAY(SELECT st.name
-                         FROM unnest(string_to_array(btrim(r.students, '/'), '/')::bigint[]) WITH ORDINALITY AS x(sid, pos)
-                         JOIN people_student st ON st.id = x.sid
-                         JOIN people_guardianship gs ON gs.student_id = st.id AND gs.guardian_id = r.guardian_id
-                         ORDER BY x.pos)
-            FROM r JOIN notices_notice n ON n.id = r.notice_id LEFT JOIN m ON m.id = r.id"""  # noqa: S608 - columns from model metadata
-        row = hot_query(sql, [notice_id, user.pk, now], using=self.db)
-        if row is None:
+        return self._opened(hot_query(_open_statement(), [notice_id, user.pk, now], using=self.db), 0)
+
+    def open_guardian_own_by_token(self, digest: str, notice_id: int, now):
+        """open_guardian_own() for the user of an API token, with the token checked in the same statement
+        (accounts.tokens.token_statement, as its WITH part `t`): one round trip for the whole API call.
+        Returns (user, receipt): (None, None) when the token is not valid, (user, None) when that user has
+        no guardian receipt for the notice."""
+        from accounts.tokens import token_statement, user_from_row
+        from core.rows import hot_query
+
+        token_sql, width = token_statement()
+        row = hot_query(_open_statement(token_sql), [digest, now, notice_id, now], using=self.db)
+        user = user_from_row(row, now)
+        if user is None:
+            return None, None
+        return user, self._opened(row, width)
+
+    def _opened(self, row, start: int):
+        """The receipt of an _open_statement() row, from column `start` on (None: no receipt)."""
+        if row is None or row[start] is None:
             return None
-        receipt = receipt_cols.build(row, 0, self.db)
-        marked_at = row[receipt_cols.width]
+        receipt_cols, notice_cols = _open_columns()
+        receipt = receipt_cols.build(row, start, self.db)
+        marked_at = row[start + receipt_cols.width]
         if marked_at is not None:
             receipt.read_at = marked_at
-        receipt.notice = notice_cols.build(row, receipt_cols.width + 1, self.db)
+        receipt.notice = notice_cols.build(row, start + receipt_cols.width + 1, self.db)
         receipt.children = list(row[-1])
         return receipt
 
@@ -563,6 +564,41 @@ class GuardianChannel(models.Model):
 
 
 _OPEN_COLUMNS = None
+
+
+@functools.cache  # the same text every call: built once, and psycopg finds its prepared statement by it
+def _open_statement(token_sql: str | None = None) -> str:
+    """The statement behind ReceiptQuerySet.open_guardian_own. Parameters: notice id, user id, now.
+
+    With token_sql (accounts.tokens.token_statement) the user is the token's instead, checked in the same
+    statement as its WITH part `t`. Parameters: digest, now, notice id, now. Its row starts with t's
+    columns, NULLs after them when the user has no such receipt; a bad token gives no row at all."""
+    receipt_cols, notice_cols = _open_columns()
+    if token_sql:
+        start, user_id, token_cols = f"WITH t AS ({token_sql}), ", "(SELECT t.id FROM t)", "t.*, "
+        joined = "t LEFT JOIN (r JOIN notices_notice n ON n.id = r.notice_id LEFT JOIN m ON m.id = r.id) ON true"
+    else:
+        start, user_id, token_cols = "WITH ", "%s", ""
+        joined = "r JOIN notices_notice n ON n.id = r.notice_id LEFT JOIN m ON m.id = r.id"
+    return f"""
+            {start}r AS (
+                SELECT {receipt_cols.sql} FROM notices_receipt r
+                WHERE r.notice_id = %s
+                  AND r.guardian_id = (SELECT g.id FROM people_guardian g WHERE g.user_id = {user_id} AND g.is_active LIMIT 1)
+            ), m AS (
+                UPDATE notices_receipt SET read_at = %s WHERE id = (SELECT id FROM r) AND read_at IS NULL RETURNING id, read_at
+            ), mc AS (
+                -- Children in two classes: the further class counts the read too (ReceiptClass copies).
+                UPDATE notices_receiptclass SET read_at = (SELECT read_at FROM m)
+                WHERE receipt_id = (SELECT id FROM m) AND read_at IS NULL
+            )
+            SELECT {token_cols}r.*, m.read_at, {notice_cols.sql},
+                   ARRAY(SELECT st.name
+                         FROM unnest(string_to_array(btrim(r.students, '/'), '/')::bigint[]) WITH ORDINALITY AS x(sid, pos)
+                         JOIN people_student st ON st.id = x.sid
+                         JOIN people_guardianship gs ON gs.student_id = st.id AND gs.guardian_id = r.guardian_id
+                         ORDER BY x.pos)
+            FROM {joined}"""  # noqa: S608 - columns from model metadata
 
 
 def _open_columns():

@@ -190,19 +190,20 @@ def sync_extra_classes(receipt_ids) -> None:
     )
 
 
-def notice_open(*, user, notice_id) -> Receipt:
-    """Opening is reading: one idempotent UPDATE … WHERE read_at IS NULL."""
+def notice_open(*, user, notice_id, opened: Receipt | None = None) -> Receipt:
+    """Opening is reading: one idempotent UPDATE … WHERE read_at IS NULL. opened: the guardian's receipt
+    the caller's own statement has just found and marked (ReceiptQuerySet.open_guardian_own_by_token)."""
     try:
         notice_id = int(notice_id)
     except (TypeError, ValueError) as exc:
         raise Http404 from exc
-    if connection.vendor == "postgresql":
+    if opened is None and connection.vendor == "postgresql":
         # A guardian's receipt (nearly every open): found and marked read in one statement.
-        receipt = Receipt.objects.open_guardian_own(user, notice_id, timezone.now())
-        if receipt is not None:
-            if receipt.read_at is None:  # another request marked it between the snapshot and the update
-                receipt.refresh_from_db(fields=["read_at"])
-            return receipt
+        opened = Receipt.objects.open_guardian_own(user, notice_id, timezone.now())
+    if opened is not None:
+        if opened.read_at is None:  # another request marked it between the snapshot and the update
+            opened.refresh_from_db(fields=["read_at"])
+        return opened
     receipt = receipt_for(user, notice_id)
     if receipt.read_at is None:
         now = timezone.now()
