@@ -60,6 +60,13 @@ def own_children(user) -> list[Student]:
     )
 
 
+INBOX_FIELDS = (
+    "notice_id", "students", "created_at", "read_at", "replied_at", "reminder_count",
+    "notice__title", "notice__sender_label", "notice__priority", "notice__published_at", "notice__publish_at",
+    "notice__reply_kind", "notice__status",
+)
+
+
 def inbox(user, *, child_id: int | None = None, page: int = 1, per_page: int = INBOX_PAGE, unread_only: bool = False) -> dict:
     """Unread first, newest first; one page of items, the unread count and the children: 3 queries."""
     scope = get_scope(user)
@@ -74,7 +81,8 @@ def inbox(user, *, child_id: int | None = None, page: int = 1, per_page: int = I
     page = max(1, page)
     rows = list(
         qs.select_related("notice")
-        .defer("notice__body", "notice__audience", "notice__audience_note", "notice__audience_summary")
+        # What the inbox page and the API show of each item (a third of the columns): fewer values to read.
+        .only(*INBOX_FIELDS)
         # Unread first (unread emergencies before everything); a withdrawn notice needs no attention.
         .annotate(
             attention=Case(

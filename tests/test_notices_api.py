@@ -216,3 +216,20 @@ def test_staff_recipient_opens_through_the_api(client, world, django_capture_on_
     assert list(Receipt.objects.filter(notice=notice, read_at__isnull=False).values_list("user_id", flat=True)) == [world.teacher_a1.pk]
     # The token's user, not the notice's sender or another recipient, is who the call acted for.
     assert client.get(f"/api/v1/notices/{notice.pk}", **bearer(world.parent_a1)).status_code == 404
+
+
+def test_inbox_query_count_does_not_grow(client, world, django_capture_on_commit_callbacks, django_assert_max_num_queries):
+    """The API's inbox reads only some columns of each item (selectors.INBOX_FIELDS): nothing it shows
+    may need a query per item."""
+    send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], reply_kind=ReplyKind.CONFIRM)
+    auth = bearer(world.parent_a1)
+    client.get("/api/v1/notices/inbox", **auth)
+    with django_assert_max_num_queries(10) as few:
+        client.get("/api/v1/notices/inbox", **auth)
+    first_count = len(few.captured_queries)
+    for i in range(25):
+        send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], title=f"通知{i}", priority=Priority.IMPORTANT)
+    with django_assert_max_num_queries(first_count):
+        body = client.get("/api/v1/notices/inbox", **auth).json()
+    assert len(body["items"]) == 20 and body["count"] == 26 and body["unread"] == 26
+    assert all(i["sender"] and i["title"] and i["published_at"] for i in body["items"])
