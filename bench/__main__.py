@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         call_command("migrate", verbosity=0, interactive=False)
         log(f"migrate: {time.perf_counter() - started:.1f} s")
+    from bench.load import machine_probe, probe_line
+
+    probes = [machine_probe()]
+    log(probe_line(probes[0]))
     ctx = Context(students=args.students, keep=args.keep or args.reuse, reuse=args.reuse, log=log)
     results = []
     for name in names:
@@ -71,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
     for cleanup in ctx.state.pop("cleanups", []):
         cleanup()
+    probes.append(machine_probe())
+    log(probe_line(probes[1]) + " (after the scenarios)")
     print(f"peak memory: {peak_rss_mb():.0f} MB (process RSS)")
     for result in results:
         print(result.line(), flush=True)

@@ -24,6 +24,35 @@ def percentile(samples: list[float], pct: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))]
 
 
+def machine_probe(chunks: int = 600) -> dict:
+    """How steady this machine is: the same pure computation (about 3 ms) timed `chunks` times.
+
+    On a quiet machine its p99 stays near its median; on a shared virtual machine the host's pauses show
+    up as chunks taking two to ten times as long. A scenario's p99 (one request) is exposed to the same
+    pauses, so the probe is printed beside the figures to read them by."""
+
+    def work() -> int:
+        total = 0
+        for i in range(50_000):
+            total += i * i
+        return total
+
+    for _ in range(20):
+        work()
+    times = []
+    for _ in range(chunks):
+        started = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - started) * 1000)
+    median = percentile(times, 50)
+    return {"p50_ms": median, "p99_ms": percentile(times, 99), "max_ms": max(times), "slow": sum(1 for t in times if t > 2 * median), "chunks": chunks}
+
+
+def probe_line(probe: dict) -> str:
+    return (f"machine probe (a pure computation, {probe['chunks']}×): p50 {probe['p50_ms']:.2f} ms, p99 {probe['p99_ms']:.2f} ms "
+            f"({probe['p99_ms'] / probe['p50_ms']:.1f}× p50), max {probe['max_ms']:.1f} ms; {probe['slow']} of {probe['chunks']} took over twice the median")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

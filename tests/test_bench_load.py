@@ -47,3 +47,12 @@ def test_a_refused_connection_is_a_socket_error_not_a_latency():
         port = s.getsockname()[1]  # closed again: nothing listens there
     outcome = load.paced(port, [load.Request("GET", "/")] * 3, rate=1000, threads=2, timeout=1)
     assert outcome.socket_errors == 3 and outcome.errors == 3 and outcome.latencies_ms == []
+
+
+def test_machine_probe_orders_its_figures():
+    from bench.load import machine_probe, probe_line
+
+    probe = machine_probe(chunks=30)
+    assert 0 < probe["p50_ms"] <= probe["p99_ms"] <= probe["max_ms"]
+    assert 0 <= probe["slow"] <= 30 and probe["chunks"] == 30
+    assert "30×" in probe_line(probe) and "of 30 took over twice the median" in probe_line(probe)
