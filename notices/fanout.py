@@ -208,8 +208,9 @@ def insert_deliveries(notice: Notice, *, kind: str, round_: int, now: dt.datetim
     return total
 
 
-def count_per_class(notice: Notice) -> None:
-    """Guardian receipts per class (first and further classes), stored once: idempotent like the rest."""
+def count_per_class(notice: Notice) -> int:
+    """Guardian receipts per class (first and further classes), stored once: idempotent like the rest.
+    Returns the number of classes."""
     with connection.cursor() as cur:
         cur.execute(
             """
@@ -224,6 +225,25 @@ def count_per_class(notice: Notice) -> None:
             ON CONFLICT (notice_id, school_class_id) DO UPDATE SET total = excluded.total""",
             [notice.pk, notice.pk, notice.pk],
         )
+        return max(cur.rowcount, 0)
+
+
+# From this many classes on, a fan-out refreshes the class counts' planner statistics (see below).
+ANALYZE_FROM_CLASSES = 200
+
+
+def refresh_class_count_statistics(classes: int) -> None:
+    """ANALYZE the class counts after a fan-out to many classes (PostgreSQL).
+
+    The sender's statistics page joins this notice's class-count rows to the classes and the read and
+    reply counts. Until autovacuum next analyzes the table, the planner takes a new notice for an
+    average one of a few rows and joins 2,632 classes of a district notice row by row: 40-50 ms instead
+    of 17-30 ms, right when the sender first looks. The table is small (a row per notice and class),
+    so this costs the worker a few milliseconds once per large notice."""
+    if connection.vendor != "postgresql" or classes < ANALYZE_FROM_CLASSES:
+        return
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE notices_noticeclasscount")
 
 
 def guardian_id_range() -> tuple[int, int] | None:
@@ -272,7 +292,7 @@ def run_fanout(job: NoticeJob) -> None:
     run_fanout_receipts(job)
     now = timezone.now()
     with transaction.atomic():
-        count_per_class(notice)
+        classes = count_per_class(notice)
         count = Receipt.objects.filter(notice=notice).count()
         Notice.objects.filter(pk=notice.pk).exclude(status=NoticeStatus.WITHDRAWN).update(
             status=NoticeStatus.PUBLISHED, recipient_count=count
@@ -282,6 +302,7 @@ def run_fanout(job: NoticeJob) -> None:
             return
         insert_deliveries(notice, kind=DeliveryKind.NOTICE, round_=0, now=now)
         _beat(job)
+    refresh_class_count_statistics(classes)
 
 
 def job_claim(job_id: int) -> NoticeJob | None:

@@ -278,3 +278,21 @@ def test_receipt_keys_are_enforced_without_foreign_keys(world, django_capture_on
         Receipt.objects.create(notice=notice, guardian=receipt.guardian, created_at=timezone.now())
     with pytest.raises(IntegrityError), transaction.atomic():
         Receipt.objects.create(notice=notice, guardian=receipt.guardian, user=world.teacher_a1, created_at=timezone.now())
+
+
+@pytest.mark.parametrize("threshold, analyzed", [(1, True), (10_000, False)])
+def test_a_fanout_to_many_classes_refreshes_the_class_count_statistics(world, django_capture_on_commit_callbacks, monkeypatch,
+                                                                       threshold, analyzed):
+    """So that the sender's statistics page is planned for this notice's many classes at once, not after
+    autovacuum's next analyze (PostgreSQL; SQLite plans without statistics)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    monkeypatch.setattr(fanout, "ANALYZE_FROM_CLASSES", threshold)
+    notice = send(django_capture_on_commit_callbacks, world.district_admin, [world.district])
+    with connection.cursor() as cur:
+        cur.execute("SELECT most_common_vals::text FROM pg_stats WHERE tablename = 'notices_noticeclasscount' AND attname = 'notice_id'")
+        row = cur.fetchone()
+    # ANALYZE inside the test's transaction sees its own rows: this notice is the table's one value.
+    assert (row is not None and str(notice.pk) in row[0]) is analyzed
