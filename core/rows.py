@@ -12,6 +12,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.db import connections, models
+from django.db.backends.utils import CursorDebugWrapper
 
 # Field types psycopg already returns as the Python value Django would make (no from_db_value, no
 # backend converter on PostgreSQL).
@@ -53,6 +54,16 @@ class Columns:
         return self.model.from_db(db, self.attnames, row[start : start + self.width])
 
 
+class _LoggedHotCursor(CursorDebugWrapper):
+    """Django's debug cursor for a hot statement: logs the statement's own text (with %s placeholders;
+    the parameters are in the same entry's log record), because psycopg keeps no text of a server-bound
+    query for Django's last_executed_query() to show, and the query log would say None."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(sql, params):
+            return super(CursorDebugWrapper, self).execute(sql, params)
+
+
 @contextmanager
 def prepared_cursor(using: str = "default"):
     """A PostgreSQL cursor with server-side parameters, so that psycopg prepares a statement the connection
@@ -69,7 +80,8 @@ def prepared_cursor(using: str = "default"):
     # Results in binary: psycopg's C loaders read them, where the text timestamps would go through
     # Django's Python time-zone loader (a tenth of the Python time of opening a notice).
     raw.format = psycopg.pq.Format.BINARY
-    cursor = conn._prepare_cursor(raw)
+    conn.validate_thread_sharing()
+    cursor = _LoggedHotCursor(raw, conn) if conn.queries_logged else conn.make_cursor(raw)
     try:
         yield cursor
     finally:

@@ -56,3 +56,16 @@ def test_a_dropped_connection_is_reopened_once_instead_of_checked_every_request(
         _drop_from_the_server(_backend_pid())
         hot_query("SELECT 1", [])
     connection.close()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_hot_statement_shows_its_text_in_the_query_log(db):
+    """Django's query log (debug pages, test failures, assertNumQueries) names a hot statement too."""
+    from django.test.utils import CaptureQueriesContext
+
+    from core.rows import hot_query
+
+    with CaptureQueriesContext(connection) as captured:
+        assert hot_query("SELECT %s::int + 1 AS hot_probe", [41]) == (42,)
+    (query,) = captured.captured_queries
+    assert query["sql"] == "SELECT %s::int + 1 AS hot_probe" and float(query["time"]) >= 0
