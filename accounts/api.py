@@ -3,7 +3,7 @@ from django.contrib.auth import authenticate
 from django.db import connection
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.security import HttpBearer
 
 from accounts.backends import normalise_phone
@@ -79,27 +79,27 @@ def token_create(request, payload: TokenIn):
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     locked = f"登录失败次数过多，账号已锁定，请{minutes}分钟后再试。"
     if AxesProxyHandler.is_locked(request, credentials):
-        return 429, {"detail": locked}
+        return Status(429, {"detail": locked})
     user = authenticate(request, username=phone, password=payload.password)
     if user is None:
         if AxesProxyHandler.is_locked(request, credentials):
-            return 429, {"detail": locked}
-        return 401, {"detail": "手机号或密码不正确。"}
+            return Status(429, {"detail": locked})
+        return Status(401, {"detail": "手机号或密码不正确。"})
     if needs_second_factor(user):
         # A token must not be a way around the admins' second factor.
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is None:
-            return 401, {"detail": "管理员账号须先在网页端设置身份验证器（双因素认证），然后再登录移动端。"}
+            return Status(401, {"detail": "管理员账号须先在网页端设置身份验证器（双因素认证），然后再登录移动端。"})
         otp = "".join(ch for ch in payload.otp if ch.isdigit())
         if not otp or not device.verify_token(otp):
-            return 401, {"detail": "请在 otp 中填写身份验证器上当前显示的6位数字。"}
+            return Status(401, {"detail": "请在 otp 中填写身份验证器上当前显示的6位数字。"})
     # As after a web log-in: earlier failures no longer count, and the log-in is audited.
     AxesProxyHandler.reset_attempts(username=phone)
     token, key = ApiToken.issue(user=user, name=payload.device_name, days=settings.GONGYU_API_TOKEN_DAYS)
     record(
         "auth.token", model="accounts.user", object_id=user.pk, actor=actor_for(user, ip=client_ip(request))
     )
-    return 200, {"token": key, "expires_at": token.expires_at.isoformat()}
+    return Status(200, {"token": key, "expires_at": token.expires_at.isoformat()})
 
 
 @router.delete("/token", response={204: None}, summary="注销当前令牌")
@@ -107,7 +107,7 @@ def token_delete(request):
     auth = request.headers.get("Authorization", "")
     key = auth.split(" ", 1)[1] if " " in auth else ""
     ApiToken.objects.filter(user=request.user, digest=ApiToken.hash_key(key)).delete()
-    return 204, None
+    return Status(204, None)
 
 
 class RoleOut(Schema):

@@ -8,7 +8,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from activities import qr, selectors, services
@@ -26,7 +26,7 @@ class ErrorOut(Schema):
 
 
 def _refused(exc: ValidationError):
-    return 409, {"detail": exc.messages[0], "code": exc.code or "invalid"}
+    return Status(409, {"detail": exc.messages[0], "code": exc.code or "invalid"})
 
 
 class SessionOut(Schema):
@@ -127,7 +127,7 @@ def signup(request, payload: PartyIn, session_id: int = Path(..., ge=1, le=MAX_I
                                    student_ids=payload.student_ids)
     except ValidationError as exc:
         return _refused(exc)
-    return 201, SignUp.objects.prefetch_related("persons__guardian", "persons__student").get(pk=s.pk)
+    return Status(201, SignUp.objects.prefetch_related("persons__guardian", "persons__student").get(pk=s.pk))
 
 
 class CancelOut(Schema):
@@ -140,7 +140,7 @@ def cancel(request, signup_id: int = Path(..., ge=1, le=MAX_ID)):
         promoted = services.signup_cancel(actor=request.user, signup_id=signup_id)
     except ValidationError as exc:
         return _refused(exc)
-    return 200, {"promoted": len(promoted)}
+    return Status(200, {"promoted": len(promoted)})
 
 
 class CheckInIn(PartyIn):
@@ -161,7 +161,7 @@ def checkin(request, payload: CheckInIn, session_id: int = Path(..., ge=1, le=MA
                                        student_ids=payload.student_ids)
     except ValidationError as exc:
         return _refused(exc)
-    return 200, {"checked_in": result.created, "already": result.already}
+    return Status(200, {"checked_in": result.created, "already": result.already})
 
 
 class CoverageIn(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from ninja import Field, Path, Router, Schema
+from ninja import Field, Path, Router, Schema, Status
 from ninja.pagination import paginate
 
 from core.api import MAX_ID, Pagination
@@ -58,12 +58,12 @@ class HoursOut(Schema):
 def hours(request):
     s = selectors.guardian_hours(user=request.user)
     if s is None:
-        return 404, {"detail": "只有家长账号有学时记录。", "code": "not_guardian"}
-    return 200, {
+        return Status(404, {"detail": "只有家长账号有学时记录。", "code": "not_guardian"})
+    return Status(200, {
         "period": s.window.name, "start": s.window.start, "end": s.window.end, "total": float(s.total), "threshold": float(s.threshold),
         "certificate_id": s.certificate.pk if s.certificate else None,
         "rows": [{"title": r.title, "hours": float(r.hours), "earned_on": r.earned_on, "kind": r.kind} for r in s.rows],
-    }
+    })
 
 
 class BeaconIn(Schema):
@@ -81,8 +81,8 @@ def progress(request, payload: BeaconIn, lesson_id: int = Path(..., ge=1, le=MAX
     try:
         watch = services.watch_beacon(actor=request.user, lesson=lesson, position=payload.position)
     except ValidationError as exc:
-        return 409, {"detail": exc.messages[0], "code": exc.code or "invalid"}
-    return 200, {"watched_seconds": watch.watched_seconds, "completed": watch.completed_at is not None}
+        return Status(409, {"detail": exc.messages[0], "code": exc.code or "invalid"})
+    return Status(200, {"watched_seconds": watch.watched_seconds, "completed": watch.completed_at is not None})
 
 
 class TopicOut(Schema):
@@ -114,5 +114,5 @@ def vote(request, topic_id: int = Path(..., ge=1, le=MAX_ID)):
     try:
         services.topic_vote(actor=request.user, topic=topic)
     except ValidationError as exc:
-        return 409, {"detail": exc.messages[0], "code": exc.code or "invalid"}
-    return 200, selectors.topics_ranked(user=request.user).get(pk=topic.pk)
+        return Status(409, {"detail": exc.messages[0], "code": exc.code or "invalid"})
+    return Status(200, selectors.topics_ranked(user=request.user).get(pk=topic.pk))

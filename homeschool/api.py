@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from core.api import MAX_ID
 from core.scoping import fetch_for
@@ -89,11 +89,11 @@ def consultation_ask(request, payload: AskIn):
         item = services.consultation_ask(actor=request.user, student=student, target=payload.target, topic=payload.topic,
                                          subject=payload.subject, body=payload.body)
     except PermissionDenied as exc:
-        return 403, {"detail": _detail(exc)}
+        return Status(403, {"detail": _detail(exc)})
     except ValidationError as exc:
-        return 422, {"detail": _detail(exc)}
+        return Status(422, {"detail": _detail(exc)})
     item = Consultation.objects.select_related("student", "school_class").get(pk=item.pk)
-    return 201, _out(item)
+    return Status(201, _out(item))
 
 
 def _thread(request, pk) -> dict:
@@ -112,7 +112,7 @@ def _thread(request, pk) -> dict:
 
 @router.get("/consultations/{int:consultation_id}", response={200: ConsultationDetailOut, 404: ErrorOut}, summary="咨询对话")
 def consultation_detail(request, consultation_id: int = Path(..., ge=1, le=MAX_ID)):
-    return 200, _thread(request, consultation_id)
+    return Status(200, _thread(request, consultation_id))
 
 
 class MessageIn(Schema):
@@ -125,8 +125,8 @@ def consultation_message(request, payload: MessageIn, consultation_id: int = Pat
     try:
         m = services.consultation_reply(actor=request.user, consultation=item, body=payload.body)
     except (ValidationError, PermissionDenied) as exc:
-        return 422, {"detail": _detail(exc)}
-    return 201, {"id": m.pk, "from_family": m.from_family, "author": m.author_label, "body": m.body, "created_at": m.created_at, "attachment_url": None}
+        return Status(422, {"detail": _detail(exc)})
+    return Status(201, {"id": m.pk, "from_family": m.from_family, "author": m.author_label, "body": m.body, "created_at": m.created_at, "attachment_url": None})
 
 
 class DoneOut(Schema):
@@ -137,7 +137,7 @@ class DoneOut(Schema):
 def consultation_close(request, consultation_id: int = Path(..., ge=1, le=MAX_ID)):
     item = fetch_for(request.user, Consultation, consultation_id)
     services.consultation_close(actor=request.user, consultation=item)
-    return 200, {"detail": "咨询已关闭。"}
+    return Status(200, {"detail": "咨询已关闭。"})
 
 
 # --- guides and FAQ ----------------------------------------------------------------------------------------------
@@ -185,8 +185,8 @@ def guide_detail(request, guide_id: int = Path(..., ge=1, le=MAX_ID)):
     g = fetch_for(request.user, MicroGuide, guide_id)
     read = services.guide_mark_read(actor=request.user, guide=g)
     f = selectors.guide_figures([g.pk]).get(g.pk, {})
-    return 200, {**_guide(g), "read": read is not None or None, "body_html": g.body, "reads": f.get("reads", 0),
-                 "average_rating": f.get("avg"), "my_rating": read.rating if read else None}
+    return Status(200, {**_guide(g), "read": read is not None or None, "body_html": g.body, "reads": f.get("reads", 0),
+                 "average_rating": f.get("avg"), "my_rating": read.rating if read else None})
 
 
 class RatingIn(Schema):
@@ -199,8 +199,8 @@ def guide_rate(request, payload: RatingIn, guide_id: int = Path(..., ge=1, le=MA
     try:
         services.guide_rate(actor=request.user, guide=g, rating=payload.rating)
     except PermissionDenied as exc:
-        return 403, {"detail": _detail(exc)}
-    return 200, {"detail": "谢谢您的评分！"}
+        return Status(403, {"detail": _detail(exc)})
+    return Status(200, {"detail": "谢谢您的评分！"})
 
 
 class FAQOut(Schema):
@@ -245,8 +245,8 @@ class CoverageOut(Schema):
 def visit_coverage(request):
     cov = selectors.visit_coverage(request.user)
     if cov is None:
-        return 403, {"detail": "您没有可查看家访的班级。"}
-    return 200, {
+        return Status(403, {"detail": "您没有可查看家访的班级。"})
+    return Status(200, {
         "semester": cov.name, "start": cov.start, "end": cov.end, "students": cov.students, "visited": cov.visited,
         "classes": [{"class_id": r.unit.pk, "class_name": r.unit.name, "students": r.students, "visited": r.visited, "planned": r.planned} for r in cov.classes],
-    }
+    })

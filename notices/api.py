@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.responses import NinjaJSONEncoder
 
@@ -211,8 +211,8 @@ def notice_reply(request, payload: ReplyIn, notice_id: int = Path(..., ge=1, le=
             user=request.user, notice_id=notice_id, choice=payload.choice, comment=payload.comment
         )
     except ValidationError as exc:
-        return 422, {"detail": " ".join(exc.messages)}
-    return 200, _notice_out(request, receipt)
+        return Status(422, {"detail": " ".join(exc.messages)})
+    return Status(200, _notice_out(request, receipt))
 
 
 # --- senders ----------------------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ def _staff_notice(request, notice_id) -> Notice:
 def notice_stats(request, notice_id: int = Path(..., ge=1, le=MAX_ID)):
     notice = _staff_notice(request, notice_id)
     s = selectors.notice_stats(request.user, notice)
-    return 200, {
+    return Status(200, {
         "notice_id": notice.pk,
         "status": notice.status,
         "total": s.totals.total,
@@ -311,7 +311,7 @@ def notice_stats(request, notice_id: int = Path(..., ge=1, le=MAX_ID)):
             }
             for r in s.classes
         ],
-    }
+    })
 
 
 class RemindIn(Schema):
@@ -337,10 +337,10 @@ def notice_remind(request, payload: RemindIn, notice_id: int = Path(..., ge=1, l
     try:
         services.notice_remind(actor=request.user, notice=notice, class_ids=class_ids)
     except ValidationError as exc:
-        return 422, {"detail": " ".join(exc.messages)}
+        return Status(422, {"detail": " ".join(exc.messages)})
     except PermissionDenied as exc:
-        return 403, {"detail": str(exc)}
-    return 202, {"detail": "已开始提醒未读的家长。"}
+        return Status(403, {"detail": str(exc)})
+    return Status(202, {"detail": "已开始提醒未读的家长。"})
 
 
 class WithdrawIn(Schema):
@@ -357,10 +357,10 @@ def notice_withdraw(request, payload: WithdrawIn, notice_id: int = Path(..., ge=
     try:
         services.notice_withdraw(actor=request.user, notice=notice, reason=payload.reason)
     except ValidationError as exc:
-        return 422, {"detail": " ".join(exc.messages)}
+        return Status(422, {"detail": " ".join(exc.messages)})
     except PermissionDenied as exc:
-        return 403, {"detail": str(exc)}
-    return 200, {"detail": "通知已撤回。"}
+        return Status(403, {"detail": str(exc)})
+    return Status(200, {"detail": "通知已撤回。"})
 
 
 class WeChatBindIn(Schema):
@@ -380,5 +380,5 @@ def wechat_bind(request, payload: WeChatBindIn):
     try:
         services.guardian_wechat_bind(actor=request.user, guardian=guardian, openid=payload.openid)
     except ValidationError as exc:
-        return 422, {"detail": " ".join(exc.messages)}
-    return 200, {"detail": "微信已绑定，之后的通知会通过微信提醒您。"}
+        return Status(422, {"detail": " ".join(exc.messages)})
+    return Status(200, {"detail": "微信已绑定，之后的通知会通过微信提醒您。"})
