@@ -190,14 +190,15 @@ def sync_extra_classes(receipt_ids) -> None:
     )
 
 
-def notice_open(*, user, notice_id, opened: Receipt | None = None) -> Receipt:
+def notice_open(*, user, notice_id, opened: Receipt | None = None, guardian_tried: bool = False) -> Receipt:
     """Opening is reading: one idempotent UPDATE … WHERE read_at IS NULL. opened: the guardian's receipt
-    the caller's own statement has just found and marked (ReceiptQuerySet.open_guardian_own_by_token)."""
+    the caller's own statement has just found and marked (ReceiptQuerySet.open_guardian_own_by_token);
+    guardian_tried: that statement ran and found none (a staff recipient), so it is not run again."""
     try:
         notice_id = int(notice_id)
     except (TypeError, ValueError) as exc:
         raise Http404 from exc
-    if opened is None and connection.vendor == "postgresql":
+    if opened is None and not guardian_tried and connection.vendor == "postgresql":
         # A guardian's receipt (nearly every open): found and marked read in one statement.
         opened = Receipt.objects.open_guardian_own(user, notice_id, timezone.now())
     if opened is not None:
