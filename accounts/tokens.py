@@ -14,17 +14,12 @@ from accounts.models import ApiToken
 log = logging.getLogger(__name__)
 
 
-_USER_COLUMNS = None
-
-
+@functools.cache  # built once, after the app registry is ready
 def _user_columns():
-    global _USER_COLUMNS  # noqa: PLW0603 - built once, after the app registry is ready
-    if _USER_COLUMNS is None:
-        from accounts.models import User
-        from core.rows import Columns
+    from accounts.models import User
+    from core.rows import Columns
 
-        _USER_COLUMNS = Columns(User, "u")
-    return _USER_COLUMNS
+    return Columns(User, "u")
 
 
 class _TokenUses:

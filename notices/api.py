@@ -193,7 +193,7 @@ def notice_open(request, notice_id: int = Path(..., ge=1, le=MAX_ID)):
         user, opened = Receipt.objects.open_guardian_own_by_token(digest, notice_id, timezone.now())
         if signed_in(request, user) is None:
             raise AuthenticationError
-        receipt = services.notice_open(user=user, notice_id=notice_id, opened=opened, guardian_tried=True)
+        receipt = services.notice_open(user=user, notice_id=notice_id, opened=opened)
     # The busiest call of the API (a district opening an emergency notice): the dict is built to NoticeOut
     # field for field (tests/test_notices_api.py checks it against the schema), so it is encoded as ninja
     # would encode it, without validating our own output a second time.

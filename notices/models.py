@@ -563,9 +563,6 @@ class GuardianChannel(models.Model):
         ]
 
 
-_OPEN_COLUMNS = None
-
-
 @functools.cache  # the same text every call: built once, and psycopg finds its prepared statement by it
 def _open_statement(token_sql: str | None = None) -> str:
     """The statement behind ReceiptQuerySet.open_guardian_own. Parameters: notice id, user id, now.
@@ -601,51 +598,49 @@ def _open_statement(token_sql: str | None = None) -> str:
             FROM {joined}"""  # noqa: S608 - columns from model metadata
 
 
+@functools.cache  # built once: the models are fixed at run time
 def _open_columns():
-    """What opening a notice shows, as SELECT lists (built once: the models are fixed at run time)."""
-    global _OPEN_COLUMNS  # noqa: PLW0603
-    if _OPEN_COLUMNS is None:
-        from core.rows import Columns
+    """What opening a notice shows, as SELECT lists."""
+    from core.rows import Columns
 
-        _OPEN_COLUMNS = (
-            Columns(
-                Receipt,
-                "r",
-                [
-                    "id",
-                    "notice",
-                    "guardian",
-                    "user",
-                    "household_id",
-                    "school_class",
-                    "students",
-                    "created_at",
-                    "read_at",
-                    "replied_at",
-                    "reply",
-                    "reply_comment",
-                    "replied_by_household",
-                ],
-            ),
-            Columns(
-                Notice,
-                "n",
-                [
-                    "id",
-                    "sender_label",
-                    "title",
-                    "body",
-                    "priority",
-                    "reply_kind",
-                    "reply_per_household",
-                    "reply_deadline",
-                    "status",
-                    "publish_at",
-                    "published_at",
-                    "has_attachments",
-                    "withdrawn_at",
-                    "withdraw_reason",
-                ],
-            ),
-        )
-    return _OPEN_COLUMNS
+    return (
+        Columns(
+            Receipt,
+            "r",
+            [
+                "id",
+                "notice",
+                "guardian",
+                "user",
+                "household_id",
+                "school_class",
+                "students",
+                "created_at",
+                "read_at",
+                "replied_at",
+                "reply",
+                "reply_comment",
+                "replied_by_household",
+            ],
+        ),
+        Columns(
+            Notice,
+            "n",
+            [
+                "id",
+                "sender_label",
+                "title",
+                "body",
+                "priority",
+                "reply_kind",
+                "reply_per_household",
+                "reply_deadline",
+                "status",
+                "publish_at",
+                "published_at",
+                "has_attachments",
+                "withdrawn_at",
+                "withdraw_reason",
+            ],
+        ),
+    )

@@ -190,17 +190,22 @@ def sync_extra_classes(receipt_ids) -> None:
     )
 
 
-def notice_open(*, user, notice_id, opened: Receipt | None = None, guardian_tried: bool = False) -> Receipt:
-    """Opening is reading: one idempotent UPDATE … WHERE read_at IS NULL. opened: the guardian's receipt
-    the caller's own statement has just found and marked (ReceiptQuerySet.open_guardian_own_by_token);
-    guardian_tried: that statement ran and found none (a staff recipient), so it is not run again."""
+_NOT_TRIED = object()
+
+
+def notice_open(*, user, notice_id, opened=_NOT_TRIED) -> Receipt:
+    """Opening is reading: one idempotent UPDATE … WHERE read_at IS NULL. opened: what the caller's own
+    statement found and marked (ReceiptQuerySet.open_guardian_own_by_token): the guardian's receipt, or
+    None for a user with none there (a staff recipient), so that the guardian lookup is not run again."""
     try:
         notice_id = int(notice_id)
     except (TypeError, ValueError) as exc:
         raise Http404 from exc
-    if opened is None and not guardian_tried and connection.vendor == "postgresql":
-        # A guardian's receipt (nearly every open): found and marked read in one statement.
-        opened = Receipt.objects.open_guardian_own(user, notice_id, timezone.now())
+    if opened is _NOT_TRIED:
+        opened = None
+        if connection.vendor == "postgresql":
+            # A guardian's receipt (nearly every open): found and marked read in one statement.
+            opened = Receipt.objects.open_guardian_own(user, notice_id, timezone.now())
     if opened is not None:
         if opened.read_at is None:  # another request marked it between the snapshot and the update
             opened.refresh_from_db(fields=["read_at"])
@@ -482,6 +487,13 @@ def escalate_due(now: dt.datetime | None = None) -> int:
                     _new_job(Notice(pk=pk), JobKind.ESCALATE)
                     count += 1
     return count
+
+
+def run_pending_jobs(notice: Notice) -> None:
+    """Run the notice's queued jobs now, in this process, as the worker would (job_run skips a job that
+    has already run): for the demo data and the tests, which need the outcome at once."""
+    for job_id in NoticeJob.objects.filter(notice=notice, status=JobStatus.PENDING).values_list("pk", flat=True):
+        job_run(job_id)
 
 
 RUNNERS = {JobKind.FANOUT: fanout.run_fanout, JobKind.REMIND: run_reminder, JobKind.ESCALATE: run_escalation}

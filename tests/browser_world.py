@@ -46,16 +46,12 @@ def build_notices(world) -> dict[str, int]:
 
     from notices import services
     from notices.audience import resolve
-    from notices.models import JobStatus, NoticeJob
 
     def send(actor, unit, title, body, **kwargs):
         audience = resolve(actor, unit_ids=[unit.pk], include_guardians=True, staff_roles=[], student_nos=[])
         notice = services.notice_create(actor=actor, title=title, body=body, audience=audience, **kwargs)
         # Huey runs the job on commit in the test settings; run whatever is still queued, as the worker would.
-        for job_id in NoticeJob.objects.filter(notice=notice, status=JobStatus.PENDING).values_list(
-            "pk", flat=True
-        ):
-            services.job_run(job_id)
+        services.run_pending_jobs(notice)
         return notice
 
     homework = send(

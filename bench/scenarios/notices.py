@@ -663,7 +663,7 @@ def read_burst(ctx: Context) -> Result:
     root = Path(__file__).resolve().parents[2]
     log_file = (tmp / "gunicorn.log").open("w")
     conf = tmp / "gunicorn_conf.py"
-    conf.write_text(GUNICORN_CONF.replace("__ROOT__", str(Path(__file__).resolve().parents[2])))
+    conf.write_text(GUNICORN_CONF.replace("__ROOT__", str(root)))
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "gongyu.wsgi:application", "--config", str(conf), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--worker-class", "gthread", "--threads", str(threads_per_worker), "--log-level", "warning", "--backlog", "2048"],

@@ -183,17 +183,6 @@ def _own_unit(user, kind: str) -> OrgUnit | None:
     return ra.unit if ra else None
 
 
-def _run_jobs(notice) -> None:
-    """Run the notice's queued jobs now, as the worker would (job_run skips a job that already ran)."""
-    from notices import services
-    from notices.models import JobStatus, NoticeJob
-
-    for job_id in NoticeJob.objects.filter(notice=notice, status=JobStatus.PENDING).values_list(
-        "pk", flat=True
-    ):
-        services.job_run(job_id)
-
-
 class Builder:
     def __init__(self, district: OrgUnit, *, seed: int, out):
         self.district = district
@@ -259,7 +248,7 @@ class Builder:
             self.counts["notices"] += 1
             if spec.publish_in is not None:
                 continue  # scheduled: the worker publishes it when its time comes
-            _run_jobs(notice)
+            services.run_pending_jobs(notice)
             published = self._published(spec)
             self._backdate(notice, published)
             read_ids = self._read(notice, spec, skip_households)
@@ -423,7 +412,7 @@ class Builder:
         from notices.models import JobKind, NoticeJob
 
         if services.escalate_due() or NoticeJob.objects.filter(notice=notice, kind=JobKind.ESCALATE).exists():
-            _run_jobs(notice)
+            services.run_pending_jobs(notice)
 
     # --- consultations and micro-guides --------------------------------------------------------------------
 
