@@ -44,7 +44,6 @@ def signed_in(request, user):
     if user is None:
         return None
     request.user = user
-    request.auth_via_token = True
     return user
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.roles import ADMIN_ROLES, RULES
+from core.middleware import is_api
 from core.scoping import get_scope
 
 # Paths a user must reach while being asked for a second factor or a new password.
@@ -31,8 +32,10 @@ class SessionLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if is_api(request):  # token calls have no session (core.middleware.PageOnly)
+            return self.get_response(request)
         user = request.user
-        if user.is_authenticated and not getattr(request, "auth_via_token", False):
+        if user.is_authenticated:
             now = int(time.time())
             session = request.session
             started = session.setdefault("gy_started", now)
@@ -64,12 +67,10 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith(_EXEMPT_PREFIXES):  # the API included (core.middleware.PageOnly)
+            return self.get_response(request)
         user = request.user
-        if (
-            needs_second_factor(user)
-            and not user.is_verified()
-            and not request.path.startswith(_EXEMPT_PREFIXES)
-        ):
+        if needs_second_factor(user) and not user.is_verified():
             return redirect(f"{reverse('accounts:two_factor')}?next={request.path}")
         return self.get_response(request)
 
@@ -87,13 +88,10 @@ class PasswordRotationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith(_EXEMPT_PREFIXES):  # the API included (core.middleware.PageOnly)
+            return self.get_response(request)
         user = request.user
-        if (
-            settings.GONGYU_PASSWORD_POLICY == "mlps"
-            and user.is_authenticated
-            and not request.path.startswith(_EXEMPT_PREFIXES)
-            and _is_staff_session(user)
-        ):
+        if settings.GONGYU_PASSWORD_POLICY == "mlps" and user.is_authenticated and _is_staff_session(user):
             if password_expired(user):
                 messages.warning(request, _("您的密码已超过有效期，请先修改密码。"))
                 return redirect("accounts:password_change")

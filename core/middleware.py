@@ -1,3 +1,5 @@
+from csp.middleware import CSPMiddleware as _CSPMiddleware
+
 NO_STORE = "max-age=0, no-cache, no-store, must-revalidate, private"
 EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -42,3 +44,50 @@ class LanguageMiddleware:
         patch_vary_headers(response, ("Cookie",))
         response.headers.setdefault("Content-Language", lang)
         return response
+
+
+class PageOnly:
+    """Mixin for middleware that serves pages only: requests under settings.API_PATH_PREFIX skip it.
+
+    The token API (/api/v1/) authenticates every call with a bearer token and never uses a session, flash
+    messages, the admin second factor, password rotation or htmx, so it does not pay for them on each of a
+    district's quarter-million notice openings (docs/decisions/0005). The classes below keep Django's
+    and the libraries' own classes as their bases, so the chain, its order and the system checks are
+    those of settings.MIDDLEWARE (core/page_middleware.py). Sync only, like the project's WSGI set-up."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __call__(self, request):
+        if is_api(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+def is_api(request) -> bool:
+    """A call of the token API: it skips the page middleware (PageOnly and the project's own)."""
+    from django.conf import settings
+
+    return request.path_info.startswith(settings.API_PATH_PREFIX)
+
+
+
+# What a JSON answer of the API needs from a browser: nothing loaded, never framed (OWASP's REST advice).
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+class CSPMiddleware(_CSPMiddleware):
+    """django-csp for pages (and the API's HTML docs page); the API's JSON gets the constant API_CSP.
+
+    django-csp rebuilds the policy from settings on every response (27 µs); a JSON answer needs no nonce
+    and no per-view policy, and is better served by the strictest one."""
+
+    def process_request(self, request):
+        if not is_api(request):
+            super().process_request(request)
+
+    def process_response(self, request, response):
+        if is_api(request) and response.get("Content-Type", "").startswith("application/json"):
+            response.headers.setdefault("Content-Security-Policy", API_CSP)
+            return response
+        return super().process_response(request, response)

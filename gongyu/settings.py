@@ -74,23 +74,26 @@ INSTALLED_APPS = [
     "courses",
 ]
 
+# core.page_middleware.* and the session-limit, second-factor and rotation middleware serve pages only:
+# the token API under API_PATH_PREFIX skips them (core.middleware.PageOnly, docs/decisions/0005).
+API_PATH_PREFIX = "/api/"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.middleware.CSPMiddleware",
+    "core.page_middleware.SessionMiddleware",
     "core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.page_middleware.AuthenticationMiddleware",
     # Before the session-limit, second-factor and rotation middleware: they add messages.
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "core.page_middleware.MessageMiddleware",
+    "core.page_middleware.OTPMiddleware",
     "accounts.middleware.SessionLimitsMiddleware",
     "accounts.middleware.SecondFactorMiddleware",
     "accounts.middleware.PasswordRotationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "core.page_middleware.HtmxMiddleware",
     "audit.middleware.AuditContextMiddleware",
     "core.middleware.NoStoreMiddleware",
     "axes.middleware.AxesMiddleware",
