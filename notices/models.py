@@ -583,7 +583,10 @@ def _open_statement(token_sql: str | None = None) -> str:
                 WHERE r.notice_id = %s
                   AND r.guardian_id = (SELECT g.id FROM people_guardian g WHERE g.user_id = {user_id} AND g.is_active LIMIT 1)
             ), m AS (
-                UPDATE notices_receipt SET read_at = %s WHERE id = (SELECT id FROM r) AND read_at IS NULL RETURNING id, read_at
+                -- A read mark commits without waiting for the disk (docs/decisions/0006): for this transaction only.
+                UPDATE notices_receipt SET read_at = %s
+                WHERE id = (SELECT id FROM r) AND read_at IS NULL AND set_config('synchronous_commit', 'off', true) = 'off'
+                RETURNING id, read_at
             ), mc AS (
                 -- Children in two classes: the further class counts the read too (ReceiptClass copies).
                 UPDATE notices_receiptclass SET read_at = (SELECT read_at FROM m)

@@ -1,6 +1,7 @@
 """The notices API: inbox, open = read, reply, sender figures; scope and field rules."""
 
 import pytest
+from django.conf import settings
 
 from accounts.models import ApiToken
 from notices.models import NoticeStatus, Priority, Receipt, ReplyKind
@@ -241,3 +242,34 @@ def test_inbox_query_count_does_not_grow(client, world, django_capture_on_commit
         body = client.get("/api/v1/notices/inbox", **auth).json()
     assert len(body["items"]) == 20 and body["count"] == 26 and body["unread"] == 26
     assert all(i["sender"] and i["title"] and i["published_at"] for i in body["items"])
+
+
+def _synchronous_commit():
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SHOW synchronous_commit")
+        return cur.fetchone()[0]
+
+
+@pytest.mark.skipif("postgresql" not in settings.DATABASES["default"]["ENGINE"], reason="synchronous commit is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_read_mark_commits_without_waiting_for_the_disk_and_nothing_else_does(client, world, notice):
+    """docs/decisions/0006: the open statement turns synchronous commit off for its own transaction only, so
+    a reply or any other write on the same connection afterwards still waits for the disk (PostgreSQL)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    assert _synchronous_commit() == "on"
+    with transaction.atomic():  # the web page's path (the same statement without the token part)
+        opened = Receipt.objects.open_guardian_own(world.parent_a1, notice.pk, timezone.now())
+        assert opened is not None and opened.read_at is not None
+        assert _synchronous_commit() == "off"  # for the read mark's transaction
+    assert _synchronous_commit() == "on"  # and no further
+    # The API's path, in autocommit as in production; the reply after it on the same connection is durable.
+    auth = bearer(world.parent_two_schools)
+    assert client.get(f"/api/v1/notices/{notice.pk}", **auth).status_code == 200
+    assert _synchronous_commit() == "on"
+    reply = client.post(f"/api/v1/notices/{notice.pk}/reply", {"choice": "agree"}, content_type="application/json", **auth)
+    assert reply.status_code == 200
+    assert Receipt.objects.filter(notice=notice, read_at__isnull=False).count() == 2
