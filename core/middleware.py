@@ -51,9 +51,9 @@ class PageOnly:
 
     The token API (/api/v1/) authenticates every call with a bearer token and never uses a session, flash
     messages, the admin second factor, password rotation or htmx, so it does not pay for them on each of a
-    district's quarter-million notice openings (docs/decisions/0005). The classes below keep Django's
-    and the libraries' own classes as their bases, so the chain, its order and the system checks are
-    those of settings.MIDDLEWARE (core/page_middleware.py). Sync only, like the project's WSGI set-up."""
+    district's quarter-million notice openings (docs/decisions/0005). The classes in core/page_middleware.py
+    keep Django's and the libraries' own classes as their bases, so the chain, its order and the system
+    checks are those of settings.MIDDLEWARE. Sync only, like the project's WSGI set-up."""
 
     sync_capable = True
     async_capable = False
@@ -69,7 +69,6 @@ def is_api(request) -> bool:
     from django.conf import settings
 
     return request.path_info.startswith(settings.API_PATH_PREFIX)
-
 
 
 # What a JSON answer of the API needs from a browser: nothing loaded, never framed (OWASP's REST advice).
