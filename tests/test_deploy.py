@@ -5,6 +5,7 @@ import json
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,31 @@ def test_documented_app_role_cannot_change_audit_rows(world):
                 cur.execute(sql, [row.pk] if "%s" in sql else None)
         cur.execute("RESET ROLE")
     assert verify_chain().ok
+
+
+def _listening_sockets(port: int) -> int:
+    """How many sockets listen on the port (/proc/net/tcp: state 0A is LISTEN)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[1].endswith(f":{port:04X}") and row.split()[3] == "0A")
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's socket table")
+def test_gunicorn_gives_each_worker_its_own_listening_socket(prod_env, tmp_path):
+    """gunicorn.conf.py: the kernel spreads connections over the workers, so no single worker takes most
+    of a proxy's keep-alive connections (docs/deploy.md)."""
+    from bench.load import free_port, wait_for
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "gongyu.wsgi", "-b", f"127.0.0.1:{port}", "-w", "3", "--threads", "2"],
+        cwd=ROOT, env=prod_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(port)
+        deadline = time.time() + 30
+        while _listening_sockets(port) < 3 and time.time() < deadline:  # the workers boot one by one
+            time.sleep(0.2)
+        assert _listening_sockets(port) >= 3  # one per worker (a shared socket would be one)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -89,7 +89,8 @@ urlpatterns = [
 GUNICORN_CONF = """
 import runpy
 
-_product = runpy.run_path("__ROOT__/gunicorn.conf.py")  # the product's own hooks (gc.freeze after start-up)
+_product = runpy.run_path("__ROOT__/gunicorn.conf.py")  # the product's own settings and hooks
+reuse_port = _product["reuse_port"]
 
 
 def post_worker_init(worker):
