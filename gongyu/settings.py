@@ -124,7 +124,7 @@ DATABASE_URL = env("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if envbool("DB_PREPARED_STATEMENTS", True):
+    if envbool("DB_PREPARED_STATEMENTS", True) and "postgresql" in DATABASES["default"]["ENGINE"]:
         # Only core.rows.prepared_cursor (the few hot statements, e.g. opening a notice) binds on the server
         # and so gets prepared, once per connection; Django's own cursors bind on the client and never are.
         # Turn off behind a transaction-pooling PgBouncer older than 1.21, which cannot keep them.

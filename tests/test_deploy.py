@@ -198,3 +198,9 @@ def test_gunicorn_gives_each_worker_its_own_listening_socket(prod_env, tmp_path)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_sqlite_database_url_migrates(prod_env):
+    """DATABASE_URL may name a SQLite file (a one-school trial): PostgreSQL's connection options stay off it."""
+    done = _manage(prod_env, "migrate", "--no-input")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
