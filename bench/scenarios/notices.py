@@ -547,6 +547,7 @@ end
 BURST_LUA = THREAD_ID_LUA + r"""
 local tokens = {}
 local first, last, idx, got = 0, 0, 0, 0
+local said = false
 
 function init(args)
   for line in io.lines("__TOKENS__") do tokens[#tokens + 1] = line end
@@ -565,8 +566,9 @@ end
 
 function response(status, headers, body)
   got = got + 1
-  if got == (last - first + 1) then
+  if got >= (last - first + 1) and not said then
     -- Tells the runner this thread's guardians have all been answered (it stops wrk when every thread has).
+    said = true
     io.write("SHARE_DONE\n")
     io.stdout:flush()
     wrk.thread:stop()
