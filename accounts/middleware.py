@@ -15,7 +15,7 @@ from core.middleware import is_api
 from core.scoping import get_scope
 
 # Paths a user must reach while being asked for a second factor or a new password.
-_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/api/")
+_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/")
 
 
 def _is_staff_session(user) -> bool:
@@ -46,8 +46,6 @@ class SessionLimitsMiddleware:
             if now - seen > idle or now - started > max_age:
                 logout(request)
                 messages.info(request, _("您已长时间未操作，为保护信息安全已自动退出，请重新登录。"))
-                if request.path.startswith("/api/"):
-                    return self.get_response(request)
                 return redirect(f"{reverse('accounts:login')}?next={request.path}")
             if now - seen >= self.TOUCH_EVERY or "gy_seen" not in session:
                 session["gy_seen"] = now
@@ -67,7 +65,7 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith(_EXEMPT_PREFIXES):  # the API included (core.middleware.PageOnly)
+        if is_api(request) or request.path.startswith(_EXEMPT_PREFIXES):
             return self.get_response(request)
         user = request.user
         if needs_second_factor(user) and not user.is_verified():
@@ -88,7 +86,7 @@ class PasswordRotationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith(_EXEMPT_PREFIXES):  # the API included (core.middleware.PageOnly)
+        if is_api(request) or request.path.startswith(_EXEMPT_PREFIXES):
             return self.get_response(request)
         user = request.user
         if settings.GONGYU_PASSWORD_POLICY == "mlps" and user.is_authenticated and _is_staff_session(user):

@@ -23,6 +23,7 @@ from accounts.forms import ActivationForm, PhoneForm
 from accounts.middleware import needs_second_factor, password_expired
 from audit.middleware import client_ip
 from core.crypto import mask_phone
+from core.middleware import is_api
 from core.scoping import fetch_for
 from people.models import OPTIONAL_PURPOSES, Consent, ConsentPurpose, Guardian, Student
 from people.services import consent_give, consent_withdraw
@@ -66,7 +67,7 @@ def lockout_response(request, original_response=None, credentials=None, *args, *
     """django-axes calls this for a locked account: a clear message with status 429 (JSON for the API)."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     message = _("登录失败次数过多，账号已锁定，请%(minutes)d分钟后再试。") % {"minutes": minutes}
-    if request.path.startswith("/api/"):
+    if is_api(request):
         return JsonResponse({"detail": message}, status=429)
     # Unbound: validating the form would authenticate again and count (and extend) the lockout.
     form = PhoneAuthenticationForm(request, initial={"username": request.POST.get("username", "")})

@@ -1,4 +1,5 @@
 from csp.middleware import CSPMiddleware as _CSPMiddleware
+from django.conf import settings
 
 NO_STORE = "max-age=0, no-cache, no-store, must-revalidate, private"
 EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
@@ -66,8 +67,6 @@ class PageOnly:
 
 def is_api(request) -> bool:
     """A call of the token API: it skips the page middleware (PageOnly and the project's own)."""
-    from django.conf import settings
-
     return request.path_info.startswith(settings.API_PATH_PREFIX)
 
 

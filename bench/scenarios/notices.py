@@ -89,8 +89,9 @@ urlpatterns = [
 GUNICORN_CONF = """
 import runpy
 
-_product = runpy.run_path("__ROOT__/gunicorn.conf.py")  # the product's own settings and hooks
-reuse_port = _product["reuse_port"]
+# The product's own settings and hooks (gunicorn takes the names it knows); post_worker_init wrapped below.
+_product = runpy.run_path("__ROOT__/gunicorn.conf.py")
+globals().update({k: v for k, v in _product.items() if not k.startswith("_")})
 
 
 def post_worker_init(worker):
@@ -688,35 +689,38 @@ def read_burst(ctx: Context) -> Result:
     try:
         load.wait_for(port)
         base = f"http://127.0.0.1:{port}"
-        bare_lua = tmp / "bare.lua"
-        bare_lua.write_text(DONE_LUA)
+
+        def script(name: str, text: str) -> str:
+            (tmp / name).write_text(text)
+            return str(tmp / name)
+
+        def run(duration: str, lua: str, url: str = base, *, burst: bool = False) -> dict:
+            args = ["-t", str(threads), "-c", str(conns), "-d", duration, "-s", lua, url]
+            return _burst(["--timeout", "5s", *args], threads) if burst else _wrk(args)
+
+        bare_lua = script("bare.lua", DONE_LUA)
+        floor_lua = script("floor.lua", FLOOR_LUA.replace("__TOKENS__", str(tmp / "tokens.txt")).replace("__PATH__", "/bench/bare/"))
         # Warm up both paths (each worker opens its database connection); the bare view under wrk's static
-        # request and behind the API token check, reported beside the yardstick.
-        _wrk(["-t", str(threads), "-c", str(conns), "-d", "3s", "-s", str(bare_lua), f"{base}/bench/bare/"])
-        floor_lua = tmp / "floor.lua"
-        floor_lua.write_text(FLOOR_LUA.replace("__TOKENS__", str(tmp / "tokens.txt")).replace("__PATH__", "/bench/bare/"))
-        static = _wrk(["-t", str(threads), "-c", str(conns), "-d", "10s", "-s", str(bare_lua), f"{base}/bench/bare/"])
-        auth_lua = tmp / "auth.lua"
-        auth_lua.write_text(f'wrk.headers["Authorization"] = "Bearer {accounts[0][1]}"\n' + DONE_LUA)
-        authed = _wrk(["-t", str(threads), "-c", str(conns), "-d", "10s", "-s", str(auth_lua), f"{base}/bench/bare-auth/"])
-        api_floor_lua = tmp / "api_floor.lua"
-        api_floor_lua.write_text(FLOOR_LUA.replace("__TOKENS__", str(tmp / "tokens.txt")).replace("__PATH__", "/api/bench/bare/"))
-        api_bare = _wrk(["-t", str(threads), "-c", str(conns), "-d", "10s", "-s", str(api_floor_lua), base])
+        # request, under the API's prefix and behind the API token check, reported beside the yardstick.
+        run("3s", bare_lua, f"{base}/bench/bare/")
+        static = run("10s", bare_lua, f"{base}/bench/bare/")
+        auth_lua = script("auth.lua", f'wrk.headers["Authorization"] = "Bearer {accounts[0][1]}"\n' + DONE_LUA)
+        authed = run("10s", auth_lua, f"{base}/bench/bare-auth/")
+        api_bare = run("10s", script("api_floor.lua", FLOOR_LUA.replace("__TOKENS__", str(tmp / "tokens.txt")).replace("__PATH__", "/api/bench/bare/")))
         # The burst in PARTS parts, with the yardstick (the bare view, same client script) for 5 s before
         # each part and after the last: this shared 2-core machine drifts by a fifth over a minute, and
         # interleaving exposes both sides to the same drift. Each part is a fresh set of guardians.
         parts, floors = [], []
         size = math.ceil(len(accounts) / PARTS)
         for i in range(PARTS):
-            floors.append(_wrk(["-t", str(threads), "-c", str(conns), "-d", "5s", "-s", str(floor_lua), base]))
-            chunk = tmp / f"tokens{i}.txt"
-            chunk.write_text("\n".join(k for _u, k in accounts[i * size : (i + 1) * size]) + "\n")
-            burst_lua = tmp / f"burst{i}.lua"
-            burst_lua.write_text(
-                BURST_LUA.replace("__TOKENS__", str(chunk)).replace("__THREADS__", str(threads)).replace("__PATH__", f"/api/v1/notices/{notice.pk}")
+            floors.append(run("5s", floor_lua))
+            chunk = script(f"tokens{i}.txt", "\n".join(k for _u, k in accounts[i * size : (i + 1) * size]) + "\n")
+            burst_lua = script(
+                f"burst{i}.lua",
+                BURST_LUA.replace("__TOKENS__", chunk).replace("__THREADS__", str(threads)).replace("__PATH__", f"/api/v1/notices/{notice.pk}"),
             )
-            parts.append(_burst(["-t", str(threads), "-c", str(conns), "-d", "300s", "--timeout", "5s", "-s", str(burst_lua), base], threads))
-        floors.append(_wrk(["-t", str(threads), "-c", str(conns), "-d", "5s", "-s", str(floor_lua), base]))
+            parts.append(run("300s", burst_lua, burst=True))
+        floors.append(run("5s", floor_lua))
         burst = _combined(parts)
         floor = _combined(floors)
     except Exception:
