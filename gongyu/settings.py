@@ -149,6 +149,12 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 # --- Cache: Redis when configured, else local memory ----------------------------------------------
 REDIS_URL = env("REDIS_URL", "")
+# The rate limits on SMS codes per address and on activation failures count in the cache: a local-memory
+# cache counts per process, so several app processes would multiply every limit. Production shares one.
+if PRODUCTION and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL must be set in production: rate limits live in the cache, which all app processes must share"
+    )
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:

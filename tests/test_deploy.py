@@ -1,6 +1,7 @@
 """Production settings: `check --deploy` is clean, missing secrets stop the start, and every response
 carries the security headers."""
 
+import io
 import json
 import secrets
 import subprocess
@@ -26,6 +27,8 @@ def prod_env(tmp_path):
         "GONGYU_FIELD_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "gongyu.example.edu.cn",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'check.sqlite3'}",
+        # Named only: nothing these tests do reaches the cache.
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
         "GONGYU_VAR_DIR": str(tmp_path / "var"),
     }
 
@@ -58,8 +61,13 @@ def test_check_deploy_fails_on_an_unsafe_setting(prod_env):
         ({"GONGYU_FIELD_KEY": "ZGVtby1maWVsZC1rZXktbm90LWZvci1wcm9kdWN0aW9u"}, "GONGYU_FIELD_KEY must be set in production"),
         ({"GONGYU_FIELD_KEY": "too-short"}, "each GONGYU_FIELD_KEY must be a random value of 32+ characters"),
         ({"GONGYU_AUDIT_RETENTION_DAYS": "30"}, "GONGYU_AUDIT_RETENTION_DAYS must be at least 180, got 30"),
+        # Per-process rate limits (SMS codes per address, activation failures) would multiply with the processes.
+        ({"REDIS_URL": None}, "REDIS_URL must be set in production"),
     ],
-    ids=["no-secret-key", "short-secret-key", "no-field-key", "demo-field-key", "short-field-key", "short-retention"],
+    ids=[
+        "no-secret-key", "short-secret-key", "no-field-key", "demo-field-key", "short-field-key", "short-retention",
+        "no-shared-cache",
+    ],
 )
 def test_production_refuses_to_start_without_its_secrets(prod_env, change, message):
     env = {k: v for k, v in {**prod_env, **change}.items() if v is not None}
@@ -204,3 +212,35 @@ def test_a_sqlite_database_url_migrates(prod_env):
     """DATABASE_URL may name a SQLite file (a one-school trial): PostgreSQL's connection options stay off it."""
     done = _manage(prod_env, "migrate", "--no-input")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_collectstatic_with_the_manifest_storage_finds_every_referenced_file(settings, tmp_path):
+    """Production's manifest storage fails on a file that a collected CSS/JS file names but nobody vendored
+    (a font, a source map); then no page can name its static files and the log-in page answers 500."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text(encoding="utf-8"))["paths"]
+    for name in ("vendor/bootstrap-icons/fonts/bootstrap-icons.woff", "vendor/bootstrap/bootstrap.min.css.map"):
+        assert name in manifest
+    assert staticfiles_storage.url("vendor/bootstrap/bootstrap.min.css") != "/static/vendor/bootstrap/bootstrap.min.css"
+
+
+@pytest.mark.parametrize("command", ["build_demo", "demo_activities", "demo_notices"])
+def test_demo_commands_refuse_to_run_under_production_settings(db, settings, command):
+    """They would create thousands of accounts with the published demo password, a district admin among them."""
+    from django.core.management import CommandError, call_command
+
+    from accounts.models import User
+    from org.models import OrgUnit
+
+    settings.GONGYU_ENV = "production"
+    with pytest.raises(CommandError, match=f"{command} 只用于试用和演示，生产环境"):
+        call_command(command, stdout=io.StringIO())
+    assert not OrgUnit.objects.exists() and not User.objects.exists()

@@ -1,12 +1,13 @@
 """manage.py demo_activities: add activities, check-ins, family check-ins and parent-school courses to the
 demo district (after build_demo). Safe to run again: a district that has activities is left alone."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.demo import DemoCommand
 from org.models import Kind, OrgUnit
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):  # refuses under production settings
     help = "Add demo activities, campaigns and courses to the demo district."
 
     def add_arguments(self, parser):

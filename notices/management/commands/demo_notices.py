@@ -17,10 +17,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from core.demo import DemoCommand
 from org.models import Kind, OrgUnit
 
 SEED = 2026
@@ -597,7 +598,7 @@ class Builder:
         return {"added": added, **summary}
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):  # refuses under production settings
     help = "Add demo notices (with reads and replies), consultations and micro-guides to the demo district."
 
     def add_arguments(self, parser):

@@ -3,8 +3,9 @@ demo log-in list (var/demo_logins.json). Safe to run again: an existing demo dis
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.demo import DemoCommand
 from org.models import Kind, OrgUnit
 from people.demo import DISTRICT_CODE, DemoBuilder, DemoConflict, write_logins
 from people.models import Student
@@ -13,7 +14,7 @@ MIN_STUDENTS = 100
 MAX_STUDENTS = 500_000
 
 
-class Command(BaseCommand):
+class Command(DemoCommand):  # refuses under production settings
     help = "Build the demo district (Faker zh_CN, seeded) and write var/demo_logins.json."
 
     def add_arguments(self, parser):
