@@ -20,3 +20,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("ops/admin/", admin.site.urls),
 ]
+
+# Chinese 400 and 413 pages (403, 404 and 500 are the templates of the same names).
+handler400 = "gongyu.errors.bad_request"
