@@ -190,6 +190,13 @@ if GONGYU_PASSWORD_POLICY not in {"standard", "mlps"}:
     raise ImproperlyConfigured("GONGYU_PASSWORD_POLICY must be standard or mlps")
 GONGYU_PASSWORD_MAX_AGE_DAYS = envint("GONGYU_PASSWORD_MAX_AGE_DAYS", 90, minimum=1)
 AUTH_PASSWORD_VALIDATORS = [
+    # Every place a password is set passes the account (activation, password change, the admin's forms).
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("phone", "name")},
+    },
+    {"NAME": "accounts.passwords.PersonalDataValidator"},
+    {"NAME": "accounts.passwords.RepetitionValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},

@@ -114,3 +114,45 @@ def test_standard_policy_never_forces_rotation(settings, world):
     client = Client()
     client.force_login(world.teacher_a1)
     assert client.get(reverse("home")).status_code == 200
+
+
+def refused_for(password: str, user) -> list[str]:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        return [e.code for e in exc.error_list]
+    return []
+
+
+@pytest.mark.parametrize("policy", ["standard", "mlps"])
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("gy13900000013", "password_too_similar"),  # the log-in name with two letters in front
+        ("Gy-13900000013", "password_too_similar"),
+        ("My-phone-is-13900000013!", "password_contains_phone"),  # too long for the similarity check
+        ("Zhangxiaoming-88", "password_too_similar"),  # the name
+    ],
+)
+def test_both_policies_refuse_a_password_made_of_the_phone_or_the_name(settings, policy, password, code):
+    settings.GONGYU_PASSWORD_POLICY = policy
+    user = User(phone="13900000013", name="zhangxiaoming")
+    assert code in refused_for(password, user)
+    assert refused_for("Huaxia-2026-sky", user) == []
+
+
+@pytest.mark.parametrize("policy", ["standard", "mlps"])
+@pytest.mark.parametrize("password", ["aaaaaaaaaaaa", "AAAAaaaa1111!!!!", "Abababab", "xy-xy-xy-xy"])
+def test_both_policies_refuse_runs_of_one_character(settings, policy, password):
+    settings.GONGYU_PASSWORD_POLICY = policy
+    assert "password_repetitive" in refused(password)
+
+
+def test_the_change_form_checks_against_the_account_itself(settings, world):
+    client = Client()
+    client.force_login(world.teacher_a1)
+    own = f"gy{world.teacher_a1.phone}"
+    response = client.post(CHANGE, {"old_password": PASSWORD, "new_password1": own, "new_password2": own})
+    assert response.status_code == 200
+    assert "太相似" in response.content.decode()
+    assert User.objects.get(pk=world.teacher_a1.pk).check_password(PASSWORD)

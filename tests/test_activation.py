@@ -323,3 +323,9 @@ def test_activation_page_renders_for_anonymous_visitors(client, world):
     body = page.content.decode()
     assert "获取验证码" in body and "班级邀请码" in body and "学籍号后四位" in body
     assert "style=" not in body and "onclick" not in body
+
+
+def test_a_password_made_of_the_own_phone_is_refused_for_a_new_account(client, world):
+    before = counts()
+    response = activate(client, world, password=f"gy{PHONE}", password_confirm=f"gy{PHONE}")
+    assert_refused(response, "太相似", before)

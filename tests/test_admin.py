@@ -172,6 +172,14 @@ def test_add_user_refuses_a_weak_password(ops, world):
     assert not User.objects.filter(phone="13655556667").exists()
 
 
+def test_add_user_refuses_a_password_made_of_the_phone(ops, world):
+    own = "gy13655556667"
+    response = ops.post(_url(User, "add"), {"phone": "13655556667", "name": "x", "password1": own, "password2": own})
+    assert response.status_code == 200
+    assert "太相似" in response.content.decode()
+    assert not User.objects.filter(phone="13655556667").exists()
+
+
 def test_disabling_a_user_in_the_admin_ends_their_sessions(ops, client, world):
     from django.test import Client
 
