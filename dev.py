@@ -46,12 +46,15 @@ def ensure_venv(extra: str) -> None:
     stamp = VENV / f".installed-{extra or 'base'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    say(f"installing dependencies ({spec}) …")
     # The project runs from its checkout; only its dependencies are installed (no package build).
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     deps = list(project["dependencies"]) + (list(project["optional-dependencies"][extra]) if extra else [])
+    say("updating pip …")
     sh(VPY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "pip")
-    sh(VPY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *deps)
+    # pip's own lines stay visible: on a fresh machine this step takes a minute or two, and silence looks hung.
+    say(f"installing {len(deps)} dependencies ({spec}) into .venv …")
+    sh(VPY, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", *deps)
+    say("dependencies installed")
     stamp.write_text(digest)
 
 
@@ -70,26 +73,56 @@ def free_port(preferred: int) -> int:
     raise SystemExit(f"no free port found near {preferred}")
 
 
+def wait_until_serving(port: int, procs: list[subprocess.Popen], timeout: float = 120) -> bool:
+    """Until /healthz answers (the banner then names an address that works), or a process has ended."""
+    from urllib.error import URLError
+    from urllib.request import urlopen
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            with urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:  # noqa: S310 - loopback
+                if answer.status == 200:
+                    return True
+        except (URLError, OSError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
 def cmd_run(argv: list[str]) -> int:
     ensure_venv("")
+    started = time.monotonic()
     env = {**os.environ, "GONGYU_ENV": os.environ.get("GONGYU_ENV", "demo")}
-    say("preparing the database …")
+    var_dir = Path(os.environ.get("GONGYU_VAR_DIR", ROOT / "var"))
+    say("preparing the database (migrate) …")
     manage("migrate", "--no-input", "-v", "0", env=env)
     students = os.environ.get("GONGYU_DEMO_STUDENTS", "3000")
+    say(f"demo district ({students} students; built on the first run only) …")
     manage("build_demo", "--students", students, "--if-empty", env=env)
-    manage("demo_activities", env=env)  # activities, check-ins, courses; nothing if already there
-    manage("demo_notices", env=env)  # notices read and replied, consultations, guides; nothing if there
+    say("demo activities, check-ins and courses …")
+    manage("demo_activities", env=env)  # nothing if already there
+    say("demo notices with reads and replies, consultations and guides …")
+    manage("demo_notices", env=env)  # nothing if already there
     port = free_port(int(os.environ.get("GONGYU_PORT", "8000")))
+    # Requests are logged to a file: on the terminal they would push the address and log-ins out of sight.
+    access_log = var_dir / "access.log"
+    say(f"starting the web server on port {port} and the background worker …")
     procs = [
         subprocess.Popen([str(VPY), "manage.py", "run_huey", "--quiet"], cwd=ROOT, env=env),
         subprocess.Popen(
             [str(VPY), "-m", "gunicorn", "gongyu.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--threads", "4",
-             "--access-logfile", "-", "--log-level", "warning"],
+             "--access-logfile", str(access_log), "--log-level", "warning"],
             cwd=ROOT, env=env,
         ),
     ]
-    time.sleep(2)
-    var_dir = Path(os.environ.get("GONGYU_VAR_DIR", ROOT / "var"))
+    if not wait_until_serving(port, procs):
+        for p in procs:
+            p.terminate()
+        say("the web server did not start; its messages are above.")
+        return 1
     logins = json.loads((var_dir / "demo_logins.json").read_text(encoding="utf-8"))
     print()
     print("=" * 64)
@@ -97,6 +130,7 @@ def cmd_run(argv: list[str]) -> int:
     print(f"  Demo log-ins (password for all: {logins['password']})")
     for row in logins["accounts"]:
         print(f"    {row['role_label']:<14} {row['phone']}   {row['name']} · {row['scope']}")
+    print(f"  Ready after {time.monotonic() - started:.0f}s. Requests are logged to {access_log}.")
     print("  Stop with Ctrl-C.")
     print("=" * 64, flush=True)
 

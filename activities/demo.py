@@ -136,6 +136,7 @@ def build(district: OrgUnit, *, seed: int = 2026, out=print) -> dict:
                     ]), files=[png_upload("demo.png")] if rnd.random() < 0.3 else [])
                     counts["posts"] += 1
         counts["courses"] += _courses(school, admin, rnd)
+        out(f"activities demo: school {n + 1}/{len(schools)} done; so far {counts}")  # progress on a first start
     out(f"activities demo: {counts}")
     return counts
 

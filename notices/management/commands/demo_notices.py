@@ -228,11 +228,12 @@ class Builder:
         senders = self.senders()
         guardians = self.demo_guardians()
         skip_households = {g.household_id for g in guardians.values() if g.household_id}
-        for spec in SPECS:
+        for number, spec in enumerate(SPECS, 1):
             user, unit = senders[spec.sender]
             if Notice.objects.filter(sender=user, title=spec.title).exists():
                 self.counts["notices_present"] += 1
                 continue
+            self._progress(number, spec)
             audience = resolve(
                 user, unit_ids=[unit.pk], include_guardians=True, staff_roles=[], student_nos=[]
             )
@@ -259,6 +260,12 @@ class Builder:
                 self._escalate(notice)
             if spec.withdraw_reason:
                 services.notice_withdraw(actor=user, notice=notice, reason=spec.withdraw_reason)
+
+    def _progress(self, number: int, spec: Spec) -> None:
+        """A line per notice (with the counts so far): the first demo start spends about a minute here."""
+        done = ", ".join(f"{k} {v}" for k, v in self.counts.items() if k != "notices_present") or "nothing yet"
+        seconds = (timezone.now() - self.now).total_seconds()
+        self.out(f"notices demo: notice {number}/{len(SPECS)} ({spec.key}); so far {done} ({seconds:.0f}s)")
 
     def _local(self, days: int, hour: int, minute: int) -> dt.datetime:
         """That local time of the day `days` from today (negative: in the past)."""
@@ -579,6 +586,7 @@ class Builder:
         from notices.models import Notice, Receipt
 
         self.notices()
+        self.out("notices demo: consultations and micro-guides")
         self.homeschool()
         ours = Notice.objects.filter(district=self.district, title__in=[s.title for s in SPECS])
         receipts = Receipt.objects.filter(notice__in=ours, guardian__isnull=False)
