@@ -39,10 +39,32 @@ class PhoneAuthenticationForm(AuthenticationForm):
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = _("手机号")
         self.fields["username"].widget.attrs.update({"inputmode": "tel", "autocomplete": "username", "placeholder": "13812345678"})
+        self.fields["username"].error_messages["required"] = _("请输入手机号。")
         self.fields["password"].label = _("密码")
+        self.fields["password"].error_messages["required"] = _("请输入密码。")
 
     def clean_username(self):
         return normalise_phone(self.cleaned_data.get("username"))
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError:
+            # Set by PhoneBackend only when the password was right: a wrong one learns nothing more.
+            disabled = getattr(self.request, "disabled_account", None)
+            if disabled is None:
+                raise
+            raise ValidationError(disabled_message(disabled), code="inactive") from None
+
+
+def disabled_message(user) -> str:
+    """Whom a disabled account asks: guardians their child's teacher or school, staff their administrator."""
+    from accounts.models import RoleAssignment
+    from accounts.roles import Role
+
+    if RoleAssignment.objects.filter(user=user).exclude(role=Role.GUARDIAN).exists() or user.is_staff:
+        return _("该账号已停用。如需继续使用，请联系上级管理员（学校或区教育局管理员）。")
+    return _("该账号已停用。如需继续使用，请联系孩子的班主任或学校管理员。")
 
 
 class LoginView(auth_views.LoginView):
