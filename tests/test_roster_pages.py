@@ -110,9 +110,11 @@ def test_broken_upload_lists_problems_filters_pages_and_downloads_them(client, w
     url = reverse("roster:job", args=[job.pk])
     page = client.get(url).content.decode()
     assert "发现 61 个问题" in page and "确认导入" not in page
-    assert "class_unknown" in page and "下一页" in page
+    assert "没有班级“九(9)班”" in page and "下一页" in page
+    # The Chinese message only: internal codes stay in the downloaded report.
+    assert "class_unknown" not in page
     filtered = client.get(url, {"sheet": "监护人", "column": "手机号"}).content.decode()
-    assert "phone_invalid" in filtered and "class_unknown" not in filtered
+    assert "手机号应为11位" in filtered and "没有班级" not in filtered and "phone_invalid" not in filtered
     page2 = client.get(url, {"page": 2}).content.decode()
     assert "2 / 2" in page2
     csv_body = client.get(reverse("roster:job_problems", args=[job.pk])).content.decode("utf-8-sig")
