@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI: serve the log-in page as production does. collectstatic with production settings (the manifest storage
-# fails on a file that a vendored CSS/JS names but nobody vendored), then gunicorn with production settings on
-# loopback against PostgreSQL, and fetch /healthz, /accounts/login/ and its static files through it.
+# fails on a file that a vendored CSS/JS names but nobody vendored), check --deploy, then gunicorn with
+# production settings on loopback against PostgreSQL, and fetch /healthz, /accounts/login/ and its static files.
 # Runs alone too: .ci/prod_smoke.sh (needs .venv, PostgreSQL at 127.0.0.1:5432 with user postgres, trust).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +55,8 @@ EOF
 "$PY" manage.py migrate --no-input -v 0
 echo "[ci] prod smoke: collectstatic with production settings"
 "$PY" manage.py collectstatic --no-input -v 1
+echo "[ci] prod smoke: check --deploy with production settings"
+"$PY" manage.py check --deploy --fail-level WARNING
 
 PORT=$(free_port)
 echo "[ci] prod smoke: gunicorn with production settings on 127.0.0.1:$PORT"

@@ -40,9 +40,18 @@ def _manage(env, *args) -> subprocess.CompletedProcess:
 
 
 def test_check_deploy_is_clean_with_production_variables(prod_env):
+    collected = _manage(prod_env, "collectstatic", "--no-input", "-v", "0")
+    assert collected.returncode == 0, collected.stdout + collected.stderr
     done = _manage(prod_env, "check", "--deploy", "--fail-level", "WARNING")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "System check identified no issues" in done.stdout
+
+
+def test_check_deploy_reports_static_files_not_collected(prod_env):
+    # Without the manifest every page is a 500 under production's storage: the check says so before going live.
+    done = _manage(prod_env, "check", "--deploy", "--fail-level", "WARNING")
+    assert done.returncode != 0
+    assert "gongyu.W001" in done.stdout + done.stderr
 
 
 def test_check_deploy_fails_on_an_unsafe_setting(prod_env):
