@@ -35,7 +35,8 @@ _NOTICE_RECIPIENTS = frozenset(r for r, _label in STAFF_ROLE_CHOICES)
 
 def _notices_card(user, scope, staff_roles):
     if can_send(user):
-        return "notices:index", _("发通知、看谁还没读、一键提醒"), "unread_notices"
+        # The tile opens the sent list: an inbox count would point somewhere else.
+        return "notices:index", _("发通知、看谁还没读、一键提醒"), None
     if staff_roles & _NOTICE_RECIPIENTS:
         return "notices:inbox", _("查看发给我的通知，按要求回执"), "unread_notices"
     return None

@@ -119,6 +119,16 @@ def test_grandparent_sees_the_unread_count_on_the_family_page(client, world, fiv
 FAMILY_PAGE_QUERIES = 7
 
 
+def test_staff_recipient_sees_the_unread_count_on_the_notices_tile(client, world, django_capture_on_commit_callbacks):
+    send(django_capture_on_commit_callbacks, world.school_admin_a, [world.school_a], guardians=False, roles=["subject_teacher"], title="教研活动安排")
+    page = body(client, world.subject_teacher_a1, reverse("home"))
+    tile = page[page.index('data-testid="card-notices"') :]
+    assert 'data-testid="todo-dot">1<' in tile[: tile.index("</a>")] and 'data-testid="nav-unread"' in page
+    # The sender's tile opens the sent list: no inbox count on it.
+    sender = body(client, world.school_admin_a, reverse("home"))
+    assert 'data-testid="todo-dot"' not in sender
+
+
 def test_family_page_without_notices_shows_no_dot(client, world):
     page = body(client, world.grandparent_a1, reverse("people:family"))
     assert 'data-testid="todo-dot"' not in page and 'data-testid="awaiting-reply"' not in page
@@ -162,7 +172,8 @@ def test_teacher_sees_waiting_consultations_on_the_home_tile_and_nav(client, wor
 
 
 # The class teacher's home: session, user, scope, guardian profile, units (the headline figures are cached),
-# plus the two to-do counts (unread notices, consultations waiting), one query each, shared by tile and nav.
+# plus the two to-do counts of the navigation (unread notices, consultations waiting), one query each; the
+# 家校沟通 tile reads the same count, not a second query.
 TEACHER_HOME_QUERIES = 7
 
 
