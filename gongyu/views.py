@@ -82,12 +82,12 @@ MODULE_CARDS = [
 
 
 def _module_cards(user, scope, staff_roles, todo) -> list[dict]:
-    """The cards, each with the name of its to-do count (read lazily from the `todo` context: a card
-    whose count the template shows costs that count's one query)."""
+    """The cards, each with its to-do count as a callable on the request's ToDo (lazy: the count's one
+    query runs when the template shows the card's dot, and the navigation reuses it)."""
     cards = []
+    if scope.superuser:
+        staff_roles = staff_roles | _ADMIN
     for name, icon, title, decide in MODULE_CARDS:
-        if scope.superuser:
-            staff_roles = staff_roles | _ADMIN
         choice = decide(user, scope, staff_roles)
         if choice is None:
             continue
