@@ -49,6 +49,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("平台运维"), default=False)
     date_joined = models.DateTimeField(default=timezone.now)
     care_mode = models.BooleanField(_("关怀模式"), default=False)
+    # When the user last chose care mode on or off: a grandparent is offered it until they have chosen.
+    care_mode_chosen_at = models.DateTimeField(null=True, blank=True)
     language = models.CharField(_("界面语言"), max_length=10, blank=True, default="")
     password_changed_at = models.DateTimeField(null=True, blank=True)
     # Bumped to end every session of the account on the server (disable, "log out everywhere").

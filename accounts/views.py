@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -170,8 +171,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 def care_mode_toggle(request):
     """关怀模式: large text and high contrast, remembered on the account (and in a cookie for the log-in page)."""
     user = request.user
-    user.care_mode = not user.care_mode
-    user.save(update_fields=["care_mode"])
+    # care_mode=1/0 sets it (the offer on the family page: "turn it on" / "not now"); without it, a toggle.
+    wanted = request.POST.get("care_mode")
+    user.care_mode = (wanted == "1") if wanted in ("0", "1") else not user.care_mode
+    user.care_mode_chosen_at = timezone.now()
+    user.save(update_fields=["care_mode", "care_mode_chosen_at"])
     response = HttpResponseRedirect(_safe_next(request))
     response.set_cookie("care_mode", "1" if user.care_mode else "0", max_age=365 * 86400, samesite="Lax")
     return response

@@ -452,3 +452,13 @@ def sent_list(user):
 
 def can_view_notice_as_staff(user, notice: Notice) -> bool:
     return manages(user, notice) or bool(followed_class_ids(user, notice))
+
+
+def unread_counts(user) -> dict[str, int]:
+    """For the red dots: my unread notices and those still waiting for my reply (回执), in one query.
+    Withdrawn notices need nothing from anyone, as in the inbox."""
+    live = ~Q(notice__status=NoticeStatus.WITHDRAWN)
+    return Receipt.objects.own(get_scope(user)).aggregate(
+        unread=Count("id", filter=Q(read_at__isnull=True) & live),
+        awaiting_reply=Count("id", filter=Q(replied_at__isnull=True) & ~Q(notice__reply_kind=ReplyKind.NONE) & live),
+    )

@@ -7,7 +7,7 @@ from audit.services import record_access
 from core.scoping import fetch_for, get_scope
 from org.selectors import breadcrumb, class_teacher_names
 from people import selectors
-from people.models import Student
+from people.models import GRANDPARENT_RELATIONS, Student
 
 # Stored with each access row; audit data, so not translated.
 REASON_VIEW_ID_NUMBER = "查看身份证号"
@@ -16,8 +16,16 @@ REASON_VIEW_ID_NUMBER = "查看身份证号"
 @login_required
 def family(request):
     """Mobile-first: one card per child, in whichever school they study."""
-    children = selectors.family_children(request.user)
-    return render(request, "people/family.html", {"children": children, "is_guardian": bool(get_scope(request.user).guardian_id)})
+    user = request.user
+    children = selectors.family_children(user)
+    # Care mode is offered once to a grandparent (祖辈) who has not chosen yet; the choice is kept on the account.
+    grandparent = any(link.relation in GRANDPARENT_RELATIONS for child in children for link in child.my_links)
+    offer_care = grandparent and not user.care_mode and user.care_mode_chosen_at is None
+    return render(
+        request,
+        "people/family.html",
+        {"children": children, "is_guardian": bool(get_scope(user).guardian_id), "offer_care": offer_care},
+    )
 
 
 @login_required

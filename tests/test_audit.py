@@ -200,7 +200,8 @@ def test_a_request_is_recorded_with_its_user_and_address(world, client):
     assert response.status_code == 302
     row = _one(last)
     assert (row.action, row.model, row.object_id) == ("update", "accounts.user", str(user.pk))
-    assert row.changes == {"care_mode": [False, True]}
+    # The toggle also notes when the choice was made (care mode is then no longer offered to a grandparent).
+    assert row.changes["care_mode"] == [False, True] and set(row.changes) == {"care_mode", "care_mode_chosen_at"}
     assert (row.actor_id, row.actor_label) == (user.pk, f"user:{user.pk}")
     # Without a configured proxy, a client-supplied X-Forwarded-For is not believed.
     assert row.ip == "203.0.113.9"

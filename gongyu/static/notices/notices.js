@@ -1,37 +1,7 @@
-/* Notices: read-aloud with the phone's own speech synthesis (care mode), form toggles, confirmations.
+/* Notices: form toggles, confirmations (read-aloud lives in gongyu/app.js: guides use it too).
    A static file because the CSP allows scripts from 'self' only. */
 (function () {
   "use strict";
-
-  function readAloud(button) {
-    var target = document.querySelector(button.getAttribute("data-read-aloud"));
-    var label = button.querySelector("span");
-    var startLabel = label ? label.textContent : "";
-    if (!("speechSynthesis" in window) || !target) {
-      window.alert(button.getAttribute("data-unsupported"));
-      return;
-    }
-    button.addEventListener("click", function () {
-      var synth = window.speechSynthesis;
-      if (synth.speaking) {
-        synth.cancel();
-        return;
-      }
-      var text = (target.innerText || target.textContent || "").replace(/\s+/g, " ").trim();
-      // Long notices are read in sentences: some phones stop a single utterance after ~15 seconds.
-      var parts = text.match(/[^。！？；\n]+[。！？；]?/g) || [text];
-      var voices = synth.getVoices().filter(function (v) { return /^zh/i.test(v.lang); });
-      parts.forEach(function (part, i) {
-        var u = new SpeechSynthesisUtterance(part);
-        u.lang = "zh-CN";
-        u.rate = 0.9;  // a little slower for grandparents
-        if (voices.length) { u.voice = voices[0]; }
-        if (i === 0 && label) { u.onstart = function () { label.textContent = button.getAttribute("data-stop-label"); }; }
-        if (i === parts.length - 1 && label) { u.onend = function () { label.textContent = startLabel; }; }
-        synth.speak(u);
-      });
-    });
-  }
 
   function toggles(form) {
     var rules = form.querySelectorAll("[data-show-when], [data-hide-when]");
@@ -49,7 +19,6 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("[data-read-aloud]").forEach(readAloud);
     document.querySelectorAll("form").forEach(function (form) {
       if (form.querySelector("[data-show-when], [data-hide-when]")) { toggles(form); }
       if (form.hasAttribute("data-confirm")) {
