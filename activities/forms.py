@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, CampaignKind
+from activities.reach import audience_units
 from core.scoping import get_scope, prefix_q
 from org.models import Kind, OrgUnit
 
@@ -20,12 +21,7 @@ def organiser_units(user):
 
 
 def _audience_qs(user):
-    scope = get_scope(user)
-    qs = OrgUnit.objects.visible_to(user).filter(is_active=True, kind__in=[Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS])
-    if scope.superuser:
-        return qs
-    q = prefix_q("path", scope.perm_prefixes.get("activities.manage", ()))
-    return qs.filter(q) if q is not None else qs.none()
+    return audience_units(user).order_by("path")
 
 
 class UnitChoiceField(forms.ModelChoiceField):

@@ -17,7 +17,7 @@ from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from activities import rollup
+from activities import reach, rollup
 from activities.models import (
     Activity,
     ActivityPhoto,
@@ -102,8 +102,8 @@ def _check_units(actor, *, owner_unit: OrgUnit, audience_units, co_organisers) -
     if not audience_units:
         raise _err(_("请至少选择一个面向的班级、年级或学校。"), "audience_required")
     for unit in audience_units:
-        # Staff reach only families in their own scope; a partner or community joins as co-organiser.
-        if not scope.can("activities.manage", unit):
+        # Staff reach families in their own scope; a community or partner those of the schools it serves.
+        if not reach.may_target(actor, unit):
             raise _err(_("“%(unit)s”不在您的管理范围内，不能作为活动对象。") % {"unit": unit.name}, "audience_out_of_scope")
     for unit in co_organisers:
         if unit.district_id != owner_unit.district_id:
@@ -759,7 +759,7 @@ def campaign_create(*, actor, owner_unit: OrgUnit, audience_units, kind: str, ti
     if not audience_units:
         raise _err(_("请至少选择一个面向的班级、年级或学校。"), "audience_required")
     for unit in audience_units:
-        if not scope.can("activities.manage", unit):
+        if not reach.may_target(actor, unit):
             raise _err(_("“%(unit)s”不在您的管理范围内，不能作为活动对象。") % {"unit": unit.name}, "audience_out_of_scope")
     if not title.strip():
         raise _err(_("请填写打卡主题。"), "title_required")
