@@ -486,6 +486,7 @@ class CheckInResult:
     guardians: list[int] = field(default_factory=list)
     students: list[int] = field(default_factory=list)
     already: int = 0
+    skipped: list[str] = field(default_factory=list)  # names left out: they hold no place in the session
 
     @property
     def created(self) -> int:
@@ -601,6 +602,7 @@ def checkin_self(*, actor, session_id: int, include_self: bool, student_ids) -> 
             include_self = False  # the adult brings the child; only the child is a participant
         if activity.audience == Audience.GUARDIANS and student_ids:
             student_ids = []
+        skipped: list[str] = []
         if activity.requires_signup:
             booked = list(
                 SignUpPerson.objects.filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED)
@@ -609,14 +611,19 @@ def checkin_self(*, actor, session_id: int, include_self: bool, student_ids) -> 
             )
             if not booked:
                 raise _err(_("您家未报名本场次（或仍在候补），请联系组织者现场登记。"), "not_signed_up")
+            # A child without a place is left out (the page does not offer them); the rest of the party checks in.
             missing = set(student_ids) - set(booked)
             if missing:
-                names = "、".join(Student.objects.filter(id__in=missing).values_list("name", flat=True))
-                raise _err(_("%(names)s 未报名本场次，请联系组织者现场登记。") % {"names": names}, "not_signed_up")
-        return _checkin_rows(
+                skipped = sorted(Student.objects.filter(id__in=missing).values_list("name", flat=True))
+                student_ids = [s for s in student_ids if s not in missing]
+                if not include_self and not student_ids:
+                    raise _err(_("%(names)s 未报名本场次，请联系组织者现场登记。") % {"names": "、".join(skipped)}, "not_signed_up")
+        result = _checkin_rows(
             actor=actor, session=session, guardian_ids=[guardian_id] if include_self else [], student_ids=student_ids,
             method=CheckInMethod.QR,
         )
+        result.skipped = skipped
+        return result
 
 
 def checkin_candidates(*, actor, session: ActivitySession) -> tuple[dict[int, str], dict[int, str]]:

@@ -437,6 +437,8 @@ def checkin(request, pk):
                 messages.success(request, _("签到成功！共 %(n)d 人。") % {"n": result.created})
             else:
                 messages.info(request, _("所选人员均已签到，无需重复签到。"))
+            if result.skipped:
+                messages.warning(request, _("%(names)s 未报名本场次，未签到；如需参加请联系组织者现场登记。") % {"names": "、".join(result.skipped)})
             return redirect(reverse("activities:checkin", args=[pk]))
     session = fetch_for(request.user, ActivitySession.objects.select_related("activity"), pk)
     activity = session.activity
@@ -468,7 +470,7 @@ def checkin(request, pk):
         ],
         "in_window": session.in_checkin_window(),
     })
-    ctx["all_done"] = (not ctx["show_self"] or ctx["self_done"]) and all(r["done"] for r in ctx["children_rows"])
+    ctx["all_done"] = (not ctx["show_self"] or ctx["self_done"]) and all(r["done"] or not r["booked"] for r in ctx["children_rows"])
     return render(request, "activities/checkin.html", ctx)
 
 
