@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Avg, Count, Prefetch, Q
+from django.db.models import Avg, Count, Min, Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -83,12 +83,13 @@ def activity_list(request):
     guardian, children = _family(request)
     ctx = {"is_staff": _is_staff(user), "guardian": guardian}
     if guardian:
+        # The card's date is the next session not yet over (Min over the sessions the filter joined).
         ctx["open_activities"] = (
             Activity.objects.visible_to(user)
             .filter(status=ActivityStatus.PUBLISHED, sessions__ends_at__gte=now)
-            .distinct()
+            .annotate(next_start=Min("sessions__starts_at"), session_count=Count("sessions"))
             .select_related("owner_unit")
-            .order_by("signup_closes_at", "-created_at")[:50]
+            .order_by("next_start", "-created_at")[:50]
         )
         ctx["my_signups"] = (
             SignUp.objects.visible_to(user)
@@ -101,12 +102,14 @@ def activity_list(request):
             .order_by("session__starts_at")
         )
     if ctx["is_staff"]:
-        managed = Activity.objects.managed_by(user).select_related("owner_unit").annotate(session_count=Count("sessions", distinct=True))
+        managed = Activity.objects.managed_by(user).select_related("owner_unit").annotate(
+            session_count=Count("sessions", distinct=True), first_start=Min("sessions__starts_at"))
         ctx["managed"] = managed.order_by("-created_at")[:100]
         scope = get_scope(user)
         if scope.has_perm_anywhere("activities.approve"):
             ctx["pending"] = [
                 a for a in Activity.objects.visible_to(user).filter(status=ActivityStatus.PENDING).select_related("owner_unit")
+                .annotate(first_start=Min("sessions__starts_at"))
                 if services.can_approve(user, a)
             ]
     return render(request, "activities/list.html", ctx)
