@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from activities.forms import DT_WIDGET
+from activities.forms import DT_WIDGET, settle_choices
 from core.feedback import flash_validation_error
 from core.scoping import fetch_for, get_scope, prefix_q
 from courses import selectors, services
@@ -67,6 +67,7 @@ class CourseForm(forms.ModelForm):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner_unit"].queryset = _managed_units(user)
+        settle_choices(self, unit_fields=("owner_unit",), choice_fields=("category", "mode"))
 
 
 class LessonForm(forms.Form):
