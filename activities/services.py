@@ -16,6 +16,7 @@ from django.http import Http404
 from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from activities import reach, rollup
 from activities.models import (
@@ -268,7 +269,7 @@ def session_set_capacity(*, actor, session: ActivitySession, capacity: int | Non
     session = ActivitySession.objects.select_for_update().get(pk=session.pk)
     if capacity is not None and capacity < session.places_taken:
         raise _err(
-            _("已有 %(n)d 人报名，名额不能少于已报名人数。") % {"n": session.places_taken}, "capacity_below_taken"
+            ngettext("已有 %(n)d 人报名，名额不能少于已报名人数。", "已有 %(n)d 人报名，名额不能少于已报名人数。", session.places_taken) % {"n": session.places_taken}, "capacity_below_taken"
         )
     session.capacity = capacity
     session.save(update_fields=["capacity"])
@@ -390,7 +391,7 @@ def signup_create(*, actor, session_id: int, include_self: bool, student_ids, no
         raise _err(_("%(names)s 不在本活动的面向范围内。") % {"names": "、".join(outside)}, "not_in_audience")
     size = len(students) + (1 if include_self else 0)
     if size > activity.max_party_size:
-        raise _err(_("每户最多报名 %(n)d 人。") % {"n": activity.max_party_size}, "party_too_large")
+        raise _err(ngettext("每户最多报名 %(n)d 人。", "每户最多报名 %(n)d 人。", activity.max_party_size) % {"n": activity.max_party_size}, "party_too_large")
 
     taken = SignUpPerson.objects.filter(session=session, active=True).filter(
         Q(student_id__in=student_ids) | (Q(guardian=guardian) if include_self else Q(pk__in=[]))
@@ -799,7 +800,7 @@ def campaign_post_create(*, actor, campaign: Campaign, student_id: int, text: st
         raise _err(_("打卡内容请控制在2000字以内。"), "text_too_long")
     files = list(files)
     if len(files) > MAX_PHOTOS_PER_POST:
-        raise _err(_("每次最多上传 %(n)d 张照片。") % {"n": MAX_PHOTOS_PER_POST}, "too_many_photos")
+        raise _err(ngettext("每次最多上传 %(n)d 张照片。", "每次最多上传 %(n)d 张照片。", MAX_PHOTOS_PER_POST) % {"n": MAX_PHOTOS_PER_POST}, "too_many_photos")
     checked = [photo_check(f) for f in files]
     post = CampaignPost.objects.create(
         campaign=campaign, district_id=campaign.district_id, student=student, guardian=guardian, school_class=student.school_class,

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from activities import qr, selectors, services
@@ -294,7 +295,7 @@ def session_capacity(request, pk):
     except ValidationError as exc:
         _error(request, exc)
     else:
-        messages.success(request, _("名额已更新。") + (_("候补中的 %(n)d 户已自动转为报名成功。") % {"n": len(promoted)} if promoted else ""))
+        messages.success(request, _("名额已更新。") + (ngettext("候补中的 %(n)d 户已自动转为报名成功。", "候补中的 %(n)d 户已自动转为报名成功。", len(promoted)) % {"n": len(promoted)} if promoted else ""))
     return redirect("activities:detail", pk=session.activity_id)
 
 
@@ -437,7 +438,7 @@ def checkin(request, pk):
             error = exc.messages[0]
         else:
             if result.created:
-                messages.success(request, _("签到成功！共 %(n)d 人。") % {"n": result.created})
+                messages.success(request, ngettext("签到成功！共 %(n)d 人。", "签到成功！共 %(n)d 人。", result.created) % {"n": result.created})
             else:
                 messages.info(request, _("所选人员均已签到，无需重复签到。"))
             if result.skipped:
@@ -499,7 +500,7 @@ def session_attendance(request, pk):
             except (ValidationError, ValueError) as exc:
                 _error(request, exc if isinstance(exc, ValidationError) else ValidationError(_("所选人员无效。")))
             else:
-                messages.success(request, _("已签到 %(n)d 人（%(m)d 人此前已签到）。") % {"n": result.created, "m": result.already})
+                messages.success(request, ngettext("已签到 %(n)d 人（%(m)d 人此前已签到）。", "已签到 %(n)d 人（%(m)d 人此前已签到）。", result.created) % {"n": result.created, "m": result.already})
                 return redirect("activities:attendance", pk=session.pk)
     came_g = set(CheckIn.objects.filter(session=session).exclude(guardian=None).values_list("guardian_id", flat=True))
     came_s = set(CheckIn.objects.filter(session=session).exclude(student=None).values_list("student_id", flat=True))
@@ -545,7 +546,7 @@ def activity_photos(request, pk):
     except ValidationError as exc:
         _error(request, exc)
     else:
-        messages.success(request, _("已上传 %(n)d 张照片。") % {"n": len(photos)})
+        messages.success(request, ngettext("已上传 %(n)d 张照片。", "已上传 %(n)d 张照片。", len(photos)) % {"n": len(photos)})
     return redirect("activities:detail", pk=activity.pk)
 
 
