@@ -93,6 +93,8 @@ class ActivityForm(forms.ModelForm):
         ).filter(district_id__in=district_ids) if district_ids else OrgUnit.objects.none()
         if self.instance.pk:
             del self.fields["owner_unit"]
+        if not get_scope(user).has_perm_anywhere("notices.send"):
+            del self.fields["announce"]  # a partner or community cannot send notices: the tick would do nothing
         settle_choices(self, unit_fields=("owner_unit", "audience_units"), choice_fields=("kind", "audience"))
         if not self.instance.pk and not self.is_bound:
             self.initial.setdefault("kind", "parent_child")

@@ -32,6 +32,7 @@ def test_host_saves_an_activity_for_the_schools_it_serves(client, world, user_ke
     client.force_login(user)
     offered = set(client.get(reverse("activities:create")).context["form"].fields["audience_units"].queryset)
     assert audience in offered and getattr(world, outside_key) not in offered
+    assert 'name="announce"' not in client.get(reverse("activities:create")).content.decode()  # they cannot send notices
     response = _post(client, owner, audience, "社区亲子课堂")
     assert response.status_code == 302, response.content.decode()[:2000]
     activity = Activity.objects.get(title="社区亲子课堂")
