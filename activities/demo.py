@@ -158,7 +158,11 @@ def _courses(school: OrgUnit, admin, rnd) -> int:
     cs.course_publish(actor=admin, course=basic)
     topic = cs.course_create(actor=admin, owner_unit=school, title="专题：青春期前的心理准备", category="topic", stage=school.stage or "",
                              mode=CourseMode.LIVE, lecturer_name="心理教师 王老师")
-    cs.lesson_create(actor=admin, course=topic, title="情绪从哪里来", hours="1.5")
+    live_start = (now + dt.timedelta(days=3)).replace(hour=19, minute=30, second=0, microsecond=0)
+    cs.lesson_create(actor=admin, course=topic, title="情绪从哪里来", hours="1.5", live_url="https://meeting.tencent.com/dm/demo-gongyu",
+                     intro="观看短片：孩子考试失利后的一个晚上。", discussion="直播连线：孩子发脾气时，家长先做什么？",
+                     summary="情绪没有好坏，先接纳再引导。", homework="本周和孩子一起画一张“情绪温度计”。",
+                     starts_at=live_start, ends_at=live_start + dt.timedelta(hours=1, minutes=30), capacity=300)
     cs.course_publish(actor=admin, course=topic)
     # Demand: topics proposed and voted by the school's guardians.
     links = list(Guardianship.objects.filter(student__school=school, guardian__user__isnull=False).select_related("guardian__user")[:60])

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, CampaignKind
+from activities.reach import audience_units
 from core.scoping import get_scope, prefix_q
 from org.models import Kind, OrgUnit
 
@@ -20,12 +21,7 @@ def organiser_units(user):
 
 
 def _audience_qs(user):
-    scope = get_scope(user)
-    qs = OrgUnit.objects.visible_to(user).filter(is_active=True, kind__in=[Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS])
-    if scope.superuser:
-        return qs
-    q = prefix_q("path", scope.perm_prefixes.get("activities.manage", ()))
-    return qs.filter(q) if q is not None else qs.none()
+    return audience_units(user).order_by("path")
 
 
 class UnitChoiceField(forms.ModelChoiceField):
@@ -34,8 +30,37 @@ class UnitChoiceField(forms.ModelChoiceField):
 
 
 class UnitMultipleField(forms.ModelMultipleChoiceField):
+    """Rendered as a checkbox list with a search box (activities/picker.js): a 50-item multi-select
+    cannot be used on a phone."""
+
+    widget = forms.CheckboxSelectMultiple
+
     def label_from_instance(self, obj):
         return f"{obj.get_kind_display()} · {obj.full_name if obj.kind == Kind.CLASS else obj.name}"
+
+
+def settle_choices(form, unit_fields=(), choice_fields=()) -> None:
+    """No "---------" rows: a unit field with one option has it chosen, with several it asks 请选择;
+    a required choice field lists its choices only (its first or model default is preselected); a
+    multiple unit field with a single option has it ticked."""
+    for name in unit_fields:
+        field = form.fields.get(name)
+        if field is None:
+            continue
+        units = list(field.queryset[:2])
+        if isinstance(field, forms.ModelMultipleChoiceField):
+            if len(units) == 1 and not form.is_bound and not form.initial.get(name):
+                form.initial[name] = [units[0].pk]
+            continue
+        if len(units) == 1:
+            field.empty_label = None
+            form.initial.setdefault(name, units[0].pk)
+        else:
+            field.empty_label = _("请选择")
+    for name in choice_fields:
+        field = form.fields.get(name)
+        if field is not None and field.required:
+            field.choices = [(v, label) for v, label in field.choices if v != ""]
 
 
 class ActivityForm(forms.ModelForm):
@@ -68,8 +93,15 @@ class ActivityForm(forms.ModelForm):
         ).filter(district_id__in=district_ids) if district_ids else OrgUnit.objects.none()
         if self.instance.pk:
             del self.fields["owner_unit"]
+        if not get_scope(user).has_perm_anywhere("notices.send"):
+            del self.fields["announce"]  # a partner or community cannot send notices: the tick would do nothing
+        settle_choices(self, unit_fields=("owner_unit", "audience_units"), choice_fields=("kind", "audience"))
+        if not self.instance.pk and not self.is_bound:
+            self.initial.setdefault("kind", "parent_child")
         for name, f in self.fields.items():
-            if isinstance(f.widget, forms.CheckboxInput):
+            if isinstance(f.widget, forms.CheckboxSelectMultiple):
+                f.widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(f.widget, forms.CheckboxInput):
                 f.widget.attrs.setdefault("class", "form-check-input")
             elif isinstance(f.widget, forms.SelectMultiple):
                 f.widget.attrs.setdefault("class", "form-select")
@@ -101,7 +133,7 @@ class CampaignForm(forms.Form):
     title = forms.CharField(label=_("主题"), max_length=120, widget=forms.TextInput(attrs={"class": "form-control"}))
     owner_unit = UnitChoiceField(label=_("发起单位"), queryset=OrgUnit.objects.none(), widget=forms.Select(attrs={"class": "form-select"}))
     audience_units = UnitMultipleField(label=_("面向范围"), queryset=OrgUnit.objects.none(),
-                                       widget=forms.SelectMultiple(attrs={"class": "form-select", "size": "6"}))
+                                       widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}))
     description = forms.CharField(label=_("活动说明"), required=False, widget=forms.Textarea(attrs={"class": "form-control", "rows": 3}))
     starts_on = forms.DateField(label=_("开始日期"), widget=DATE_WIDGET)
     ends_on = forms.DateField(label=_("结束日期"), widget=DATE_WIDGET)
@@ -110,3 +142,4 @@ class CampaignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner_unit"].queryset = organiser_units(user)
         self.fields["audience_units"].queryset = _audience_qs(user)
+        settle_choices(self, unit_fields=("owner_unit", "audience_units"))

@@ -51,7 +51,7 @@ def semester_window(*, district_id: int, period_id: int | None = None, on: dt.da
     if period is None:
         period = qs.current(district=district_id, kind=PeriodKind.SEMESTER, on=on)
     if period is not None:
-        return Window(period.start, period.end, period.name, period.pk)
+        return Window(period.start, period.end, period.label, period.pk)
     day = on or timezone.localdate()
     if day.month >= 9:
         return Window(dt.date(day.year, 9, 1), dt.date(day.year + 1, 1, 31))

@@ -13,10 +13,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.http import Http404
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.html import escape
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from activities import rollup
+from activities import reach, rollup
 from activities.models import (
     Activity,
     ActivityPhoto,
@@ -39,6 +41,8 @@ from activities.models import (
 from activities.uploads import MAX_PHOTOS_PER_POST, photo_check, stored
 from audit.services import record
 from core.scoping import get_scope
+from notices.audience import can_send, resolve
+from notices.services import notice_create, notice_to_families
 from org.models import Kind, OrgUnit
 from people.models import Guardian, Guardianship, Student
 
@@ -99,8 +103,8 @@ def _check_units(actor, *, owner_unit: OrgUnit, audience_units, co_organisers) -
     if not audience_units:
         raise _err(_("请至少选择一个面向的班级、年级或学校。"), "audience_required")
     for unit in audience_units:
-        # Staff reach only families in their own scope; a partner or community joins as co-organiser.
-        if not scope.can("activities.manage", unit):
+        # Staff reach families in their own scope; a community or partner those of the schools it serves.
+        if not reach.may_target(actor, unit):
             raise _err(_("“%(unit)s”不在您的管理范围内，不能作为活动对象。") % {"unit": unit.name}, "audience_out_of_scope")
     for unit in co_organisers:
         if unit.district_id != owner_unit.district_id:
@@ -265,7 +269,7 @@ def session_set_capacity(*, actor, session: ActivitySession, capacity: int | Non
     session = ActivitySession.objects.select_for_update().get(pk=session.pk)
     if capacity is not None and capacity < session.places_taken:
         raise _err(
-            _("已有 %(n)d 人报名，名额不能少于已报名人数。") % {"n": session.places_taken}, "capacity_below_taken"
+            ngettext("已有 %(n)d 人报名，名额不能少于已报名人数。", "已有 %(n)d 人报名，名额不能少于已报名人数。", session.places_taken) % {"n": session.places_taken}, "capacity_below_taken"
         )
     session.capacity = capacity
     session.save(update_fields=["capacity"])
@@ -275,43 +279,60 @@ def session_set_capacity(*, actor, session: ActivitySession, capacity: int | Non
     return promoted
 
 
+def when_label(moment: dt.datetime) -> str:
+    """A session's day and time in the reader's language (12月18日 14:00 / December 18 2 p.m.)."""
+    local = timezone.localtime(moment)
+    return f"{formats.date_format(local, 'MONTH_DAY_FORMAT')} {formats.time_format(local, 'TIME_FORMAT')}"
+
+
 def announce(*, activity_id: int) -> None:
-    """Tell the audience's families an activity is open, through the notices module (when installed), in
-    the name of the organiser who created it. Runs after the publishing transaction has committed; an
-    organiser without notices.send (a partner, a street work station) simply sends nothing."""
-    try:
-        from notices.audience import can_send, resolve  # noqa: PLC0415 — optional module
-        from notices.services import notice_create  # noqa: PLC0415
-    except ImportError:
-        return
+    """Tell the audience's families an activity is open, through the notices module, in the name of the
+    organiser who created it. Runs after the publishing transaction has committed; an organiser without
+    notices.send (a partner, a street work station) sends nothing: their activity is found in the list."""
     activity = Activity.objects.select_related("created_by").get(pk=activity_id)
     actor = activity.created_by
     if not activity.announce or actor is None or not can_send(actor):
         return
     first = activity.sessions.order_by("starts_at").first()
-    when = timezone.localtime(first.starts_at).strftime("%m月%d日 %H:%M") if first else ""
-    body = (
-        f"<p>{activity.get_kind_display()}：{activity.title}</p><p>时间：{when}　地点：{activity.venue}</p>"
-        f"<p>请在共育平台“协同活动”中查看详情{'并报名' if activity.requires_signup else ''}："
-        f"<a href=\"/activities/{activity.pk}/\">/activities/{activity.pk}/</a></p>"
-    )
+    link = f'<a href="/activities/{activity.pk}/">/activities/{activity.pk}/</a>'
+    body = "".join((
+        f"<p>{escape(activity.get_kind_display())}：{escape(activity.title)}</p>",
+        "<p>" + escape(_("时间：%(when)s　地点：%(venue)s") % {"when": when_label(first.starts_at) if first else "", "venue": activity.venue})
+        + "</p>",
+        "<p>" + (_("请在共育平台“协同活动”中查看详情并报名：%(link)s") if activity.requires_signup
+                 else _("请在共育平台“协同活动”中查看详情：%(link)s")) % {"link": link} + "</p>",
+    ))
     try:
         audience = resolve(actor, unit_ids=[u.pk for u in activity.audience_units.all()], include_guardians=True, staff_roles=[],
                            student_nos=[])
-        notice_create(actor=actor, title=f"活动通知：{activity.title}"[:120], body=body, audience=audience)
+        notice_create(actor=actor, title=(_("活动通知：%(title)s") % {"title": activity.title})[:120], body=body, audience=audience)
     except (ValidationError, PermissionDenied) as exc:
         log.info("activity %s: no announcement sent (%s)", activity_id, type(exc).__name__)
 
 
-def _notify_promoted(signup_ids: list[int]) -> None:
-    """Seam for telling a family it moved up from the waitlist (notices module, when it exists)."""
-    try:
-        from notices import services as notice_services  # noqa: PLC0415
-    except ImportError:
-        return
-    notify = getattr(notice_services, "notify_waitlist_promoted", None)
-    if notify is not None:
-        notify(signup_ids=signup_ids)
+def notify_promoted(signup_ids: list[int]) -> None:
+    """Tell each family that moved up from the waitlist that its places are confirmed (after commit).
+    The notice goes to the family of the children in the party, or of the guardian's children when the
+    guardian signed up alone (the notices module addresses families through their children)."""
+    signups = (
+        SignUp.objects.filter(pk__in=signup_ids, status=SignUpStatus.CONFIRMED)
+        .select_related("activity__owner_unit", "session", "guardian")
+        .prefetch_related("persons__student__school_class")
+    )
+    for signup in signups:
+        students = [p.student for p in signup.persons.all() if p.student_id]
+        if not students:
+            students = list(Student.objects.filter(guardianships__guardian_id=signup.guardian_id, is_active=True)
+                            .select_related("school_class"))
+        activity, session = signup.activity, signup.session
+        body = "".join((
+            "<p>" + escape(_("您家在候补名单中的报名已转为报名成功：%(title)s") % {"title": activity.title}) + "</p>",
+            "<p>" + escape(_("时间：%(when)s　地点：%(venue)s") % {"when": when_label(session.starts_at), "venue": session.display_venue()})
+            + "</p>",
+            f'<p><a href="/activities/{activity.pk}/">/activities/{activity.pk}/</a></p>',
+        ))
+        notice_to_families(sender_unit=activity.owner_unit, title=(_("候补转正：%(title)s") % {"title": activity.title})[:120],
+                           body=body, students=students)
 
 
 # --- Sign-up -------------------------------------------------------------------------------------
@@ -344,7 +365,7 @@ def signup_create(*, actor, session_id: int, include_self: bool, student_ids, no
         raise _err(_("该活动无需报名，按时到场签到即可。"), "no_signup_needed")
     if not activity.signup_is_open(now):
         if activity.signup_opens_at and now < activity.signup_opens_at:
-            raise _err(_("报名尚未开始，开始时间：%(t)s。") % {"t": timezone.localtime(activity.signup_opens_at).strftime("%m月%d日 %H:%M")}, "signup_not_open")
+            raise _err(_("报名尚未开始，开始时间：%(t)s。") % {"t": when_label(activity.signup_opens_at)}, "signup_not_open")
         raise _err(_("报名已截止。"), "signup_closed")
     if session.starts_at <= now:
         raise _err(_("该场次已经开始，不能再报名。"), "session_started")
@@ -370,7 +391,7 @@ def signup_create(*, actor, session_id: int, include_self: bool, student_ids, no
         raise _err(_("%(names)s 不在本活动的面向范围内。") % {"names": "、".join(outside)}, "not_in_audience")
     size = len(students) + (1 if include_self else 0)
     if size > activity.max_party_size:
-        raise _err(_("每户最多报名 %(n)d 人。") % {"n": activity.max_party_size}, "party_too_large")
+        raise _err(ngettext("每户最多报名 %(n)d 人。", "每户最多报名 %(n)d 人。", activity.max_party_size) % {"n": activity.max_party_size}, "party_too_large")
 
     taken = SignUpPerson.objects.filter(session=session, active=True).filter(
         Q(student_id__in=student_ids) | (Q(guardian=guardian) if include_self else Q(pk__in=[]))
@@ -419,7 +440,7 @@ def _promote_waitlist(session: ActivitySession) -> list[SignUp]:
     if promoted:
         session.save(update_fields=["places_taken"])
         ids = [s.pk for s in promoted]
-        transaction.on_commit(lambda: _notify_promoted(ids))
+        transaction.on_commit(lambda: notify_promoted(ids))
     return promoted
 
 
@@ -466,6 +487,7 @@ class CheckInResult:
     guardians: list[int] = field(default_factory=list)
     students: list[int] = field(default_factory=list)
     already: int = 0
+    skipped: list[str] = field(default_factory=list)  # names left out: they hold no place in the session
 
     @property
     def created(self) -> int:
@@ -581,6 +603,7 @@ def checkin_self(*, actor, session_id: int, include_self: bool, student_ids) -> 
             include_self = False  # the adult brings the child; only the child is a participant
         if activity.audience == Audience.GUARDIANS and student_ids:
             student_ids = []
+        skipped: list[str] = []
         if activity.requires_signup:
             booked = list(
                 SignUpPerson.objects.filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED)
@@ -589,14 +612,19 @@ def checkin_self(*, actor, session_id: int, include_self: bool, student_ids) -> 
             )
             if not booked:
                 raise _err(_("您家未报名本场次（或仍在候补），请联系组织者现场登记。"), "not_signed_up")
+            # A child without a place is left out (the page does not offer them); the rest of the party checks in.
             missing = set(student_ids) - set(booked)
             if missing:
-                names = "、".join(Student.objects.filter(id__in=missing).values_list("name", flat=True))
-                raise _err(_("%(names)s 未报名本场次，请联系组织者现场登记。") % {"names": names}, "not_signed_up")
-        return _checkin_rows(
+                skipped = sorted(Student.objects.filter(id__in=missing).values_list("name", flat=True))
+                student_ids = [s for s in student_ids if s not in missing]
+                if not include_self and not student_ids:
+                    raise _err(_("%(names)s 未报名本场次，请联系组织者现场登记。") % {"names": "、".join(skipped)}, "not_signed_up")
+        result = _checkin_rows(
             actor=actor, session=session, guardian_ids=[guardian_id] if include_self else [], student_ids=student_ids,
             method=CheckInMethod.QR,
         )
+        result.skipped = skipped
+        return result
 
 
 def checkin_candidates(*, actor, session: ActivitySession) -> tuple[dict[int, str], dict[int, str]]:
@@ -739,7 +767,7 @@ def campaign_create(*, actor, owner_unit: OrgUnit, audience_units, kind: str, ti
     if not audience_units:
         raise _err(_("请至少选择一个面向的班级、年级或学校。"), "audience_required")
     for unit in audience_units:
-        if not scope.can("activities.manage", unit):
+        if not reach.may_target(actor, unit):
             raise _err(_("“%(unit)s”不在您的管理范围内，不能作为活动对象。") % {"unit": unit.name}, "audience_out_of_scope")
     if not title.strip():
         raise _err(_("请填写打卡主题。"), "title_required")
@@ -772,7 +800,7 @@ def campaign_post_create(*, actor, campaign: Campaign, student_id: int, text: st
         raise _err(_("打卡内容请控制在2000字以内。"), "text_too_long")
     files = list(files)
     if len(files) > MAX_PHOTOS_PER_POST:
-        raise _err(_("每次最多上传 %(n)d 张照片。") % {"n": MAX_PHOTOS_PER_POST}, "too_many_photos")
+        raise _err(ngettext("每次最多上传 %(n)d 张照片。", "每次最多上传 %(n)d 张照片。", MAX_PHOTOS_PER_POST) % {"n": MAX_PHOTOS_PER_POST}, "too_many_photos")
     checked = [photo_check(f) for f in files]
     post = CampaignPost.objects.create(
         campaign=campaign, district_id=campaign.district_id, student=student, guardian=guardian, school_class=student.school_class,

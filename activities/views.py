@@ -10,12 +10,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Avg, Count, Prefetch, Q
+from django.db.models import Avg, Count, Min, Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from activities import qr, selectors, services
@@ -83,12 +84,13 @@ def activity_list(request):
     guardian, children = _family(request)
     ctx = {"is_staff": _is_staff(user), "guardian": guardian}
     if guardian:
+        # The card's date is the next session not yet over (Min over the sessions the filter joined).
         ctx["open_activities"] = (
             Activity.objects.visible_to(user)
             .filter(status=ActivityStatus.PUBLISHED, sessions__ends_at__gte=now)
-            .distinct()
+            .annotate(next_start=Min("sessions__starts_at"), session_count=Count("sessions"))
             .select_related("owner_unit")
-            .order_by("signup_closes_at", "-created_at")[:50]
+            .order_by("next_start", "-created_at")[:50]
         )
         ctx["my_signups"] = (
             SignUp.objects.visible_to(user)
@@ -101,12 +103,14 @@ def activity_list(request):
             .order_by("session__starts_at")
         )
     if ctx["is_staff"]:
-        managed = Activity.objects.managed_by(user).select_related("owner_unit").annotate(session_count=Count("sessions", distinct=True))
+        managed = Activity.objects.managed_by(user).select_related("owner_unit").annotate(
+            session_count=Count("sessions", distinct=True), first_start=Min("sessions__starts_at"))
         ctx["managed"] = managed.order_by("-created_at")[:100]
         scope = get_scope(user)
         if scope.has_perm_anywhere("activities.approve"):
             ctx["pending"] = [
                 a for a in Activity.objects.visible_to(user).filter(status=ActivityStatus.PENDING).select_related("owner_unit")
+                .annotate(first_start=Min("sessions__starts_at"))
                 if services.can_approve(user, a)
             ]
     return render(request, "activities/list.html", ctx)
@@ -291,7 +295,7 @@ def session_capacity(request, pk):
     except ValidationError as exc:
         _error(request, exc)
     else:
-        messages.success(request, _("名额已更新。") + (_("候补中的 %(n)d 户已自动转为报名成功。") % {"n": len(promoted)} if promoted else ""))
+        messages.success(request, _("名额已更新。") + (ngettext("候补中的 %(n)d 户已自动转为报名成功。", "候补中的 %(n)d 户已自动转为报名成功。", len(promoted)) % {"n": len(promoted)} if promoted else ""))
     return redirect("activities:detail", pk=session.activity_id)
 
 
@@ -434,9 +438,11 @@ def checkin(request, pk):
             error = exc.messages[0]
         else:
             if result.created:
-                messages.success(request, _("签到成功！共 %(n)d 人。") % {"n": result.created})
+                messages.success(request, ngettext("签到成功！共 %(n)d 人。", "签到成功！共 %(n)d 人。", result.created) % {"n": result.created})
             else:
                 messages.info(request, _("所选人员均已签到，无需重复签到。"))
+            if result.skipped:
+                messages.warning(request, _("%(names)s 未报名本场次，未签到；如需参加请联系组织者现场登记。") % {"names": "、".join(result.skipped)})
             return redirect(reverse("activities:checkin", args=[pk]))
     session = fetch_for(request.user, ActivitySession.objects.select_related("activity"), pk)
     activity = session.activity
@@ -468,7 +474,7 @@ def checkin(request, pk):
         ],
         "in_window": session.in_checkin_window(),
     })
-    ctx["all_done"] = (not ctx["show_self"] or ctx["self_done"]) and all(r["done"] for r in ctx["children_rows"])
+    ctx["all_done"] = (not ctx["show_self"] or ctx["self_done"]) and all(r["done"] or not r["booked"] for r in ctx["children_rows"])
     return render(request, "activities/checkin.html", ctx)
 
 
@@ -494,7 +500,7 @@ def session_attendance(request, pk):
             except (ValidationError, ValueError) as exc:
                 _error(request, exc if isinstance(exc, ValidationError) else ValidationError(_("所选人员无效。")))
             else:
-                messages.success(request, _("已签到 %(n)d 人（%(m)d 人此前已签到）。") % {"n": result.created, "m": result.already})
+                messages.success(request, ngettext("已签到 %(n)d 人（%(m)d 人此前已签到）。", "已签到 %(n)d 人（%(m)d 人此前已签到）。", result.created) % {"n": result.created, "m": result.already})
                 return redirect("activities:attendance", pk=session.pk)
     came_g = set(CheckIn.objects.filter(session=session).exclude(guardian=None).values_list("guardian_id", flat=True))
     came_s = set(CheckIn.objects.filter(session=session).exclude(student=None).values_list("student_id", flat=True))
@@ -540,7 +546,7 @@ def activity_photos(request, pk):
     except ValidationError as exc:
         _error(request, exc)
     else:
-        messages.success(request, _("已上传 %(n)d 张照片。") % {"n": len(photos)})
+        messages.success(request, ngettext("已上传 %(n)d 张照片。", "已上传 %(n)d 张照片。", len(photos)) % {"n": len(photos)})
     return redirect("activities:detail", pk=activity.pk)
 
 

@@ -121,6 +121,8 @@ class Lesson(models.Model):
     summary = models.TextField(_("问题总结"), blank=True)
     homework = models.TextField(_("作业巩固"), blank=True)
     extension = models.TextField(_("微课延伸"), blank=True)
+    # A live lesson's room (腾讯会议, 视频号直播 …); its time is the lesson's activity session.
+    live_url = models.URLField(_("直播链接"), max_length=500, blank=True)
     # Offline and live lessons are held as an activity session (sign-up, QR check-in, attendance).
     activity = models.OneToOneField("activities.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="lesson")
 

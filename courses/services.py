@@ -8,6 +8,7 @@ import math
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -95,11 +96,28 @@ def course_publish(*, actor, course: Course) -> Course:
     return course
 
 
-LESSON_FIELDS = ("title", "order", "hours", "intro", "discussion", "summary", "homework", "extension", "duration_seconds")
+LESSON_FIELDS = ("title", "order", "hours", "intro", "discussion", "summary", "homework", "extension", "duration_seconds", "live_url")
+CONTENT_FIELDS = ("intro", "discussion", "summary", "extension")
+LIVE_URL = URLValidator(schemes=["https", "http"])
+# A live room opens a little early so that families can test their sound before the start.
+LIVE_OPENS_BEFORE = dt.timedelta(minutes=15)
+
+
+def _check_live_url(url: str) -> str:
+    url = (url or "").strip()
+    try:
+        LIVE_URL(url)
+    except ValidationError as exc:
+        raise _err(_("直播链接无效，请填写以 https:// 开头的完整网址。"), "live_url_invalid") from exc
+    return url
 
 
 @transaction.atomic
-def lesson_create(*, actor, course: Course, video=None, **fields) -> Lesson:
+def lesson_create(*, actor, course: Course, video=None, starts_at=None, ends_at=None, capacity: int | None = None, venue: str = "",
+                  **fields) -> Lesson:
+    """Add a lesson. A live lesson needs its content, its link and its time (held as an activity session,
+    like an offline lesson's, so sign-up, check-in and hours work the same); an offline lesson may be
+    scheduled at once by giving its time."""
     if not can_manage(actor, course):
         raise PermissionDenied(_("您无权修改该课程。"))
     fields = {k: v for k, v in fields.items() if k in LESSON_FIELDS}
@@ -117,6 +135,19 @@ def lesson_create(*, actor, course: Course, video=None, **fields) -> Lesson:
             raise _err(_("录播课程请上传课程视频（MP4 或 WebM）。"), "video_required")
         if not fields.get("duration_seconds"):
             raise _err(_("请填写视频时长，用于计算观看进度。"), "duration_required")
+        fields["live_url"] = ""
+    elif course.mode == CourseMode.LIVE:
+        if not any((fields.get(k) or "").strip() for k in CONTENT_FIELDS):
+            raise _err(_("请填写直播课时的内容（至少填写“视频导入”或“现场研讨”）。"), "content_required")
+        if not (fields.get("live_url") or "").strip():
+            raise _err(_("请填写直播链接（以 https:// 开头）。"), "live_url_required")
+        fields["live_url"] = _check_live_url(fields["live_url"])
+        if not starts_at or not ends_at:
+            raise _err(_("请填写直播的开始和结束时间。"), "live_time_required")
+    else:
+        fields["live_url"] = ""
+    if (starts_at or ends_at) and not (starts_at and ends_at and ends_at > starts_at):
+        raise _err(_("场次结束时间应晚于开始时间。"), "session_times_invalid")
     lesson = Lesson(course=course, **fields)
     if video is not None:
         from activities.uploads import stored_name  # noqa: PLC0415
@@ -125,7 +156,25 @@ def lesson_create(*, actor, course: Course, video=None, **fields) -> Lesson:
         lesson.video.save(stored_name(lesson.video_type), video, save=False)
     lesson.save()
     record("courses.lesson_create", model="courses.lesson", object_id=lesson.pk, changes={"course": course.pk})
+    if starts_at and course.mode != CourseMode.RECORDED:
+        lesson_schedule(actor=actor, lesson=lesson, starts_at=starts_at, ends_at=ends_at, capacity=capacity, venue=venue)
     return lesson
+
+
+def live_state(lesson: Lesson, sessions, now: dt.datetime | None = None) -> dict | None:
+    """What a live lesson's page shows: the next (or current) session and whether its room is open."""
+    if lesson.course.mode != CourseMode.LIVE:
+        return None
+    now = now or timezone.now()
+    upcoming = [s for s in sessions if s.ends_at >= now]
+    session = min(upcoming, key=lambda s: s.starts_at) if upcoming else (max(sessions, key=lambda s: s.starts_at) if sessions else None)
+    if session is None:
+        return {"state": "unscheduled", "session": None}
+    if session.ends_at < now:
+        return {"state": "ended", "session": session}
+    if now < session.starts_at - LIVE_OPENS_BEFORE:
+        return {"state": "soon", "session": session}
+    return {"state": "open", "session": session, "url": lesson.live_url}
 
 
 @transaction.atomic

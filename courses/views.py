@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from activities.forms import DT_WIDGET
+from activities.forms import DT_WIDGET, settle_choices
 from core.feedback import flash_validation_error
 from core.scoping import fetch_for, get_scope, prefix_q
 from courses import selectors, services
@@ -67,6 +67,7 @@ class CourseForm(forms.ModelForm):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner_unit"].queryset = _managed_units(user)
+        settle_choices(self, unit_fields=("owner_unit",), choice_fields=("category", "mode"))
 
 
 class LessonForm(forms.Form):
@@ -83,6 +84,31 @@ class LessonForm(forms.Form):
                             widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": "video/mp4,video/webm"}))
     duration_minutes = forms.IntegerField(label=gettext_lazy("视频时长（分钟）"), required=False, min_value=1, max_value=600,
                                           widget=forms.NumberInput(attrs={"class": "form-control"}))
+    live_url = forms.URLField(label=gettext_lazy("直播链接"), required=False, max_length=500, assume_scheme="https",
+                              widget=forms.URLInput(attrs={"class": "form-control", "placeholder": "https://"}),
+                              error_messages={"invalid": gettext_lazy("请填写以 https:// 开头的完整网址。")})
+    starts_at = forms.DateTimeField(label=gettext_lazy("开始时间"), required=False, widget=DT_WIDGET)
+    ends_at = forms.DateTimeField(label=gettext_lazy("结束时间"), required=False, widget=DT_WIDGET)
+    venue = forms.CharField(label=gettext_lazy("地点"), required=False, max_length=200, widget=forms.TextInput(attrs={"class": "form-control"}))
+    capacity = forms.IntegerField(label=gettext_lazy("名额"), required=False, min_value=1, widget=forms.NumberInput(attrs={"class": "form-control"}))
+
+    # Fields that belong to one way of teaching only: the others are not shown.
+    MODE_ONLY = {
+        "video": CourseMode.RECORDED, "duration_minutes": CourseMode.RECORDED, "live_url": CourseMode.LIVE, "venue": CourseMode.OFFLINE,
+    }
+
+    def __init__(self, *args, mode: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, only in self.MODE_ONLY.items():
+            if mode and mode != only:
+                del self.fields[name]
+        if mode == CourseMode.RECORDED:
+            for name in ("starts_at", "ends_at", "capacity"):
+                del self.fields[name]
+        elif mode == CourseMode.LIVE:
+            for name in ("live_url", "starts_at", "ends_at"):
+                self.fields[name].required = True
+            self.fields["intro"].help_text = gettext_lazy("直播的主要内容，家长在课时页面可以看到。")
 
 
 class ScheduleForm(forms.Form):
@@ -148,7 +174,7 @@ def course_detail(request, pk):
         ctx["watched"] = {w.lesson_id: w for w in watches}
         ctx["my_rating"] = course.ratings.filter(guardian_id=scope.guardian_id).first()
     if manage:
-        ctx["lesson_form"] = LessonForm(initial={"order": len(lessons) + 1})
+        ctx["lesson_form"] = LessonForm(initial={"order": len(lessons) + 1}, mode=course.mode)
         ctx["schedule_form"] = ScheduleForm()
         ctx["bookings"] = course.bookings.filter(status=BookingStatus.BOOKED).count()
         ctx["pending_homework"] = Homework.objects.visible_to(user).filter(lesson__course=course, feedback="").count()
@@ -201,13 +227,13 @@ def course_rate(request, pk):
 @require_POST
 def lesson_create(request, pk):
     course = fetch_for(request.user, Course, pk, perm="courses.manage")
-    form = LessonForm(request.POST, request.FILES)
+    form = LessonForm(request.POST, request.FILES, mode=course.mode)
     if not form.is_valid():
         messages.error(request, _("课时信息填写有误：") + "；".join(f"{form.fields[k].label}：{v[0]}" for k, v in form.errors.items()))
         return redirect("courses:detail", pk=course.pk)
     d = dict(form.cleaned_data)
-    video = d.pop("video")
-    minutes = d.pop("duration_minutes")
+    video = d.pop("video", None)
+    minutes = d.pop("duration_minutes", None)
     d["duration_seconds"] = (minutes or 0) * 60
     try:
         services.lesson_create(actor=request.user, course=course, video=video, **d)
@@ -249,8 +275,8 @@ def lesson_detail(request, pk):
     if scope.guardian_id:
         ctx["watch"] = LessonWatch.objects.visible_to(user).filter(lesson=lesson, guardian_id=scope.guardian_id).first()
         ctx["homework"] = Homework.objects.visible_to(user).filter(lesson=lesson, guardian_id=scope.guardian_id).first()
-    if lesson.activity_id:
-        ctx["sessions"] = list(lesson.activity.sessions.all())
+    ctx["sessions"] = list(lesson.activity.sessions.all()) if lesson.activity_id else []
+    ctx["live"] = services.live_state(lesson, ctx["sessions"])
     return render(request, "courses/lesson_detail.html", ctx)
 
 

@@ -244,6 +244,7 @@ GONGYU_AUDIT_RETENTION_DAYS = envint("GONGYU_AUDIT_RETENTION_DAYS", 365, minimum
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["gongyu.formats"]  # dates shown through format names (MONTH_DAY_FORMAT …): local fixes here
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -2,8 +2,10 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.scoping import ScopedQuerySet
@@ -14,6 +16,23 @@ class PeriodKind(models.TextChoices):
     SEMESTER = "semester", _("学期")
     QUARTER = "quarter", _("季度")
     MONTH = "month", _("月")
+
+
+def period_label(kind: str, start: dt.date) -> str:
+    """A generated period's name in the active language (2025—2026学年第一学期 / 2025–2026 first semester)."""
+    if kind == PeriodKind.MONTH:
+        return formats.date_format(start, "YEAR_MONTH_FORMAT")
+    if kind == PeriodKind.QUARTER:
+        quarter = (start.month - 1) // 3 + 1
+        names = (gettext("%(year)d年第一季度"), gettext("%(year)d年第二季度"), gettext("%(year)d年第三季度"), gettext("%(year)d年第四季度"))
+        return names[quarter - 1] % {"year": start.year}
+    first_year = start.year if start.month >= 8 else start.year - 1
+    years = {"start": first_year, "end": first_year + 1}
+    if kind == PeriodKind.SCHOOL_YEAR:
+        return gettext("%(start)d—%(end)d学年") % years
+    if start.month >= 8:
+        return gettext("%(start)d—%(end)d学年第一学期") % years
+    return gettext("%(start)d—%(end)d学年第二学期") % years
 
 
 class PeriodQuerySet(ScopedQuerySet):
@@ -61,7 +80,14 @@ class Period(models.Model):
         indexes = [models.Index(fields=["district", "kind", "start", "end"], name="period_lookup_idx")]
 
     def __str__(self):
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language when it is the generated one; a name typed by hand as it is."""
+        with translation.override(settings.LANGUAGE_CODE):
+            generated = period_label(self.kind, self.start)
+        return period_label(self.kind, self.start) if self.name == generated else self.name
 
     def contains(self, day: dt.date) -> bool:
         return self.start <= day <= self.end
