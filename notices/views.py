@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -70,10 +69,7 @@ def index(request):
         return redirect("notices:inbox")
     page = Paginator(selectors.sent_list(user), 20).get_page(request.GET.get("page"))
     small = [n.pk for n in page.object_list if n.recipient_count <= LIST_STATS_LIMIT]
-    counts = {
-        row["notice_id"]: row
-        for row in Receipt.objects.filter(notice_id__in=small).values("notice_id").annotate(total=Count("id"), read=Count("read_at"), replied=Count("replied_at"))
-    }
+    counts = selectors.list_figures(small)
     rows = [(n, counts.get(n.pk)) for n in page.object_list]
     return render(request, "notices/index.html", {"page": page, "rows": rows, "can_send": can_send(user)})
 
@@ -187,8 +183,9 @@ def class_report(request, pk, class_id):
     followed = services.followed_class_ids(user, notice)
     if followed is not None and school_class.pk not in followed:
         raise Http404
-    unread_only = request.GET.get("unread") == "1"
-    report = selectors.class_report(user, notice, school_class, unread_only=unread_only)
+    # Opens on 只看未读 (whom to call); ?all=1 lists every family.
+    unread_only = request.GET.get("all") != "1"
+    report = selectors.class_report(user, notice, school_class, unread_only=unread_only, page=request.GET.get("page"))
     return render(
         request,
         "notices/class_report.html",
@@ -207,11 +204,14 @@ def remind(request, pk):
         school_class = fetch_for(request.user, SchoolClass, class_id)
         class_ids = [school_class.pk]
     try:
-        services.notice_remind(actor=request.user, notice=notice, class_ids=class_ids)
+        reminder = services.notice_remind(actor=request.user, notice=notice, class_ids=class_ids)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
     else:
-        messages.success(request, _("已向未读的家长发送提醒（站内提醒，未开通账号的家长会收到短信）。"))
+        messages.success(
+            request,
+            _("正在提醒 %(n)d 位未读的收件人（站内提醒，未开通账号的家长会收到短信）。") % {"n": reminder.reminded_count},
+        )
     if class_ids:
         return redirect("notices:class_report", pk=notice.pk, class_id=class_ids[0])
     return redirect("notices:stats", pk=notice.pk)

@@ -401,6 +401,8 @@ class Builder:
             households = [h for h, s in family_slot.items() if s == slot]
             same = replied.filter(pk__in=ids) | replied.filter(household_id__in=households)
             Reply.objects.filter(receipt__in=same.values("pk")).update(created_at=reply_at)
+            # Guardians the household replied for read it with the reply (a reply implies a read).
+            replied.filter(household_id__in=households).exclude(pk__in=ids).update(read_at=reply_at)
             same.update(replied_at=reply_at)
         all_ids = sorted(read_ids | set(replied.values_list("pk", flat=True)))
         for start in range(0, len(all_ids), 500):
