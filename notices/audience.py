@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.roles import Role
 from core.scoping import get_scope, prefix_q
-from notices.models import SEND_PERM
+from notices.models import SEND_PERM, SEND_TO_SCHOOLS_PERM
 from org.models import Kind, OrgUnit
 from people.models import Student
 
@@ -68,12 +68,19 @@ def sendable_units(user):
     qs = OrgUnit.objects.visible_to(user).filter(kind__in=ADDRESSABLE_KINDS, is_active=True)
     if scope.superuser:
         return qs
-    q = prefix_q("path", scope.perm_prefixes.get(SEND_PERM, ()))
+    q = prefix_q("path", send_prefixes(scope))
     return qs.filter(q) if q is not None else qs.none()
 
 
+def send_prefixes(scope) -> tuple[str, ...]:
+    """The subtrees the user may address: notices.send, and notices.send_to_schools (street staff)."""
+    return (*scope.perm_prefixes.get(SEND_PERM, ()), *scope.perm_prefixes.get(SEND_TO_SCHOOLS_PERM, ()))
+
+
 def can_send(user) -> bool:
-    return get_scope(user).has_perm_anywhere(SEND_PERM)
+    """May compose notices at all (the 发通知 button, the home tile's wording)."""
+    scope = get_scope(user)
+    return scope.has_perm_anywhere(SEND_PERM) or scope.has_perm_anywhere(SEND_TO_SCHOOLS_PERM)
 
 
 def resolve(user, *, unit_ids, include_guardians: bool, staff_roles, student_nos) -> Audience:

@@ -369,6 +369,13 @@ def class_receipts(notice: Notice, class_id: int):
     )
 
 
+def may_list_families(user, school_class: OrgUnit | None = None) -> bool:
+    """Family names and phones (the class report, the export) need people.view: a street workstation
+    that sent a notice to its schools follows the figures, not who the families are."""
+    scope = get_scope(user)
+    return scope.can("people.view", school_class) if school_class is not None else scope.has_perm_anywhere("people.view")
+
+
 REPORT_PAGE = 20  # families per page of the class report: a phone's screenful or three
 
 

@@ -66,7 +66,11 @@ def _messages_from(exc: ValidationError) -> list[str]:
 def index(request):
     user = request.user
     if not can_send(user) and not Notice.objects.followed_by(user).exists():
-        return redirect("notices:inbox")
+        scope = get_scope(user)
+        if scope.guardian_id or Receipt.objects.own(scope).exists():
+            return redirect("notices:inbox")
+        # Cannot send and has received nothing: say what the page is for, rather than an empty inbox.
+        return render(request, "notices/index.html", {"page": None, "rows": [], "can_send": False, "nothing_here": True})
     page = Paginator(selectors.sent_list(user), 20).get_page(request.GET.get("page"))
     small = [n.pk for n in page.object_list if n.recipient_count <= LIST_STATS_LIMIT]
     counts = selectors.list_figures(small)
@@ -149,6 +153,7 @@ def _stats_context(request, notice):
         "school_summary": summary,
         "many_schools": len(stats.schools) > 1,
         "job": NoticeJob.objects.filter(notice=notice, kind="fanout").first(),
+        "lists_families": selectors.may_list_families(request.user),
         "channel_labels": dict(Channel.choices),
     }
 
@@ -182,6 +187,8 @@ def class_report(request, pk, class_id):
     school_class = fetch_for(user, SchoolClass.objects.select_related("parent__parent"), class_id)
     followed = services.followed_class_ids(user, notice)
     if followed is not None and school_class.pk not in followed:
+        raise Http404
+    if not selectors.may_list_families(user, school_class):
         raise Http404
     # Opens on 只看未读 (whom to call); ?all=1 lists every family.
     unread_only = request.GET.get("all") != "1"
@@ -244,6 +251,8 @@ class _Echo:
 def export(request, pk):
     user = request.user
     notice = _staff_notice(user, pk)
+    if not selectors.may_list_families(user):  # names and phones: not for senders without people.view
+        raise Http404
     fmt = request.GET.get("format", "xlsx")
     record("notice.export", model="notices.notice", object_id=notice.pk, changes={"format": fmt})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
