@@ -65,7 +65,7 @@ SPECS = [
         reply_kind="confirm",
         at=(10, 0),
         days_ago=3,
-        read_share=0.72,
+        read_share=0.66,
         reply_share=0.6,
         body=(
             "<p>各位家长：</p>"
@@ -87,7 +87,7 @@ SPECS = [
         at=(16, 20),
         days_ago=1,
         deadline_days=4,
-        read_share=0.76,
+        read_share=0.68,
         reply_share=0.8,
         body=(
             "<p>尊敬的家长：</p>"
