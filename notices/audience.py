@@ -138,3 +138,42 @@ def common_unit(user, audience: Audience) -> OrgUnit:
             break
     unit_id = int(common[-1])
     return OrgUnit.objects.get(pk=unit_id)
+
+
+def recipient_count(audience: Audience, *, at=None) -> tuple[int, int]:
+    """(families' guardians, staff) that a notice to this audience reaches now: the fan-out's own rules
+    (active guardians of active students in the addressed classes or picked; active staff holding one of
+    the roles in an addressed unit), counted rather than written. For the composer's 发给 N 位家长？"""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from accounts.models import RoleAssignment
+    from people.models import Guardianship
+
+    at = at or timezone.now()
+    paths = [u.path for u in audience.units]
+    addressed = Q(student_id__in=[st.pk for st in audience.students])
+    if audience.include_guardians and paths:
+        addressed |= prefix_q("student__school_class__path", paths)
+    families = (
+        Guardianship.objects.filter(addressed, student__is_active=True, guardian__is_active=True)
+        .values("guardian_id")
+        .distinct()
+        .count()
+    )
+    staff = 0
+    if audience.staff_roles and paths:
+        staff = (
+            RoleAssignment.objects.filter(
+                prefix_q("unit__path", paths),
+                is_active=True,
+                user__is_active=True,
+                student__isnull=True,
+                role__in=audience.staff_roles,
+            )
+            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+            .values("user_id")
+            .distinct()
+            .count()
+        )
+    return families, staff

@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from core.scoping import fetch_for, get_scope
-from notices import selectors, services
+from notices import conf, selectors, services
 from notices.audience import can_send, resolve, sendable_units
+from notices.audience import recipient_count as audience_count
 from notices.files import attachment_response, validate_upload
 from notices.forms import NoticeForm, PreferencesForm, WithdrawForm
 from notices.models import (
@@ -78,26 +79,71 @@ def index(request):
     return render(request, "notices/index.html", {"page": page, "rows": rows, "can_send": can_send(user)})
 
 
+def _checked(request, form):
+    """Validate everything the sender filled in at once — the form's fields, the audience, the
+    attachments — adding each problem to the form; returns (audience, files) when all is well."""
+    user = request.user
+    form.is_valid()
+    cd = getattr(form, "cleaned_data", {})
+    # The checks notice_create makes across fields, here too, so that they come with the others.
+    deadline, publish_at = cd.get("reply_deadline"), cd.get("publish_at")
+    if deadline and deadline < (publish_at or timezone.now()):
+        form.add_error("reply_deadline", _("回执截止时间应晚于发布时间。"))
+    if len(request.FILES.getlist("attachments")) > conf.attachments_per_item():
+        form.add_error(None, _("一条通知最多 %(n)d 个附件。") % {"n": conf.attachments_per_item()})
+    audience = None
+    try:
+        audience = resolve(
+            user,
+            unit_ids=cd.get("units", []),
+            include_guardians=cd.get("include_guardians", False),
+            staff_roles=cd.get("staff_roles", []),
+            student_nos=form.student_numbers(),
+        )
+    except ValidationError as exc:
+        for message in _messages_from(exc):
+            form.add_error(None, message)
+    files = []
+    for upload in request.FILES.getlist("attachments"):
+        try:
+            data, ftype = validate_upload(upload)
+        except ValidationError as exc:
+            for message in _messages_from(exc):
+                form.add_error(None, message)
+        else:
+            files.append((upload.name, data, ftype.content_type))
+    if form.errors:
+        return None
+    return audience, files
+
+
+def _confirmation(request, form, audience) -> dict:
+    """What 发布 asks before sending: how many it reaches, counted now by the audience's own rules."""
+    families, staff = audience_count(audience)
+    return {
+        "families": families,
+        "staff": staff,
+        "summary": audience.summary(),
+        "files_dropped": bool(request.FILES.getlist("attachments")) and not request.htmx,
+        "scheduled": form.cleaned_data.get("publish_at"),
+    }
+
+
 @login_required
 def create(request):
     user = request.user
     if not can_send(user):
         raise PermissionDenied(_("您没有发送通知的权限。"))
     form = NoticeForm(user, request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    confirm = None
+    checked = _checked(request, form) if request.method == "POST" else None
+    if checked is not None and request.POST.get("step") == "confirm" and request.POST.get("confirmed") != "1":
+        # Without JavaScript the 发布 button lands here: the same question as the HTMX preview.
+        confirm = _confirmation(request, form, checked[0])
+    elif checked is not None:
+        audience, files = checked
         cd = form.cleaned_data
         try:
-            audience = resolve(
-                user,
-                unit_ids=cd["units"],
-                include_guardians=cd["include_guardians"],
-                staff_roles=cd["staff_roles"],
-                student_nos=form.student_numbers(),
-            )
-            files = []
-            for upload in request.FILES.getlist("attachments"):
-                data, ftype = validate_upload(upload)
-                files.append((upload.name, data, ftype.content_type))
             notice = services.notice_create(
                 actor=user,
                 title=cd["title"],
@@ -122,7 +168,20 @@ def create(request):
             else:
                 messages.success(request, _("通知已发布，正在送达家长，阅读情况会实时更新。"))
             return redirect("notices:stats", pk=notice.pk)
-    return render(request, "notices/create.html", {"form": form})
+    return render(request, "notices/create.html", {"form": form, "confirm": confirm})
+
+
+@login_required
+def preview(request):
+    """HTMX, from 发布: every problem at once, or 发给 N 位家长？ with the button that sends."""
+    if (refused := _post_only(request)) is not None:
+        return refused
+    if not can_send(request.user):
+        raise PermissionDenied(_("您没有发送通知的权限。"))
+    form = NoticeForm(request.user, request.POST, request.FILES or None)
+    checked = _checked(request, form)
+    confirm = _confirmation(request, form, checked[0]) if checked is not None else None
+    return render(request, "notices/_confirm.html", {"form": form, "confirm": confirm})
 
 
 @login_required
