@@ -98,7 +98,7 @@ def test_class_report_opens_on_unread_as_family_cards(client, world, household_n
     url = reverse("notices:class_report", args=[household_notice.pk, world.class_a1.pk])
     html = client.get(url).content.decode()
     assert html.count('data-testid="family-card"') == 1  # the father: the mother's household has answered
-    assert 'aria-current="page"' in html.split('data-testid="only-unread"')[1].split(">")[0]
+    assert 'aria-current="page"' in html.split('data-testid="toggle-unread"')[1].split(">")[0]
     assert 'href="tel:13912345678"' in html and world.parent_a1.phone not in html
     everything = client.get(url + "?all=1").content.decode()
     assert everything.count('data-testid="family-card"') == 2 and world.parent_a1.phone in everything
