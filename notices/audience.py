@@ -9,13 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import RoleAssignment
 from accounts.roles import Role
 from core.scoping import get_scope, prefix_q
 from notices.models import SEND_PERM, SEND_TO_SCHOOLS_PERM
 from org.models import Kind, OrgUnit
-from people.models import Student
+from people.models import Guardianship, Student
 
 ADDRESSABLE_KINDS = (Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS)
 STAFF_ROLE_CHOICES = [
@@ -144,12 +147,6 @@ def recipient_count(audience: Audience, *, at=None) -> tuple[int, int]:
     """(families' guardians, staff) that a notice to this audience reaches now: the fan-out's own rules
     (active guardians of active students in the addressed classes or picked; active staff holding one of
     the roles in an addressed unit), counted rather than written. For the composer's 发给 N 位家长？"""
-    from django.db.models import Q
-    from django.utils import timezone
-
-    from accounts.models import RoleAssignment
-    from people.models import Guardianship
-
     at = at or timezone.now()
     paths = [u.path for u in audience.units]
     addressed = Q(student_id__in=[st.pk for st in audience.students])

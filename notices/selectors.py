@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 
 from core.crypto import mask_phone
@@ -384,8 +385,6 @@ def class_report(user, notice: Notice, school_class: OrgUnit, *, unread_only: bo
     page of families (unread_only: the families with an unread guardian, listed with all their guardians).
 
     Phone numbers are shown only to those who may see the class's contacts (the class teacher)."""
-    from django.core.paginator import Paginator
-
     scope = get_scope(user)
     full_contact = scope.can("people.view_contact", school_class)
     qs = class_receipts(notice, school_class.pk).filter(guardian__isnull=False).select_related("guardian").defer("guardian__id_number")
