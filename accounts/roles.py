@@ -51,6 +51,7 @@ class RoleRule:
 #   activities.approve   approve off-campus activities before sign-up opens
 #   courses.manage       run the parent school: courses, lessons, homework feedback, demand topics
 #   notices.send         send notices to audiences in the subtree; follow their read statistics
+#   notices.send_to_schools  send notices to the schools (staff, families) in the subtree; follow only one's own
 #   homeschool.teach     answer the class's consultations, plan and record home visits, publish micro-guides
 #   homeschool.oversee   consultation reply times, home-visit coverage of every class, FAQ and micro-guides
 RULES: dict[str, RoleRule] = {
@@ -62,7 +63,8 @@ RULES: dict[str, RoleRule] = {
         is_admin=True,
     ),
     Role.DEPARTMENT_LIAISON: RoleRule(unit_kinds=frozenset({"department"}), sees_units=DISTRICT),
-    Role.STREET_STAFF: RoleRule(unit_kinds=frozenset({"street"}), perms=frozenset({"activities.manage"})),
+    # A street workstation reaches its street's schools with notices, but does not oversee the schools' own.
+    Role.STREET_STAFF: RoleRule(unit_kinds=frozenset({"street"}), perms=frozenset({"activities.manage", "notices.send_to_schools"})),
     Role.SCHOOL_ADMIN: RoleRule(
         unit_kinds=frozenset({"school"}),
         sees_students=True,

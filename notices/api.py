@@ -335,12 +335,12 @@ def notice_remind(request, payload: RemindIn, notice_id: int = Path(..., ge=1, l
 
         class_ids = [fetch_for(request.user, SchoolClass, payload.class_id).pk]
     try:
-        services.notice_remind(actor=request.user, notice=notice, class_ids=class_ids)
+        reminder = services.notice_remind(actor=request.user, notice=notice, class_ids=class_ids)
     except ValidationError as exc:
         return Status(422, {"detail": " ".join(exc.messages)})
     except PermissionDenied as exc:
         return Status(403, {"detail": str(exc)})
-    return Status(202, {"detail": "已开始提醒未读的家长。"})
+    return Status(202, {"detail": f"正在提醒 {reminder.reminded_count} 位未读的收件人。"})
 
 
 class WithdrawIn(Schema):

@@ -9,13 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import RoleAssignment
 from accounts.roles import Role
 from core.scoping import get_scope, prefix_q
-from notices.models import SEND_PERM
+from notices.models import SEND_PERM, SEND_TO_SCHOOLS_PERM
 from org.models import Kind, OrgUnit
-from people.models import Student
+from people.models import Guardianship, Student
 
 ADDRESSABLE_KINDS = (Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS)
 STAFF_ROLE_CHOICES = [
@@ -68,12 +71,19 @@ def sendable_units(user):
     qs = OrgUnit.objects.visible_to(user).filter(kind__in=ADDRESSABLE_KINDS, is_active=True)
     if scope.superuser:
         return qs
-    q = prefix_q("path", scope.perm_prefixes.get(SEND_PERM, ()))
+    q = prefix_q("path", send_prefixes(scope))
     return qs.filter(q) if q is not None else qs.none()
 
 
+def send_prefixes(scope) -> tuple[str, ...]:
+    """The subtrees the user may address: notices.send, and notices.send_to_schools (street staff)."""
+    return (*scope.perm_prefixes.get(SEND_PERM, ()), *scope.perm_prefixes.get(SEND_TO_SCHOOLS_PERM, ()))
+
+
 def can_send(user) -> bool:
-    return get_scope(user).has_perm_anywhere(SEND_PERM)
+    """May compose notices at all (the 发通知 button, the home tile's wording)."""
+    scope = get_scope(user)
+    return scope.has_perm_anywhere(SEND_PERM) or scope.has_perm_anywhere(SEND_TO_SCHOOLS_PERM)
 
 
 def resolve(user, *, unit_ids, include_guardians: bool, staff_roles, student_nos) -> Audience:
@@ -131,3 +141,36 @@ def common_unit(user, audience: Audience) -> OrgUnit:
             break
     unit_id = int(common[-1])
     return OrgUnit.objects.get(pk=unit_id)
+
+
+def recipient_count(audience: Audience, *, at=None) -> tuple[int, int]:
+    """(families' guardians, staff) that a notice to this audience reaches now: the fan-out's own rules
+    (active guardians of active students in the addressed classes or picked; active staff holding one of
+    the roles in an addressed unit), counted rather than written. For the composer's 发给 N 位家长？"""
+    at = at or timezone.now()
+    paths = [u.path for u in audience.units]
+    addressed = Q(student_id__in=[st.pk for st in audience.students])
+    if audience.include_guardians and paths:
+        addressed |= prefix_q("student__school_class__path", paths)
+    families = (
+        Guardianship.objects.filter(addressed, student__is_active=True, guardian__is_active=True)
+        .values("guardian_id")
+        .distinct()
+        .count()
+    )
+    staff = 0
+    if audience.staff_roles and paths:
+        staff = (
+            RoleAssignment.objects.filter(
+                prefix_q("unit__path", paths),
+                is_active=True,
+                user__is_active=True,
+                student__isnull=True,
+                role__in=audience.staff_roles,
+            )
+            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+            .values("user_id")
+            .distinct()
+            .count()
+        )
+    return families, staff

@@ -70,6 +70,8 @@ class NoticeForm(forms.Form):
                 sendable_units(user).exclude(kind=Kind.CLASS).order_by("path").only("id", "name", "kind", "path", "depth")[:UNIT_LIST_LIMIT]
             )
         self.unit_objects = units
+        if not self.is_bound and len(units) == 1:  # the only possible audience (a class teacher's class)
+            self.initial.setdefault("units", [str(units[0].pk)])
         self.fields["units"].choices = [(str(u.id), u.name) for u in units]
         extra = self.data.getlist("units") if hasattr(self.data, "getlist") else []
         known = {str(u.id) for u in units}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 
 from core.crypto import mask_phone
@@ -96,11 +97,25 @@ def inbox(user, *, child_id: int | None = None, page: int = 1, per_page: int = I
     )
     has_more = len(rows) > per_page
     items = [InboxItem(r, r.notice, [names[i] for i in r.student_ids if i in names]) for r in rows[:per_page]]
-    unread = base.filter(read_at__isnull=True).exclude(notice__status=NoticeStatus.WITHDRAWN).count()
+    unread = _unread(base)
     return {"items": items, "children": children, "unread": unread, "has_more": has_more, "page": page, "child_id": child_id if child_id in names else None}
 
 
+def _unread(own) -> int:
+    return own.filter(read_at__isnull=True).exclude(notice__status=NoticeStatus.WITHDRAWN).count()
+
+
+def unread_count(user) -> int:
+    """The user's unread notices (as guardian or staff recipient), as the inbox counts them: one query."""
+    return _unread(Receipt.objects.own(get_scope(user)))
+
+
 # --- sender statistics ------------------------------------------------------------------------------
+#
+# One definition of every figure, used by the page, the list, the API, the export and the reminders: a
+# recipient is one receipt; it is read when read_at is set, and a reply sets read_at too (a household's
+# reply sets it on the whole family's receipts when one reply per household is asked). Hence
+# read >= replied and unread = total - read, per class and in total.
 
 
 @dataclass
@@ -138,6 +153,11 @@ class Stats:
     schools: list[SchoolRow]
     failed: dict[str, int]
     pending: bool
+
+    @property
+    def remindable(self) -> int:
+        """Who 一键提醒 reaches at most: the unread families and staff recipients shown."""
+        return self.totals.unread + self.staff.unread
 
 
 @dataclass(slots=True)
@@ -323,10 +343,17 @@ class GuardianLine:
 class FamilyLine:
     children: list[str]
     guardians: list[GuardianLine]
+    read_elsewhere: int = 0  # guardians of the family who read it, left off an unread-only list
 
     @property
     def read(self) -> bool:
         return any(g.receipt.read_at for g in self.guardians)
+
+    @property
+    def unread(self) -> bool:
+        """A guardian still to read it: the figures count each guardian, and a household's reply marks
+        the whole family read, so a family that answered is never listed as unread."""
+        return any(g.receipt.read_at is None for g in self.guardians)
 
     @property
     def replied(self) -> bool:
@@ -343,15 +370,24 @@ def class_receipts(notice: Notice, class_id: int):
     )
 
 
-def class_report(user, notice: Notice, school_class: OrgUnit, *, unread_only: bool = False) -> dict:
-    """Each family of the class and each of its guardians: read, replied, push status per channel.
+def may_list_families(user, school_class: OrgUnit | None = None) -> bool:
+    """Family names and phones (the class report, the export) need people.view: a street workstation
+    that sent a notice to its schools follows the figures, not who the families are."""
+    scope = get_scope(user)
+    return scope.can("people.view", school_class) if school_class is not None else scope.has_perm_anywhere("people.view")
+
+
+REPORT_PAGE = 20  # families per page of the class report: a phone's screenful or three
+
+
+def class_report(user, notice: Notice, school_class: OrgUnit, *, unread_only: bool = False, page=1) -> dict:
+    """Each family of the class and each of its guardians: read, replied, push status per channel; one
+    page of families (unread_only: the families with an unread guardian, listed with all their guardians).
 
     Phone numbers are shown only to those who may see the class's contacts (the class teacher)."""
     scope = get_scope(user)
     full_contact = scope.can("people.view_contact", school_class)
     qs = class_receipts(notice, school_class.pk).filter(guardian__isnull=False).select_related("guardian").defer("guardian__id_number")
-    if unread_only:
-        qs = qs.filter(read_at__isnull=True)
     receipts = list(qs.order_by("household_id", "guardian_id"))
     student_ids = {i for r in receipts for i in r.student_ids}
     students = {s.id: s for s in Student.objects.filter(id__in=student_ids).only("id", "name", "school_class_id")}
@@ -373,8 +409,22 @@ def class_report(user, notice: Notice, school_class: OrgUnit, *, unread_only: bo
         for name in (students[i].name for i in in_class):
             if name not in fam.children:
                 fam.children.append(name)
-    lines = sorted(families.values(), key=lambda f: (f.read, f.replied, not f.failed, f.children))
-    return {"families": lines, "full_contact": full_contact, "channels": [Channel.SMS, Channel.WECHAT, Channel.EMAIL]}
+    lines = sorted(families.values(), key=lambda f: (not f.unread, f.replied, not f.failed, f.children))
+    # 只看未读: whom to call, so only the guardians who have not read it, the others counted on the card.
+    unread_lines = [
+        FamilyLine(f.children, [g for g in f.guardians if g.receipt.read_at is None], read_elsewhere=sum(1 for g in f.guardians if g.receipt.read_at))
+        for f in lines
+        if f.unread
+    ]
+    pages = Paginator(unread_lines if unread_only else lines, REPORT_PAGE)
+    return {
+        "families": pages.get_page(page).object_list,
+        "page": pages.get_page(page),
+        "all_families": len(lines),
+        "unread_families": len(unread_lines),
+        "full_contact": full_contact,
+        "channels": [Channel.SMS, Channel.WECHAT, Channel.EMAIL],
+    }
 
 
 # --- export ---------------------------------------------------------------------------------------------
@@ -439,6 +489,44 @@ def export_rows(user, notice: Notice, chunk: int = 2000):
                 pushes[r.pk].get("email", ""),
                 r.reminder_count,
             ]
+
+
+@dataclass
+class Figures:
+    """A notice's headline figures on the list: its families, or its staff when it went to staff only."""
+
+    total: int
+    read: int
+    replied: int
+
+    @property
+    def unread(self) -> int:
+        return self.total - self.read
+
+
+def list_figures(notice_ids) -> dict[int, Figures]:
+    """The headline figures of several notices in one query, as the figures page counts them
+    (families apart from staff recipients)."""
+    family = Q(guardian__isnull=False)
+    rows = (
+        Receipt.objects.filter(notice_id__in=list(notice_ids))
+        .values("notice_id")
+        .annotate(
+            total=Count("id", filter=family),
+            read=Count("read_at", filter=family),
+            replied=Count("replied_at", filter=family),
+            all_total=Count("id"),
+            all_read=Count("read_at"),
+            all_replied=Count("replied_at"),
+        )
+        .order_by()
+    )
+    return {
+        r["notice_id"]: Figures(r["total"], r["read"], r["replied"])
+        if r["total"]
+        else Figures(r["all_total"], r["all_read"], r["all_replied"])
+        for r in rows
+    }
 
 
 def sent_list(user):

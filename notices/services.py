@@ -9,7 +9,8 @@ import logging
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, F, Q, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -280,7 +281,15 @@ def notice_reply(*, user, notice_id, choice: str, comment: str = "") -> Receipt:
             .filter(Q(replied_at__isnull=True) | Q(replied_by_household=True))
         )
         touched += list(family.values_list("pk", flat=True))
-        family.update(replied_at=now, reply=choice, reply_comment="", replied_by_household=True)
+        # The family has answered, so it has read the notice: a reply implies a read, and the other
+        # guardians are neither listed as unread nor reminded (the notice asks one reply per household).
+        family.update(
+            replied_at=now,
+            reply=choice,
+            reply_comment="",
+            replied_by_household=True,
+            read_at=Coalesce("read_at", Value(now, output_field=DateTimeField())),
+        )
     sync_extra_classes(touched)
     record(
         "notice.reply",
@@ -339,11 +348,14 @@ def notice_remind(*, actor, notice: Notice, class_ids: list[int] | None = None) 
             _("刚刚已经提醒过，请 %(m)d 分钟后再提醒，以免打扰家长。") % {"m": conf.reminder_gap_minutes()}
         )
     reminder = Reminder.objects.create(notice=notice, created_by=actor, class_ids=class_ids)
+    # The log says at once how many the job will remind (the same set the job takes), not 0 until it ran.
+    reminder.reminded_count = reminder_targets(notice, class_ids=class_ids, created_at=reminder.created_at).count()
+    Reminder.objects.filter(pk=reminder.pk).update(reminded_count=reminder.reminded_count)
     record(
         "notice.remind",
         model="notices.notice",
         object_id=notice.pk,
-        changes={"reminder": reminder.pk, "classes": class_ids or "all"},
+        changes={"reminder": reminder.pk, "classes": class_ids or "all", "queued": reminder.reminded_count},
     )
     _new_job(notice, JobKind.REMIND, ref=reminder.pk)
     return reminder
@@ -421,6 +433,18 @@ def _class_filter_sql(class_ids: list[int]) -> tuple[str, list]:
     return sql, [*class_ids, *class_ids]
 
 
+def reminder_targets(notice: Notice, *, class_ids: list[int] | None, created_at: dt.datetime):
+    """The receipts one reminder reminds: unread (a household's reply marks the family read), not reminded
+    within the gap, of the given classes. The one definition behind the queued count and the job."""
+    cutoff = created_at - dt.timedelta(minutes=conf.reminder_gap_minutes())
+    q = Q(reminded_at__isnull=True) | Q(reminded_at__lt=cutoff)
+    if class_ids is not None:
+        q &= Q(school_class_id__in=class_ids) | Q(
+            id__in=ReceiptClass.objects.filter(notice=notice, school_class_id__in=class_ids).values("receipt_id")
+        )
+    return Receipt.objects.filter(notice=notice, read_at__isnull=True).filter(q)
+
+
 def run_reminder(job: NoticeJob) -> None:
     reminder = Reminder.objects.select_related("notice").get(pk=job.ref)
     notice = reminder.notice
@@ -429,16 +453,11 @@ def run_reminder(job: NoticeJob) -> None:
     cutoff = reminder.created_at - dt.timedelta(minutes=conf.reminder_gap_minutes())
     receipt_filter = "(r.reminded_at IS NULL OR r.reminded_at < %s)"
     params: list = [cutoff]
-    q = Q(reminded_at__isnull=True) | Q(reminded_at__lt=cutoff)
     if reminder.class_ids is not None:
         class_sql, class_params = _class_filter_sql(reminder.class_ids)
         receipt_filter += f" AND ({class_sql})"
         params += class_params
-        q &= Q(school_class_id__in=reminder.class_ids) | Q(
-            id__in=ReceiptClass.objects.filter(notice=notice, school_class_id__in=reminder.class_ids).values(
-                "receipt_id"
-            )
-        )
+    targets = reminder_targets(notice, class_ids=reminder.class_ids, created_at=reminder.created_at)
     with transaction.atomic():
         # Push rows first, then mark the receipts: both or neither, so a rerun finds the same set.
         fanout.insert_deliveries(
@@ -450,12 +469,11 @@ def run_reminder(job: NoticeJob) -> None:
             receipt_filter=receipt_filter,
             filter_params=params,
         )
-        count = (
-            Receipt.objects.filter(notice=notice, read_at__isnull=True)
-            .filter(q)
-            .update(reminded_at=reminder.created_at, reminder_count=F("reminder_count") + 1)
-        )
-        Reminder.objects.filter(pk=reminder.pk).update(reminded_count=F("reminded_count") + count)
+        count = targets.update(reminded_at=reminder.created_at, reminder_count=F("reminder_count") + 1)
+        # Those who read since the click need no reminder: the log then says how many were reminded. A
+        # rerun after a lost finish finds nobody left (all marked) and keeps the count it had.
+        if count:
+            Reminder.objects.filter(pk=reminder.pk).update(reminded_count=count)
 
 
 def run_escalation(job: NoticeJob) -> None:

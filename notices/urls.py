@@ -6,6 +6,7 @@ app_name = "notices"
 urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.create, name="create"),
+    path("new/check/", views.preview, name="preview"),
     path("units/", views.unit_search, name="unit_search"),
     path("<int:pk>/", views.stats, name="stats"),
     path("<int:pk>/figures/", views.stats_partial, name="stats_partial"),

@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,8 +21,9 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from core.scoping import fetch_for, get_scope
-from notices import selectors, services
+from notices import conf, selectors, services
 from notices.audience import can_send, resolve, sendable_units
+from notices.audience import recipient_count as audience_count
 from notices.files import attachment_response, validate_upload
 from notices.forms import NoticeForm, PreferencesForm, WithdrawForm
 from notices.models import (
@@ -67,15 +67,66 @@ def _messages_from(exc: ValidationError) -> list[str]:
 def index(request):
     user = request.user
     if not can_send(user) and not Notice.objects.followed_by(user).exists():
-        return redirect("notices:inbox")
+        scope = get_scope(user)
+        if scope.guardian_id or Receipt.objects.own(scope).exists():
+            return redirect("notices:inbox")
+        # Cannot send and has received nothing: say what the page is for, rather than an empty inbox.
+        return render(request, "notices/index.html", {"page": None, "rows": [], "can_send": False, "nothing_here": True})
     page = Paginator(selectors.sent_list(user), 20).get_page(request.GET.get("page"))
     small = [n.pk for n in page.object_list if n.recipient_count <= LIST_STATS_LIMIT]
-    counts = {
-        row["notice_id"]: row
-        for row in Receipt.objects.filter(notice_id__in=small).values("notice_id").annotate(total=Count("id"), read=Count("read_at"), replied=Count("replied_at"))
-    }
+    counts = selectors.list_figures(small)
     rows = [(n, counts.get(n.pk)) for n in page.object_list]
     return render(request, "notices/index.html", {"page": page, "rows": rows, "can_send": can_send(user)})
+
+
+def _checked(request, form):
+    """Validate everything the sender filled in at once — the form's fields, the audience, the
+    attachments — adding each problem to the form; returns (audience, files) when all is well."""
+    user = request.user
+    form.is_valid()
+    cd = getattr(form, "cleaned_data", {})
+    # The checks notice_create makes across fields, here too, so that they come with the others.
+    deadline, publish_at = cd.get("reply_deadline"), cd.get("publish_at")
+    if deadline and deadline < (publish_at or timezone.now()):
+        form.add_error("reply_deadline", _("回执截止时间应晚于发布时间。"))
+    if len(request.FILES.getlist("attachments")) > conf.attachments_per_item():
+        form.add_error(None, _("一条通知最多 %(n)d 个附件。") % {"n": conf.attachments_per_item()})
+    audience = None
+    try:
+        audience = resolve(
+            user,
+            unit_ids=cd.get("units", []),
+            include_guardians=cd.get("include_guardians", False),
+            staff_roles=cd.get("staff_roles", []),
+            student_nos=form.student_numbers(),
+        )
+    except ValidationError as exc:
+        for message in _messages_from(exc):
+            form.add_error(None, message)
+    files = []
+    for upload in request.FILES.getlist("attachments"):
+        try:
+            data, ftype = validate_upload(upload)
+        except ValidationError as exc:
+            for message in _messages_from(exc):
+                form.add_error(None, message)
+        else:
+            files.append((upload.name, data, ftype.content_type))
+    if form.errors:
+        return None
+    return audience, files
+
+
+def _confirmation(request, form, audience) -> dict:
+    """What 发布 asks before sending: how many it reaches, counted now by the audience's own rules."""
+    families, staff = audience_count(audience)
+    return {
+        "families": families,
+        "staff": staff,
+        "summary": audience.summary(),
+        "files_dropped": bool(request.FILES.getlist("attachments")) and not request.htmx,
+        "scheduled": form.cleaned_data.get("publish_at"),
+    }
 
 
 @login_required
@@ -84,20 +135,15 @@ def create(request):
     if not can_send(user):
         raise PermissionDenied(_("您没有发送通知的权限。"))
     form = NoticeForm(user, request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    confirm = None
+    checked = _checked(request, form) if request.method == "POST" else None
+    if checked is not None and request.POST.get("step") == "confirm" and request.POST.get("confirmed") != "1":
+        # Without JavaScript the 发布 button lands here: the same question as the HTMX preview.
+        confirm = _confirmation(request, form, checked[0])
+    elif checked is not None:
+        audience, files = checked
         cd = form.cleaned_data
         try:
-            audience = resolve(
-                user,
-                unit_ids=cd["units"],
-                include_guardians=cd["include_guardians"],
-                staff_roles=cd["staff_roles"],
-                student_nos=form.student_numbers(),
-            )
-            files = []
-            for upload in request.FILES.getlist("attachments"):
-                data, ftype = validate_upload(upload)
-                files.append((upload.name, data, ftype.content_type))
             notice = services.notice_create(
                 actor=user,
                 title=cd["title"],
@@ -122,7 +168,20 @@ def create(request):
             else:
                 messages.success(request, _("通知已发布，正在送达家长，阅读情况会实时更新。"))
             return redirect("notices:stats", pk=notice.pk)
-    return render(request, "notices/create.html", {"form": form})
+    return render(request, "notices/create.html", {"form": form, "confirm": confirm})
+
+
+@login_required
+def preview(request):
+    """HTMX, from 发布: every problem at once, or 发给 N 位家长？ with the button that sends."""
+    if (refused := _post_only(request)) is not None:
+        return refused
+    if not can_send(request.user):
+        raise PermissionDenied(_("您没有发送通知的权限。"))
+    form = NoticeForm(request.user, request.POST, request.FILES or None)
+    checked = _checked(request, form)
+    confirm = _confirmation(request, form, checked[0]) if checked is not None else None
+    return render(request, "notices/_confirm.html", {"form": form, "confirm": confirm})
 
 
 @login_required
@@ -153,6 +212,7 @@ def _stats_context(request, notice):
         "school_summary": summary,
         "many_schools": len(stats.schools) > 1,
         "job": NoticeJob.objects.filter(notice=notice, kind="fanout").first(),
+        "lists_families": selectors.may_list_families(request.user),
         "channel_labels": dict(Channel.choices),
     }
 
@@ -187,8 +247,11 @@ def class_report(request, pk, class_id):
     followed = services.followed_class_ids(user, notice)
     if followed is not None and school_class.pk not in followed:
         raise Http404
-    unread_only = request.GET.get("unread") == "1"
-    report = selectors.class_report(user, notice, school_class, unread_only=unread_only)
+    if not selectors.may_list_families(user, school_class):
+        raise Http404
+    # Opens on 只看未读 (whom to call); ?all=1 lists every family.
+    unread_only = request.GET.get("all") != "1"
+    report = selectors.class_report(user, notice, school_class, unread_only=unread_only, page=request.GET.get("page"))
     return render(
         request,
         "notices/class_report.html",
@@ -207,11 +270,14 @@ def remind(request, pk):
         school_class = fetch_for(request.user, SchoolClass, class_id)
         class_ids = [school_class.pk]
     try:
-        services.notice_remind(actor=request.user, notice=notice, class_ids=class_ids)
+        reminder = services.notice_remind(actor=request.user, notice=notice, class_ids=class_ids)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
     else:
-        messages.success(request, _("已向未读的家长发送提醒（站内提醒，未开通账号的家长会收到短信）。"))
+        messages.success(
+            request,
+            _("正在提醒 %(n)d 位未读的收件人（站内提醒，未开通账号的家长会收到短信）。") % {"n": reminder.reminded_count},
+        )
     if class_ids:
         return redirect("notices:class_report", pk=notice.pk, class_id=class_ids[0])
     return redirect("notices:stats", pk=notice.pk)
@@ -244,6 +310,8 @@ class _Echo:
 def export(request, pk):
     user = request.user
     notice = _staff_notice(user, pk)
+    if not selectors.may_list_families(user):  # names and phones: not for senders without people.view
+        raise Http404
     fmt = request.GET.get("format", "xlsx")
     record("notice.export", model="notices.notice", object_id=notice.pk, changes={"format": fmt})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

@@ -66,7 +66,7 @@ SPECS = [
         reply_kind="confirm",
         at=(10, 0),
         days_ago=3,
-        read_share=0.72,
+        read_share=0.66,
         reply_share=0.6,
         body=(
             "<p>各位家长：</p>"
@@ -88,7 +88,7 @@ SPECS = [
         at=(16, 20),
         days_ago=1,
         deadline_days=4,
-        read_share=0.76,
+        read_share=0.68,
         reply_share=0.8,
         body=(
             "<p>尊敬的家长：</p>"
@@ -409,6 +409,8 @@ class Builder:
             households = [h for h, s in family_slot.items() if s == slot]
             same = replied.filter(pk__in=ids) | replied.filter(household_id__in=households)
             Reply.objects.filter(receipt__in=same.values("pk")).update(created_at=reply_at)
+            # Guardians the household replied for read it with the reply (a reply implies a read).
+            replied.filter(household_id__in=households).exclude(pk__in=ids).update(read_at=reply_at)
             same.update(replied_at=reply_at)
         all_ids = sorted(read_ids | set(replied.values_list("pk", flat=True)))
         for start in range(0, len(all_ids), 500):
