@@ -105,11 +105,6 @@ def _unread(own) -> int:
     return own.filter(read_at__isnull=True).exclude(notice__status=NoticeStatus.WITHDRAWN).count()
 
 
-def unread_count(user) -> int:
-    """The user's unread notices (as guardian or staff recipient), as the inbox counts them: one query."""
-    return _unread(Receipt.objects.own(get_scope(user)))
-
-
 # --- sender statistics ------------------------------------------------------------------------------
 #
 # One definition of every figure, used by the page, the list, the API, the export and the reminders: a

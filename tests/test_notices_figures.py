@@ -126,11 +126,11 @@ def test_class_report_is_paged(client, world, django_capture_on_commit_callbacks
     assert second.count('data-testid="family-card"') == 27 - selectors.REPORT_PAGE  # 25 + the two families of A1
 
 
-def test_unread_count_is_the_inbox_count_in_one_query(world, household_notice, django_assert_num_queries, django_capture_on_commit_callbacks):
+def test_the_red_dot_count_is_the_inbox_count_in_one_query(world, household_notice, django_assert_num_queries, django_capture_on_commit_callbacks):
     send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], title="第二条")
     from core.scoping import get_scope
 
     get_scope(world.grandparent_a1)  # the request has its scope already
     with django_assert_num_queries(1):
-        n = selectors.unread_count(world.grandparent_a1)
+        n = selectors.unread_counts(world.grandparent_a1)["unread"]
     assert n == selectors.inbox(world.grandparent_a1)["unread"] == 1  # the household replied the first
