@@ -39,7 +39,7 @@ from activities.models import (
 )
 from audit.services import record
 from core.feedback import flash_validation_error
-from core.scoping import fetch_for, get_scope
+from core.scoping import fetch_for, get_scope, prefix_q
 from org.models import Kind, OrgUnit
 from people.models import Guardian, Student
 from periods.models import Period, PeriodKind
@@ -107,6 +107,7 @@ def activity_list(request):
             session_count=Count("sessions", distinct=True), first_start=Min("sessions__starts_at"))
         ctx["managed"] = managed.order_by("-created_at")[:100]
         scope = get_scope(user)
+        ctx["can_coverage"] = _coverage_units(user, scope).exists()
         if scope.has_perm_anywhere("activities.approve"):
             ctx["pending"] = [
                 a for a in Activity.objects.visible_to(user).filter(status=ActivityStatus.PENDING).select_related("owner_unit")
@@ -696,6 +697,16 @@ def campaign_photo(request, pk):
 # --- Coverage ------------------------------------------------------------------------------------
 
 
+def _coverage_units(user, scope):
+    """Units whose families' coverage an organiser may follow: a community or partner organises, but holds
+    no families of its own, so it has no coverage page (and no button to one)."""
+    q = prefix_q("path", scope.perm_prefixes.get("activities.manage", ()))
+    if q is None and not scope.superuser:
+        return OrgUnit.objects.none()
+    units = OrgUnit.objects.visible_to(user).filter(kind__in=[Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.CLASS])
+    return units if q is None else units.filter(q)
+
+
 @login_required
 def coverage(request):
     """Coverage for a unit the user organises for, and a period: family participation per school and
@@ -709,8 +720,7 @@ def coverage(request):
         unit = fetch_for(user, OrgUnit, unit_id)
     else:
         candidates = sorted(
-            (u for u in OrgUnit.objects.visible_to(user).filter(kind__in=[Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.CLASS])
-             if scope.can("activities.manage", u)),
+            (u for u in _coverage_units(user, scope) if scope.can("activities.manage", u)),
             key=lambda u: u.depth,
         )
         if not candidates:

@@ -365,7 +365,9 @@ def inbox(request):
         child_id, page = None, 1
     data = selectors.inbox(request.user, child_id=child_id, page=page, unread_only=request.GET.get("unread") == "1")
     template = "notices/_inbox_items.html" if request.htmx and request.GET.get("page") else "notices/inbox.html"
-    return render(request, template, {**data, "unread_filter": request.GET.get("unread") == "1"})
+    # Push channels are a family's setting (the preferences page is a guardian's): staff get no link to it.
+    return render(request, template, {**data, "unread_filter": request.GET.get("unread") == "1",
+                                      "can_set_channels": bool(get_scope(request.user).guardian_id)})
 
 
 @login_required

@@ -54,3 +54,12 @@ def test_community_activity_reaches_the_families_of_its_street(world):
     guardians, students = services.checkin_candidates(actor=world.grid_worker_1, session=session)
     assert world.child_a1.pk in students and world.child_b1.pk not in students
     assert set(students) <= {world.child_a1.pk, world.child_a2.pk}  # child_a2: the child this grid worker cares for
+
+
+@pytest.mark.parametrize("user_key, shown", [("grid_worker_1", False), ("partner_contact", False), ("teacher_a1", True)])
+def test_the_coverage_button_is_offered_only_to_those_with_a_coverage_page(client, world, user_key, shown):
+    """A community or partner organises but holds no families: no button to a page that answers 404."""
+    client.force_login(getattr(world, user_key))
+    body = client.get(reverse("activities:list")).content.decode()
+    assert (reverse("activities:coverage") in body) is shown
+    assert client.get(reverse("activities:coverage")).status_code == (200 if shown else 404)

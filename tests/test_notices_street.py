@@ -83,3 +83,12 @@ def test_the_notices_page_explains_itself_to_who_can_neither_send_nor_has_receiv
     send(django_capture_on_commit_callbacks, world.school_admin_a, [world.school_a], guardians=False, roles=["subject_teacher"])
     login(client, world.subject_teacher_a1)
     assert client.get(reverse("notices:index")).url == reverse("notices:inbox")
+
+
+@pytest.mark.parametrize("user_key, shown", [("parent_two_schools", True), ("subject_teacher_a1", False), ("street_staff_1", False)])
+def test_the_channel_settings_are_offered_only_to_families(client, world, user_key, shown):
+    """接收方式 is a guardian's page: staff who open their inbox get no link to a page that answers 404."""
+    client.force_login(getattr(world, user_key))
+    body = client.get(reverse("notices:inbox")).content.decode()
+    assert (reverse("notices:preferences") in body) is shown
+    assert client.get(reverse("notices:preferences")).status_code == (200 if shown else 404)
