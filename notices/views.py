@@ -93,6 +93,7 @@ def create(request):
                 include_guardians=cd["include_guardians"],
                 staff_roles=cd["staff_roles"],
                 student_nos=form.student_numbers(),
+                student_ids=form.picked_student_ids(),
             )
             files = []
             for upload in request.FILES.getlist("attachments"):
