@@ -44,7 +44,7 @@ class NoticeForm(forms.Form):
         label=_("按学籍号指定家庭（可选，每行一个）"),
         required=False,
         max_length=20000,
-        widget=forms.Textarea(attrs={"class": "form-control", "rows": 3, "placeholder": "G110101201501010011"}),
+        widget=forms.Textarea(attrs={"class": "form-control", "rows": 3, "placeholder": _("完整学籍号，每行一个")}),
     )
     audience_note = forms.CharField(
         label=_("内部备注（可选，仅教职工可见，家长看不到）"),

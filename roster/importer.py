@@ -443,8 +443,8 @@ class RosterImport:
         base = Student.objects.visible_to(self.user) if self.user is not None else Student.objects.all()
         found: dict[str, list[str]] = defaultdict(list)
         for chunk in _chunks(sorted({k.split(_MASKED_KEY_SEP, 1)[1] for k in keys})):
-            for name, no in base.filter(district=self.district, name__in=chunk).values_list("name", "student_no"):
-                key = _masked_key(mask_student_no(no), name)
+            for name, no in base.filter(district=self.district, name__in=chunk).values_list("name", "student_no").iterator():
+                key = _masked_key(norm.digit_text(mask_student_no(no)), norm.name_text(name))
                 if key in keys:
                     found[key].append(no)
         messages = {
@@ -1057,7 +1057,8 @@ _MASKED_KEY_SEP = "\x00"  # never in a cell: normalised text has no control char
 
 
 def _is_masked_no(value: str) -> bool:
-    return STUDENT_NO_MASK in value or "*" in value
+    # Cells are NFKC-normalised on reading, which turns the mask's "…" into "...".
+    return STUDENT_NO_MASK in value or "..." in value or "*" in value
 
 
 def _masked_key(masked: str, name: str) -> str:

@@ -53,6 +53,33 @@ def test_compose_without_audience_says_what_to_do(client, world, django_capture_
     assert not Notice.objects.exists()
 
 
+def test_family_picker_carries_student_ids_never_the_student_no(client, world, django_capture_on_commit_callbacks):
+    login(client, world.teacher_a1)
+    html = client.get(reverse("notices:create")).content.decode()
+    assert f'name="picked" value="{world.child_a1.pk}"' in html
+    # The 学籍号 is "G" + the ID number: a class teacher may not see it, not even in the form's values.
+    assert world.child_a1.student_no not in html and world.child_a1.id_number not in html
+    response = post_notice(client, django_capture_on_commit_callbacks, picked=[str(world.child_a1.pk)])
+    notice = Notice.objects.get()
+    assert response.status_code == 302 and notice.recipient_count == 3
+
+
+@pytest.mark.parametrize("picked", ["child_b1", "child_a2", "junk"])
+def test_family_picker_refuses_a_student_outside_scope_and_changes_nothing(client, world, django_capture_on_commit_callbacks, picked):
+    login(client, world.teacher_a1)
+    value = str(world.students[picked].pk) if picked != "junk" else "abc"
+    response = post_notice(client, django_capture_on_commit_callbacks, picked=[value])
+    assert response.status_code == 200 and not Notice.objects.exists()
+
+
+def test_a_typed_student_no_is_found_by_its_digest(client, world, django_capture_on_commit_callbacks):
+    login(client, world.teacher_a1)
+    response = post_notice(client, django_capture_on_commit_callbacks, student_nos=world.child_a1.student_no.lower())
+    assert response.status_code == 302 and Notice.objects.get().recipient_count == 3
+    response = post_notice(client, django_capture_on_commit_callbacks, student_nos=world.child_b1.student_no)
+    assert "找不到以下学籍号的学生" in response.content.decode() and Notice.objects.count() == 1
+
+
 @pytest.mark.parametrize("user_key", ["subject_teacher_a1", "parent_a1", "outsider", "liaison"])
 def test_compose_refused_without_permission(client, world, user_key):
     login(client, world.users[user_key])
