@@ -64,12 +64,18 @@ def test_family_picker_carries_student_ids_never_the_student_no(client, world, d
     assert response.status_code == 302 and notice.recipient_count == 3
 
 
-@pytest.mark.parametrize("picked", ["child_b1", "child_a2", "junk"])
-def test_family_picker_refuses_a_student_outside_scope_and_changes_nothing(client, world, django_capture_on_commit_callbacks, picked):
-    login(client, world.teacher_a1)
-    value = str(world.students[picked].pk) if picked != "junk" else "abc"
-    response = post_notice(client, django_capture_on_commit_callbacks, picked=[value])
-    assert response.status_code == 200 and not Notice.objects.exists()
+def test_picked_student_ids_are_scoped_again_when_the_audience_is_resolved(world):
+    from django.core.exceptions import ValidationError
+
+    from notices.audience import resolve
+
+    kw = {"unit_ids": [], "include_guardians": True, "staff_roles": [], "student_nos": []}
+    assert [s.pk for s in resolve(world.teacher_a1, student_ids=[str(world.child_a1.pk)], **kw).students] == [world.child_a1.pk]
+    for foreign in (world.child_b1, world.child_a2, world.child_other):
+        with pytest.raises(ValidationError, match="不在您负责范围内"):
+            resolve(world.teacher_a1, student_ids=[str(foreign.pk)], **kw)
+    with pytest.raises(ValidationError, match="无效的选项"):
+        resolve(world.teacher_a1, student_ids=["abc"], **kw)
 
 
 def test_a_typed_student_no_is_found_by_its_digest(client, world, django_capture_on_commit_callbacks):
