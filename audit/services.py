@@ -111,9 +111,10 @@ def record(action: str, *, model: str, object_id, changes: dict | None = None, a
     return _append(AuditEvent, actor=actor, action=action, model=model, object_id=str(object_id or ""), changes=changes or {})
 
 
-def record_access(*, user, obj, reason: str = "", ip: str | None = None) -> AccessEvent:
-    """Call on every read of a sensitive record (care files, psych records, unmasked identity data)."""
-    actor = actor_for(user, ip=ip or current_actor().ip)
+def record_access(*, user, obj, reason: str = "", ip: str | None = None, actor: Actor | None = None) -> AccessEvent:
+    """Call on every read of a sensitive record (care files, psych records, unmasked identity data).
+    actor: who acted when there is no user (a command run as the system)."""
+    actor = actor or actor_for(user, ip=ip or current_actor().ip)
     return _append(AccessEvent, actor=actor, model=obj._meta.label_lower, object_id=str(obj.pk), reason=reason[:200])
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-from core.crypto import mask_id_number, mask_phone
+from core.crypto import mask_id_number, mask_phone, mask_student_no
 from core.scoping import get_scope
 
 
@@ -96,7 +96,9 @@ class ScopedModelAdmin(admin.ModelAdmin):
 
 
 def masked(name: str, value: str) -> str:
-    return mask_phone(value) if "phone" in name else mask_id_number(value)
+    if "phone" in name:
+        return mask_phone(value)
+    return mask_student_no(value) if name == "student_no" else mask_id_number(value)
 
 
 class WriteOnlySensitiveMixin:

@@ -1,4 +1,4 @@
-"""Field encryption for sensitive values (ID numbers, phone numbers).
+"""Field encryption for sensitive values (ID numbers, 学籍号, phone numbers).
 
 Values are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under keys derived from GONGYU_FIELD_KEY.
 Several keys may be configured: the first encrypts, every one decrypts (rotation, docs/security.md).
@@ -117,6 +117,19 @@ def mask_id_number(id_number: str) -> str:
     if not id_number or len(id_number) < 8:
         return "*" * len(id_number or "")
     return f"{id_number[:3]}{'*' * (len(id_number) - 7)}{id_number[-4:]}"
+
+
+STUDENT_NO_MASK = "…"
+
+
+def mask_student_no(student_no: str) -> str:
+    """The 学籍号 is "G" + the ID number: show its letter prefix and last 4 only ("G…0011"), never its length.
+
+    The tail is the part mask_id_number already shows, so the two masks together reveal nothing more."""
+    if not student_no or len(student_no) < 8:
+        return "*" * len(student_no or "")
+    prefix = student_no[0] if student_no[0].isalpha() else ""
+    return f"{prefix}{STUDENT_NO_MASK}{student_no[-4:]}"
 
 
 def encrypted_models() -> list[tuple[type, list[str], list[str]]]:

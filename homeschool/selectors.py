@@ -147,7 +147,7 @@ def visit_coverage(user, *, school_id: int | None = None, on: dt.date | None = N
 def class_visits(user, school_class: OrgUnit, *, on: dt.date | None = None) -> dict:
     """Every student of a class with this semester's visits: who is covered, who is planned, who is left."""
     start, end, name = current_semester(school_class.district_id, on=on)
-    students = list(Student.objects.visible_to(user).filter(school_class=school_class, is_active=True).only("id", "name", "student_no").order_by("name"))
+    students = list(Student.objects.visible_to(user).filter(school_class=school_class, is_active=True).only("id", "name").order_by("name"))
     visits: dict[int, list[HomeVisit]] = {}
     for v in HomeVisit.objects.visible_to(user).filter(school_class=school_class).filter(
         Q(planned_for__gte=start, planned_for__lte=end) | Q(visited_on__gte=start, visited_on__lte=end)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import RoleAssignment
 from accounts.roles import Role
+from core.crypto import digest
 from core.scoping import get_scope, prefix_q
 from notices.models import SEND_PERM, SEND_TO_SCHOOLS_PERM
 from org.models import Kind, OrgUnit
@@ -86,8 +87,10 @@ def can_send(user) -> bool:
     return scope.has_perm_anywhere(SEND_PERM) or scope.has_perm_anywhere(SEND_TO_SCHOOLS_PERM)
 
 
-def resolve(user, *, unit_ids, include_guardians: bool, staff_roles, student_nos) -> Audience:
-    """Turn what the sender picked into checked objects, or raise ValidationError saying what to fix."""
+def resolve(user, *, unit_ids, include_guardians: bool, staff_roles, student_nos, student_ids=()) -> Audience:
+    """Turn what the sender picked into checked objects, or raise ValidationError saying what to fix.
+
+    student_nos: 学籍号 typed by the sender (matched by digest); student_ids: the picker's ticks."""
     scope = get_scope(user)
     errors = []
     clean_ids = set()
@@ -108,15 +111,25 @@ def resolve(user, *, unit_ids, include_guardians: bool, staff_roles, student_nos
     allowed_roles = {r for r, _label in STAFF_ROLE_CHOICES}
     if any(r not in allowed_roles for r in roles):
         errors.append(_("所选教职工角色无效，请重新选择。"))
-    nos = [n.strip() for n in (student_nos or []) if n and n.strip()]
-    if len(nos) > MAX_PICKED:
+    nos = list(dict.fromkeys(n.strip().upper() for n in (student_nos or []) if n and n.strip()))
+    picked_ids = set()
+    for raw in student_ids or ():
+        try:
+            picked_ids.add(int(raw))
+        except (TypeError, ValueError):
+            errors.append(_("指定的家庭中有无效的选项，请重新选择。"))
+    if len(nos) + len(picked_ids) > MAX_PICKED:
         errors.append(_("一次最多指定 %(n)d 户家庭，请分批发送或改为按班级发送。") % {"n": MAX_PICKED})
-        nos = []
-    students = list(Student.objects.visible_to(user).active().filter(student_no__in=nos).select_related("school_class"))
-    found = {s.student_no for s in students}
-    missing = [n for n in nos if n not in found]
+        nos, picked_ids = [], set()
+    visible = Student.objects.visible_to(user).active().select_related("school_class")
+    by_no = {s.student_no_digest: s for s in visible.with_student_no(*nos)} if nos else {}
+    by_id = {s.pk: s for s in visible.filter(id__in=picked_ids)} if picked_ids else {}
+    missing = [n for n in nos if digest(n) not in by_no]
     if missing:
         errors.append(_("找不到以下学籍号的学生（或不在您负责的范围内）：%(nos)s。请核对后重试。") % {"nos": "、".join(missing[:10])})
+    if len(by_id) != len(picked_ids):
+        errors.append(_("所选家庭中有已离校或不在您负责范围内的学生，请重新选择。"))
+    students = list({s.pk: s for s in [*by_no.values(), *by_id.values()]}.values())
     refused = [s for s in students if not scope.can(SEND_PERM, s)]
     if refused:
         errors.append(_("您无权给以下学生的家庭发送通知：%(names)s。") % {"names": "、".join(s.name for s in refused[:10])})

@@ -44,7 +44,7 @@ class NoticeForm(forms.Form):
         label=_("按学籍号指定家庭（可选，每行一个）"),
         required=False,
         max_length=20000,
-        widget=forms.Textarea(attrs={"class": "form-control", "rows": 3, "placeholder": "G110101201501010011"}),
+        widget=forms.Textarea(attrs={"class": "form-control", "rows": 3, "placeholder": _("完整学籍号，每行一个")}),
     )
     audience_note = forms.CharField(
         label=_("内部备注（可选，仅教职工可见，家长看不到）"),
@@ -81,12 +81,13 @@ class NoticeForm(forms.Form):
         students = []
         if scope.superuser or scope.perm_prefixes.get("notices.send"):
             students = list(
-                Student.objects.visible_to(user).active().select_related("school_class").only("id", "name", "student_no", "school_class__name")[
+                Student.objects.visible_to(user).active().select_related("school_class").only("id", "name", "school_class__name")[
                     : PICK_LIST_LIMIT + 1
                 ]
             )
         self.pick_students = students if len(students) <= PICK_LIST_LIMIT else []
-        self.fields["picked"].choices = [(s.student_no, f"{s.name}（{s.school_class.name}）") for s in self.pick_students]
+        # Values are student ids, never the 学籍号 ("G" + the ID number); audience.resolve scopes them again.
+        self.fields["picked"].choices = [(str(s.pk), f"{s.name}（{s.school_class.name}）") for s in self.pick_students]
 
     def clean_title(self):
         return self.cleaned_data["title"].strip()
@@ -98,8 +99,12 @@ class NoticeForm(forms.Form):
         return value
 
     def student_numbers(self) -> list[str]:
+        """The 学籍号 typed in the text box (the picker's ticks are picked_student_ids())."""
         typed = [line.strip() for line in (self.cleaned_data.get("student_nos") or "").replace("，", "\n").replace(",", "\n").splitlines()]
-        return list(dict.fromkeys([*self.cleaned_data.get("picked", []), *[t for t in typed if t]]))
+        return list(dict.fromkeys(t for t in typed if t))
+
+    def picked_student_ids(self) -> list[str]:
+        return list(self.cleaned_data.get("picked", []))
 
 
 class WithdrawForm(forms.Form):

@@ -99,6 +99,7 @@ def _checked(request, form):
             include_guardians=cd.get("include_guardians", False),
             staff_roles=cd.get("staff_roles", []),
             student_nos=form.student_numbers(),
+            student_ids=form.picked_student_ids(),
         )
     except ValidationError as exc:
         for message in _messages_from(exc):

@@ -1,19 +1,25 @@
 """Operators' admin for students, guardians, guardianships and consent records.
 
-Phone and ID numbers are write-only here: lists and forms show only masks, and a number typed into the
-search box is looked up by its digest (the stored values are encrypted and cannot be searched as text).
+Phone and ID numbers and the 学籍号 are write-only here: lists and forms show only masks, and a number
+typed into the search box is looked up by its digest (the stored values are encrypted and cannot be
+searched as text).
 """
+
+import re
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ScopedModelAdmin
-from core.crypto import digest, mask_id_number
+from core.crypto import digest
 from org.admin import DistrictChoiceMixin
 from org.models import Kind
 from people.models import Consent, Guardian, Guardianship, Student
+
+_STUDENT_NO_RE = re.compile(r"^[0-9A-Z]{5,32}$")  # as the roster import accepts it
 
 
 def _digest_search(queryset, search_term: str, digest_field: str):
@@ -28,13 +34,19 @@ class StudentAdminForm(forms.ModelForm):
         model = Student
         fields = ("school_class", "name", "gender", "birth_date", "student_no", "id_number", "is_active")
 
+    def clean_student_no(self):
+        value = (self.cleaned_data.get("student_no") or "").strip().upper()
+        if value and not _STUDENT_NO_RE.match(value):
+            raise ValidationError(_("学籍号只能由字母和数字组成（5–32位），请核对。"))
+        return value
+
     def clean(self):
         data = super().clean()
         cls = data.get("school_class")
         if cls is not None and cls.kind != Kind.CLASS:
             self.add_error("school_class", _("请选择一个班级。"))
         elif cls is not None and data.get("student_no"):
-            clash = Student.objects.filter(district_id=cls.district_id, student_no=data["student_no"]).exclude(pk=self.instance.pk)
+            clash = Student.objects.filter(district_id=cls.district_id).with_student_no(data["student_no"]).exclude(pk=self.instance.pk)
             if clash.exists():
                 self.add_error("student_no", _("该学籍号在本区已存在，请核对。"))
         return data
@@ -48,13 +60,13 @@ class StudentAdmin(ScopedModelAdmin):
     list_display = ("name", "student_no_masked", "school_class", "id_number_masked", "is_active")
     list_filter = ("is_active", "gender")
     list_select_related = ("school_class",)
-    search_fields = ("name", "=student_no")
+    search_fields = ("name",)
     raw_id_fields = ("school_class",)
     ordering = ("id",)
 
     @admin.display(description=_("学籍号"))
     def student_no_masked(self, obj):
-        return mask_id_number(obj.student_no)  # the national 学籍号 is "G" + the ID number
+        return obj.student_no_masked
 
     @admin.display(description=_("身份证号"))
     def id_number_masked(self, obj):
@@ -63,7 +75,10 @@ class StudentAdmin(ScopedModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         found = _digest_search(queryset, search_term, "id_digest")
         if found is not None:
-            return found, False
+            return found | queryset.filter(student_no_digest=digest(search_term.strip())), False
+        term = search_term.strip()
+        if _STUDENT_NO_RE.match(term.upper()):  # a 学籍号 typed in full, or a Latin name
+            return queryset.filter(Q(name__icontains=term) | Q(student_no_digest=digest(term))), False
         return super().get_search_results(request, queryset, search_term)
 
     def save_model(self, request, obj, form, change):

@@ -1,8 +1,8 @@
 """Students and guardians for the mobile client.
 
 Field-level rules (SECURITY.md): guardians' phone numbers are unmasked only for users with
-people.view_contact on the student; ID numbers appear only masked unless people.view_identity, and
-every unmasked read writes an access-audit row. Keys that a role may not see are left out of the
+people.view_contact on the student; ID numbers and the 学籍号 ("G" + the ID number) appear only masked
+unless people.view_identity, and every unmasked read writes an access-audit row. Keys that a role may not see are left out of the
 response entirely (not sent as null), so a client — and a test — can check keys against an allow-list.
 """
 
@@ -91,7 +91,7 @@ class _StudentFields(Schema):
     id: int
     name: str
     gender: Gender | None
-    student_no: str = Field(description="学籍号")
+    student_no_masked: str = Field(description="学籍号（已脱敏）")
     school: Ref
     school_class: Ref = Field(serialization_alias="class")
     is_active: bool
@@ -134,6 +134,7 @@ class StudentDetailOut(_StudentFields):
     birth_date: str | None
     id_number_masked: str = Field(description="身份证号（已脱敏）")
     id_number: str | None = Field(None, description="完整身份证号，仅对有权查看的管理员返回，每次读取都记入访问审计")
+    student_no: str | None = Field(None, description="完整学籍号，仅对有权查看的管理员返回，每次读取都记入访问审计")
     guardians: list[GuardianOut]
 
 
@@ -172,7 +173,7 @@ def student_detail(request, student_id: int = Path(..., ge=1, le=MAX_ID)):
         "id": student.id,
         "name": student.name,
         "gender": student.gender or None,
-        "student_no": student.student_no,
+        "student_no_masked": student.student_no_masked,
         "school": {"id": student.school.id, "name": student.school.name},
         "school_class": {"id": student.school_class.id, "name": student.school_class.name},
         "is_active": student.is_active,
@@ -180,7 +181,12 @@ def student_detail(request, student_id: int = Path(..., ge=1, le=MAX_ID)):
         "id_number_masked": student.id_number_masked,
         "guardians": guardians,
     }
-    if student.id_number and scope.can("people.view_identity", student):
-        out["id_number"] = student.id_number
-        record_access(user=user, obj=student, reason="api:people.student_detail id_number")
+    if scope.can("people.view_identity", student):
+        # One access row per read, whichever identity numbers it disclosed.
+        out["student_no"] = student.student_no
+        disclosed = "student_no"
+        if student.id_number:
+            out["id_number"] = student.id_number
+            disclosed = "id_number student_no"
+        record_access(user=user, obj=student, reason=f"api:people.student_detail {disclosed}")
     return out

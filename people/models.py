@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.crypto import EncryptedCharField, digest, mask_id_number, mask_phone
+from core.crypto import EncryptedCharField, digest, mask_id_number, mask_phone, mask_student_no
 from core.scoping import ScopedQuerySet, any_q, prefix_q
 
 
@@ -52,6 +52,17 @@ class StudentQuerySet(ScopedQuerySet):
     def active(self):
         return self.filter(is_active=True)
 
+    def with_student_no(self, *student_nos):
+        """Students by 学籍号: the column is encrypted, so the match is on its keyed digest."""
+        return self.filter(student_no_digest__in=[digest(n) for n in student_nos if n])
+
+    def bulk_create(self, objs, *args, **kwargs):
+        # bulk_create bypasses save(): fill the digests here so no path can store a student without them.
+        objs = list(objs)
+        for obj in objs:
+            obj.fill_digests()
+        return super().bulk_create(objs, *args, **kwargs)
+
     def under(self, *units_or_paths):
         """Students whose class lies under any of these units (or materialised paths): the subtree test
         the org tree is built for (decision 0001), in one place. Narrows; never widens visible_to()."""
@@ -67,7 +78,9 @@ class Student(models.Model):
     name = models.CharField(_("姓名"), max_length=50)
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
-    student_no = models.CharField(_("学籍号"), max_length=32)
+    # The national 学籍号 is "G" + the ID number: encrypted like it, found by its digest (docs/security.md).
+    student_no = EncryptedCharField(_("学籍号"))
+    student_no_digest = models.CharField(max_length=64, editable=False, default="")
     id_number = EncryptedCharField(_("身份证号"), blank=True, default="")
     id_digest = models.CharField(max_length=64, blank=True, default="", editable=False, db_index=True)
     is_active = models.BooleanField(_("在读"), default=True)
@@ -80,16 +93,20 @@ class Student(models.Model):
         verbose_name = _("学生")
         verbose_name_plural = _("学生")
         ordering = ["school_class_id", "name"]
-        constraints = [models.UniqueConstraint(fields=["district", "student_no"], name="student_no_unique_in_district")]
+        constraints = [models.UniqueConstraint(fields=["district", "student_no_digest"], name="student_no_unique_in_district")]
         indexes = [models.Index(fields=["school_class", "is_active"], name="student_class_active_idx")]
 
     def __str__(self):
         return self.name
 
     def save(self, *args, **kwargs):
-        # The digest follows the encrypted value so that duplicates can be found without decrypting.
-        self.id_digest = digest(self.id_number) if self.id_number else ""
+        self.fill_digests()
         super().save(*args, **kwargs)
+
+    def fill_digests(self) -> None:
+        # The digests follow the encrypted values so that duplicates can be found without decrypting.
+        self.id_digest = digest(self.id_number) if self.id_number else ""
+        self.student_no_digest = digest(self.student_no) if self.student_no else ""
 
     def scope_path(self) -> str:
         return self.school_class.path
@@ -101,6 +118,10 @@ class Student(models.Model):
     @property
     def id_number_masked(self) -> str:
         return mask_id_number(self.id_number)
+
+    @property
+    def student_no_masked(self) -> str:
+        return mask_student_no(self.student_no)
 
 
 class GuardianQuerySet(ScopedQuerySet):

@@ -11,6 +11,7 @@ from django.db.models import Count, Prefetch, Q
 
 from accounts.models import RoleAssignment
 from accounts.roles import Role
+from core.crypto import digest
 from core.scoping import get_scope
 from org.models import SchoolClass
 from org.selectors import class_teacher_names
@@ -90,8 +91,9 @@ def roster_page(user, school_class, *, page=None, query: str = "", per_page: int
     """One page of a class's students with their guardians: count + page + guardians, whatever the size."""
     students = Student.objects.visible_to(user).filter(school_class=school_class, is_active=True)
     if query:
-        students = students.filter(Q(name__contains=query) | Q(student_no__contains=query))
-    students = students.order_by("student_no", "id").prefetch_related(
+        # The 学籍号 is encrypted: found only when typed in full, through its digest.
+        students = students.filter(Q(name__contains=query) | Q(student_no_digest=digest(query)))
+    students = students.order_by("name", "id").prefetch_related(
         Prefetch("guardianships", queryset=guardian_links(), to_attr="visible_links")
     )
     page_obj = Paginator(students, per_page).get_page(page)

@@ -11,6 +11,8 @@ from people.models import GRANDPARENT_RELATIONS, Student
 
 # Stored with each access row; audit data, so not translated.
 REASON_VIEW_ID_NUMBER = "查看身份证号"
+REASON_VIEW_IDENTITY = "查看身份证号和学籍号"
+REASON_VIEW_STUDENT_NO = "查看学籍号"
 
 
 @login_required
@@ -39,11 +41,12 @@ def student_detail(request, pk):
     user = request.user
     student = fetch_for(user, Student.objects.select_related("school", "school_class"), pk, perm="people.view")
     scope = get_scope(user)
-    can_identity = bool(student.id_number) and scope.can("people.view_identity", student)
-    # The full ID number is shown only on request, and each showing is one access-log row.
+    # The 学籍号 is "G" + the ID number: both are shown in full only on request, one access-log row per showing.
+    can_identity = scope.can("people.view_identity", student)
     reveal = can_identity and request.GET.get("show") == "id"
     if reveal:
-        record_access(user=user, obj=student, reason=REASON_VIEW_ID_NUMBER)
+        reason = REASON_VIEW_IDENTITY if student.id_number else REASON_VIEW_STUDENT_NO
+        record_access(user=user, obj=student, reason=reason)
     context = {
         "student": student,
         "crumbs": breadcrumb(user, student.school_class) + [student.school_class],

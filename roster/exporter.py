@@ -1,9 +1,9 @@
 """Writing roster files: the import template, and the export of the students and guardians a user may see,
 in the same layout so that export → edit → import round-trips with nothing changed.
 
-Phone and ID numbers are written in full only where the user holds people.view_contact /
-people.view_identity for that student; elsewhere they are masked, and the import reads a masked value
-as "unchanged"."""
+Phone and ID numbers and the 学籍号 are written in full only where the user holds people.view_contact /
+people.view_identity for that student; elsewhere they are masked. The import reads a masked phone or ID
+number as "unchanged", and a masked 学籍号 as the student of that name whose 学籍号 masks to it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import xlsxwriter
 from django.utils.translation import gettext as _
 
-from core.crypto import mask_id_number, mask_phone
+from core.crypto import mask_id_number, mask_phone, mask_student_no
 from core.scoping import get_scope
 from people.models import Guardianship, Student
 from roster import spec
@@ -86,7 +86,8 @@ class ExportResult:
     students: int = 0
     guardianships: int = 0
     contact_masked: int = 0  # students whose guardians' phones were masked
-    identity_masked: int = 0  # students whose ID numbers were masked
+    identity_masked: int = 0  # students whose ID numbers and 学籍号 were masked
+    identity_shown: int = 0  # students whose 学籍号 (and ID number, if any) were written in full
 
 
 def _allowed(scope, perm: str, path: str, student_id: int, cache: dict) -> bool:
@@ -106,7 +107,8 @@ def export_rows(*, user, unit):
     base = Student.objects.visible_to(user) if user is not None else Student.objects.all()
     students_qs = base.under(unit).filter(is_active=True)
     students = list(
-        students_qs.order_by("school__name", "school_class__parent__grade_year", "school_class__class_no", "school_class__name", "student_no")
+        # Not by 学籍号: it is ciphertext in the database. Name, then id, keeps the order stable.
+        students_qs.order_by("school__name", "school_class__parent__grade_year", "school_class__class_no", "school_class__name", "name", "id")
         .values("id", "student_no", "name", "gender", "birth_date", "id_number", "school__code", "school__name",
                 "school_class__name", "school_class__parent__name", "school_class__path")
     )
@@ -121,8 +123,11 @@ def export_rows(*, user, unit):
     cache: dict = {}
     for s in students:
         path, sid = s["school_class__path"], s["id"]
-        if s["id_number"] and not _allowed(scope, "people.view_identity", path, sid, cache):
-            s["id_number"] = mask_id_number(s["id_number"])
+        if _allowed(scope, "people.view_identity", path, sid, cache):
+            result.identity_shown += 1
+        else:
+            s["id_number"] = mask_id_number(s["id_number"]) if s["id_number"] else ""
+            s["student_no"] = mask_student_no(s["student_no"])
             result.identity_masked += 1
         contact = _allowed(scope, "people.view_contact", path, sid, cache)
         if not contact and links.get(sid):

@@ -3,11 +3,11 @@ in the district and the importer's scope, then (only when no row has a problem) 
 transaction.
 
 Set-based by design: rows are normalised in Python, the database is asked in a fixed number of
-IN-list queries per 2,000 keys (student_no, ID-number digests, phone digests), and writes are
+IN-list queries per 2,000 keys (学籍号, ID-number and phone digests), and writes are
 bulk_create / bulk_update in batches. Bulk writes bypass save() and the per-row audit signals, so
 this module sets the digest columns itself and the caller writes one summary audit row per import.
 
-Keys: a student is the same student when the 学籍号 matches (unique in the district); a guardian is the
+Keys: a student is the same student when the 学籍号 matches (its digest, unique in the district); a guardian is the
 same guardian when the mobile number matches (its digest, unique in the district). Blank cells and
 masked values (138****5678) never overwrite what is stored."""
 
@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.crypto import digest, mask_id_number, mask_phone
+from core.crypto import STUDENT_NO_MASK, digest, mask_id_number, mask_phone, mask_student_no
 from core.scoping import Scope, get_scope
 from org.models import Kind, OrgUnit, Stage
 from people.models import Guardian, Guardianship, Household, Relation, Student
@@ -267,6 +267,10 @@ class RosterImport:
             self.problem(sheet, row_no, label(spec.STUDENT_NAME), "value_too_long", _("姓名过长（最多50个字），请核对。"))
         if not student_no:
             self.problem(sheet, row_no, label(spec.STUDENT_NO), "required_missing", _("请填写学籍号（再次导入时按学籍号更新学生）。"))
+        elif _is_masked_no(student_no):
+            # As exported to a role without identity permission: stands for the student of this name whose
+            # 学籍号 masks to it (validate() looks it up); keyed with the name until then.
+            student.student_no = student_no = _masked_key(student_no, name)
         elif student_no != "!" and not _STUDENT_NO_RE.match(student_no):
             self.problem(sheet, row_no, label(spec.STUDENT_NO), "student_no_invalid", _(
                 "学籍号只能由字母和数字组成（5–32位），请核对是否混入了汉字或符号。"))
@@ -358,6 +362,13 @@ class RosterImport:
         )
         problems_before = len(self.problems)
         sheet = layout.name
+        if slot is None and _is_masked_no(student_no):
+            if g.student_name_ref:
+                g.student_no = _masked_key(student_no, g.student_name_ref)
+            else:
+                self.problem(sheet, row_no, g.label(spec.STUDENT_NO), "student_no_masked_unmatched", _(
+                    "学籍号是脱敏值时须同时填写学生姓名，以确定是哪一位学生；或填写完整学籍号。"))
+                g.student_no = "!"
         if slot is None and not student_no:
             self.problem(sheet, row_no, g.label(spec.STUDENT_NO), "required_missing", _("请填写学生学籍号，以确定这位监护人是哪个学生的。"))
         if not name:
@@ -410,6 +421,7 @@ class RosterImport:
             return
         total = len(self.students) + len(self.guardian_rows)
         self.progress(_("校验"), 0, total, force=True)
+        self._resolve_masked_student_nos()
         self._check_id_duplicates()
         self._resolve_classes()
         self.progress(_("校验"), len(self.students) // 3, total, force=True)
@@ -420,6 +432,50 @@ class RosterImport:
         self._count()
         self._sort_problems()
         self.validated = True
+
+    def _resolve_masked_student_nos(self) -> None:
+        """Masked 学籍号 (an export by a role without identity permission) → the real one, in memory only:
+        the student of that name, among those the importer may see, whose 学籍号 masks to the same text.
+        No match or several matches is a problem on the row; the real number is never shown."""
+        keys = {k for k in self.students if _MASKED_KEY_SEP in k} | {g.student_no for g in self.guardian_rows if _MASKED_KEY_SEP in g.student_no}
+        if not keys:
+            return
+        base = Student.objects.visible_to(self.user) if self.user is not None else Student.objects.all()
+        found: dict[str, list[str]] = defaultdict(list)
+        for chunk in _chunks(sorted({k.split(_MASKED_KEY_SEP, 1)[1] for k in keys})):
+            for name, no in base.filter(district=self.district, name__in=chunk).values_list("name", "student_no").iterator():
+                key = _masked_key(norm.digit_text(mask_student_no(no)), norm.name_text(name))
+                if key in keys:
+                    found[key].append(no)
+        messages = {
+            0: _("脱敏的学籍号与平台中该姓名的学生都不符。请填写完整学籍号，或保留导出时的原样。"),
+            2: _("有多名同名学生的学籍号脱敏后相同，无法确定是哪一位。请填写完整学籍号。"),
+        }
+        real = {k: v[0] for k, v in found.items() if len(v) == 1}
+        students: dict[str, StudentIn] = {}
+        for key, st in self.students.items():
+            if key not in keys:
+                students.setdefault(key, st)
+                continue
+            if key not in real:
+                self.problem(st.sheet, st.row, st.layout.label(spec.STUDENT_NO), "student_no_masked_unmatched", messages[min(len(found.get(key, ())), 2)])
+                continue
+            if real[key] in self.students or real[key] in students:
+                self.problem(st.sheet, st.row, st.layout.label(spec.STUDENT_NO), "student_no_duplicate_in_file", _(
+                    "该脱敏学籍号所指的学生在文件中已有一行。每个学生只填一行。"))
+                continue
+            st.student_no = real[key]
+            students[real[key]] = st
+        self.students = students
+        for g in self.guardian_rows:
+            if g.student_no not in keys:
+                continue
+            if g.student_no in real:
+                g.student_no = real[g.student_no]
+                continue
+            if g.slot is None:  # a flat row's student already carries the problem
+                self.problem(g.sheet, g.row, g.label(spec.STUDENT_NO), "student_no_masked_unmatched", messages[min(len(found.get(g.student_no, ())), 2)])
+            g.student_no, g.ok = "!", False
 
     def _sort_problems(self) -> None:
         """File order: sheet by sheet, row by row (checks run by kind, users read top to bottom)."""
@@ -559,18 +615,20 @@ class RosterImport:
     def _check_students(self) -> None:
         nos = set(self.students) | {g.student_no for g in self.guardian_rows if g.student_no and g.student_no != "!"}
         existing: dict[str, dict] = {}
-        for chunk in _chunks(sorted(nos)):
-            for row in Student.objects.filter(district=self.district, student_no__in=chunk).values(
-                "id", "student_no", "name", "gender", "birth_date", "id_digest", "is_active", "school_id",
+        # The 学籍号 is encrypted: matched through its digest, never by decrypting the district's rows.
+        by_digest = {digest(no): no for no in nos}
+        for chunk in _chunks(sorted(by_digest)):
+            for row in Student.objects.filter(district=self.district, student_no_digest__in=chunk).values(
+                "id", "student_no_digest", "name", "gender", "birth_date", "id_digest", "is_active", "school_id",
                 "school_class_id", "school_class__path", "school_class__name",
             ):
-                existing[row["student_no"]] = row
+                existing[by_digest[row["student_no_digest"]]] = row
         self._existing_students = existing
         id_digests = {s.id_digest: s for s in self.students.values() if s.id_digest}
         for chunk in _chunks(sorted(id_digests)):
-            for row in Student.objects.filter(district=self.district, id_digest__in=chunk).values("student_no", "id_digest"):
+            for row in Student.objects.filter(district=self.district, id_digest__in=chunk).values("student_no_digest", "id_digest"):
                 s = id_digests[row["id_digest"]]
-                if row["student_no"] != s.student_no:
+                if row["student_no_digest"] != digest(s.student_no):
                     self.problem(s.sheet, s.row, s.layout.label(spec.ID_NUMBER), "id_number_taken", _(
                         "该身份证号已登记在区内另一名学生（学籍号不同）名下。请核对身份证号和学籍号；如学籍号有变更，请联系区管理员。"))
                     s.ok = False
@@ -641,7 +699,7 @@ class RosterImport:
                 parts.append(_("恢复为在读"))
             else:
                 parts.append(_("%(label)s已更新") % {"label": labels[key]})
-        return {"sheet": s.sheet, "row": s.row, "kind": _("学生"), "who": f"{s.name}（{s.student_no}）", "what": "；".join(parts)}
+        return {"sheet": s.sheet, "row": s.row, "kind": _("学生"), "who": f"{s.name}（{mask_student_no(s.student_no)}）", "what": "；".join(parts)}
 
     def _check_guardians(self) -> None:
         existing_students = self._existing_students
@@ -813,7 +871,7 @@ class RosterImport:
         if fields and len(self.changes) < MAX_STORED_CHANGES:
             labels = {"relation": _("关系"), "is_primary": _("第一监护人"), "lives_with": _("同住")}
             what = "；".join(f"{labels[k]}：{_show(k, stored[k])} → {_show(k, v)}" for k, v in fields.items())
-            self.changes.append({"sheet": g.sheet, "row": g.row, "kind": _("监护关系"), "who": f"{g.name} — {g.student_no}", "what": what})
+            self.changes.append({"sheet": g.sheet, "row": g.row, "kind": _("监护关系"), "who": f"{g.name} — {mask_student_no(g.student_no)}", "what": what})
 
     def _count(self) -> None:
         def tally(actions):
@@ -882,7 +940,10 @@ class RosterImport:
         for obj in Student.objects.bulk_create(new, batch_size=BATCH):
             ids[obj.student_no] = obj.pk
         if new and any(obj.pk is None for obj in new):
-            self._requery_ids(Student, "student_no", [o.student_no for o in new], ids)
+            found: dict = {}
+            self._requery_ids(Student, "student_no_digest", [o.student_no_digest for o in new], found)
+            by_digest = {o.student_no_digest: o.student_no for o in new}
+            ids.update({by_digest[d]: pk for d, pk in found.items()})
         plain, with_id = [], []
         for s in self.students.values():
             if s.action != "update":
@@ -992,6 +1053,18 @@ class RosterImport:
 
 
 # --- small helpers ----------------------------------------------------------------------------------
+_MASKED_KEY_SEP = "\x00"  # never in a cell: normalised text has no control characters
+
+
+def _is_masked_no(value: str) -> bool:
+    # Cells are NFKC-normalised on reading, which turns the mask's "…" into "...".
+    return STUDENT_NO_MASK in value or "..." in value or "*" in value
+
+
+def _masked_key(masked: str, name: str) -> str:
+    return f"{masked}{_MASKED_KEY_SEP}{name}"
+
+
 def _chunks(values, size: int = CHUNK):
     values = list(values)
     for i in range(0, len(values), size):

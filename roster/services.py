@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from audit.services import Actor, actor_for, record
+from audit.services import Actor, actor_for, record, record_access
 from core.scoping import get_scope
 from org.models import Kind, OrgUnit
 from roster import exporter, reader
@@ -313,6 +313,10 @@ def import_file(*, path_or_file, fmt: str, user, district: OrgUnit, school: OrgU
     return imp, job
 
 
+# Stored with the access row; audit data, so not translated.
+REASON_EXPORT_IDENTITY = "导出花名册：完整学籍号和身份证号"
+
+
 def export_roster(*, user, unit: OrgUnit, fmt: str, out, actor: Actor | None = None) -> exporter.ExportResult:
     """Write the students (and their guardians) under unit that user may see; one audit row with counts."""
     if user is not None:
@@ -328,6 +332,9 @@ def export_roster(*, user, unit: OrgUnit, fmt: str, out, actor: Actor | None = N
         "format": fmt, "students": result.students, "guardianships": result.guardianships,
         "contact_masked": result.contact_masked, "identity_masked": result.identity_masked,
     })
+    if result.identity_shown:
+        # Full 学籍号 and ID numbers left the platform: one access row for the export, like a page reveal.
+        record_access(user=user, obj=unit, actor=actor, reason=f"{REASON_EXPORT_IDENTITY}（{result.identity_shown}名学生）")
     return result
 
 

@@ -117,6 +117,12 @@ def test_search_by_phone_or_id_number_uses_the_digest(ops, world):
     assert list(page.context["cl"].result_list) == [world.guardians["unactivated_a1"]]
     page = ops.get(_url(Student, "changelist"), {"q": "110101201501010011"})
     assert list(page.context["cl"].result_list) == [world.child_a1]
+    # The 学籍号 is encrypted too: found by its digest when typed in full, not by a fragment.
+    page = ops.get(_url(Student, "changelist"), {"q": world.child_a2.student_no})
+    assert list(page.context["cl"].result_list) == [world.child_a2]
+    assert "G…0022" in page.content.decode()
+    page = ops.get(_url(Student, "changelist"), {"q": world.child_a2.student_no[:10]})
+    assert list(page.context["cl"].result_list) == []
 
 
 def _guardian_form(guardian, **overrides):

@@ -3,6 +3,7 @@ query counts that do not grow with the data."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -283,7 +284,9 @@ def test_students_of_a_class(world, client):
     data = api_get(client, world.school_admin_a, "/api/v1/people/students", class_id=world.class_a2.id).json()
     assert ids(data["items"]) == {world.child_a2.id}
     (item,) = data["items"]
-    assert set(item) == {"id", "name", "gender", "student_no", "school", "class", "is_active"}
+    assert set(item) == {"id", "name", "gender", "student_no_masked", "school", "class", "is_active"}
+    # A list never carries the full 学籍号 ("G" + the ID number), whoever asks.
+    assert item["student_no_masked"] == "G…0022" and world.child_a2.student_no not in json.dumps(data, ensure_ascii=False)
     assert item["class"] == {"id": world.class_a2.id, "name": world.class_a2.name}
 
 
@@ -302,11 +305,11 @@ def test_a_guardian_listing_their_childs_class_sees_only_their_child(world, clie
     assert extra.id not in ids(data["items"])
 
 
-STUDENT_KEYS = {"id", "name", "gender", "student_no", "school", "class", "is_active", "birth_date", "id_number_masked", "guardians"}
+STUDENT_KEYS = {"id", "name", "gender", "student_no_masked", "school", "class", "is_active", "birth_date", "id_number_masked", "guardians"}
 GUARDIAN_KEYS = {"id", "name", "relation", "relation_label", "is_primary", "lives_with", "activated", "phone_masked"}
 # Per role: the keys a student record may carry, and the keys each guardian entry may carry.
 ALLOW_LISTS = {
-    "school_admin_a": (STUDENT_KEYS | {"id_number"}, GUARDIAN_KEYS | {"phone"}),
+    "school_admin_a": (STUDENT_KEYS | {"id_number", "student_no"}, GUARDIAN_KEYS | {"phone"}),
     "teacher_a1": (STUDENT_KEYS, GUARDIAN_KEYS | {"phone"}),
     "subject_teacher_a1": (STUDENT_KEYS, GUARDIAN_KEYS),
     "psych_a": (STUDENT_KEYS, GUARDIAN_KEYS),
@@ -335,7 +338,11 @@ def test_student_detail_keys_stay_within_the_roles_allow_list(world, client, use
         assert phones <= values
     if "id_number" not in allowed_student:
         assert world.child_a1.id_number not in values
+    if "student_no" not in allowed_student:
+        # The 学籍号 holds the whole ID number: not even as part of a value.
+        assert not any(world.child_a1.id_number in str(v) for v in values)
     assert data["id_number_masked"] == world.child_a1.id_number_masked != world.child_a1.id_number
+    assert data["student_no_masked"] == "G…0011"
 
 
 def test_unmasked_id_number_reads_are_audited_one_row_per_read(world, client):
@@ -343,18 +350,27 @@ def test_unmasked_id_number_reads_are_audited_one_row_per_read(world, client):
     path = f"/api/v1/people/students/{world.child_a1.id}"
     before = AccessEvent.objects.filter(model="people.student", object_id=str(world.child_a1.id)).count()
     for _ in range(2):
-        assert client.get(path, **headers).json()["id_number"] == world.child_a1.id_number
+        data = client.get(path, **headers).json()
+        assert (data["id_number"], data["student_no"]) == (world.child_a1.id_number, world.child_a1.student_no)
     rows = AccessEvent.objects.filter(model="people.student", object_id=str(world.child_a1.id))
-    assert rows.count() == before + 2
+    assert rows.count() == before + 2  # one row per read, though it disclosed two numbers
     assert set(rows.values_list("actor_id", flat=True)) == {world.school_admin_a.id}
 
 
 def test_masked_reads_write_no_access_rows(world, client):
-    api_get(client, world.teacher_a1, f"/api/v1/people/students/{world.child_a1.id}")
-    # A student without an ID number on file: nothing sensitive is disclosed, nothing logged.
-    data = api_get(client, world.school_admin_a, f"/api/v1/people/students/{world.child_a2.id}").json()
-    assert "id_number" not in data
+    for who in ("teacher_a1", "subject_teacher_a1", "psych_a", "health_vp_a", "district_admin", "parent_a1"):
+        data = api_get(client, world.users[who], f"/api/v1/people/students/{world.child_a1.id}").json()
+        assert "student_no" not in data and "id_number" not in data
+    api_get(client, world.teacher_a1, "/api/v1/people/students", class_id=world.class_a1.id)
     assert not AccessEvent.objects.exists()
+
+
+def test_full_student_no_without_an_id_number_is_still_an_audited_read(world, client):
+    # The 学籍号 alone is "G" + the ID number: disclosing it is an identity read, logged once.
+    data = api_get(client, world.school_admin_a, f"/api/v1/people/students/{world.child_a2.id}").json()
+    assert "id_number" not in data and data["student_no"] == world.child_a2.student_no
+    row = AccessEvent.objects.get()
+    assert (row.object_id, row.reason) == (str(world.child_a2.id), "api:people.student_detail student_no")
 
 
 def test_carer_sees_their_child_with_masked_contacts(world, client):
@@ -362,6 +378,7 @@ def test_carer_sees_their_child_with_masked_contacts(world, client):
     assert data["id"] == world.child_a2.id
     assert {g["name"] for g in data["guardians"]} == {"parent_a2", "parent_two_schools"}
     assert all("phone" not in g for g in data["guardians"])
+    assert "student_no" not in data and data["student_no_masked"] == "G…0022"
 
 
 # --- Bad input: clear Chinese errors, never a server error ----------------------------------------

@@ -1,4 +1,4 @@
-"""Field encryption: ID numbers and phones are ciphertext at rest, readable through the model, findable
+"""Field encryption: ID numbers, 学籍号 and phones are ciphertext at rest, readable through the model, findable
 by digest, and survive a key rotation."""
 
 import io
@@ -10,7 +10,7 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from core import crypto
-from core.crypto import decrypt, digest, encrypt, mask_id_number, mask_phone
+from core.crypto import decrypt, digest, encrypt, mask_id_number, mask_phone, mask_student_no
 from people.models import Guardian, Student
 
 ID = "110101201501010011"
@@ -152,3 +152,82 @@ def test_mask_phone(value, masked):
 def test_mask_id_number(value, masked):
     assert mask_id_number(value) == masked
     assert len(mask_id_number(value)) == len(value)
+
+
+# --- the 学籍号 ("G" + the ID number) is treated exactly like the ID number -----------------------------
+STUDENT_NO = "G" + ID
+
+
+def test_student_no_is_stored_encrypted_and_found_by_digest(world):
+    with connection.cursor() as cur:
+        cur.execute("SELECT student_no, student_no_digest FROM people_student")
+        rows = cur.fetchall()
+    assert len(rows) == 4
+    for token, stored_digest in rows:
+        assert token.startswith("gAAAA") and ID[-8:] not in token and ID[-4:] not in stored_digest
+        assert stored_digest == digest(decrypt(token))
+    assert Student.objects.get(pk=world.child_a1.pk).student_no == STUDENT_NO
+    assert list(Student.objects.filter(student_no_digest=digest(STUDENT_NO))) == [world.child_a1]
+    assert list(Student.objects.with_student_no(STUDENT_NO.lower(), "G-NOT-THERE")) == [world.child_a1]
+    for lookup in ({"student_no": STUDENT_NO}, {"student_no__contains": "0101"}, {"student_no__iendswith": "0011"}):
+        with pytest.raises(FieldError):
+            list(Student.objects.filter(**lookup))
+
+
+def test_student_no_digest_follows_the_value_and_is_unique_in_the_district(world):
+    from django.db import IntegrityError, transaction
+
+    student = world.child_a2
+    student.student_no = "G110101201502020099"
+    student.save()
+    assert Student.objects.with_student_no("G110101201502020099").get() == student
+    assert not Student.objects.with_student_no("G110101201502020022").exists()
+    # bulk_create bypasses save(): the digest is still filled, so the unique rule still holds.
+    twin = Student(district=world.district, school=world.school_a, school_class=world.class_a1, name="重号", student_no=STUDENT_NO)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Student.objects.bulk_create([twin])
+
+
+def test_rotation_reencrypts_the_student_no_and_keeps_its_digest(world, settings):
+    old_key = settings.GONGYU_FIELD_KEYS[0]
+    old_token = _raw("people_student", "student_no", world.child_a1.pk)
+    settings.GONGYU_FIELD_KEYS = [NEW_KEY, old_key]
+    crypto.rotate_encrypted_fields()
+    settings.GONGYU_FIELD_KEYS = [NEW_KEY]
+    settings.GONGYU_DIGEST_KEY = old_key
+    new_token = _raw("people_student", "student_no", world.child_a1.pk)
+    assert new_token != old_token and decrypt(new_token) == STUDENT_NO
+    assert Student.objects.with_student_no(STUDENT_NO).get().pk == world.child_a1.pk
+    # A new digest key: every 学籍号 digest is recomputed too.
+    settings.GONGYU_DIGEST_KEY = "another-digest-key-0123456789abcdefghijklmnop"
+    assert not Student.objects.with_student_no(STUDENT_NO).exists()
+    crypto.rotate_encrypted_fields()
+    assert Student.objects.with_student_no(STUDENT_NO).get().pk == world.child_a1.pk
+
+
+def test_migration_encrypts_stored_student_nos_and_fills_their_digests(world):
+    import importlib
+
+    migration = importlib.import_module("people.migrations.0003_student_no_encrypted")
+    # A row as it was before the migration: the 学籍号 in clear, no digest.
+    with connection.cursor() as cur:
+        cur.execute("UPDATE people_student SET student_no = %s, student_no_digest = '' WHERE id = %s", [STUDENT_NO, world.child_a1.pk])
+    editor = type("Editor", (), {"connection": connection})()
+    migration.encrypt_rows(None, editor)
+    migration.encrypt_rows(None, editor)  # safe to run again
+    token = _raw("people_student", "student_no", world.child_a1.pk)
+    assert token.startswith("gAAAA") and decrypt(token) == STUDENT_NO
+    assert Student.objects.with_student_no(STUDENT_NO).get().pk == world.child_a1.pk
+    assert Student.objects.get(pk=world.child_a2.pk).student_no == "G110101201502020022"  # already encrypted: unchanged
+    migration.decrypt_rows(None, editor)
+    assert _raw("people_student", "student_no", world.child_a1.pk) == STUDENT_NO
+
+
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [(STUDENT_NO, "G…0011"), ("G11010120150101001X", "G…001X"), ("12345678", "…5678"), ("", ""), ("NEW001", "******")],
+)
+def test_mask_student_no(value, masked):
+    assert mask_student_no(value) == masked
+    # Shows nothing that the masked ID number does not already show.
+    assert not value or value[1:-4] not in masked

@@ -53,6 +53,39 @@ def test_compose_without_audience_says_what_to_do(client, world, django_capture_
     assert not Notice.objects.exists()
 
 
+def test_family_picker_carries_student_ids_never_the_student_no(client, world, django_capture_on_commit_callbacks):
+    login(client, world.teacher_a1)
+    html = client.get(reverse("notices:create")).content.decode()
+    assert f'name="picked" value="{world.child_a1.pk}"' in html
+    # The 学籍号 is "G" + the ID number: a class teacher may not see it, not even in the form's values.
+    assert world.child_a1.student_no not in html and world.child_a1.id_number not in html
+    response = post_notice(client, django_capture_on_commit_callbacks, picked=[str(world.child_a1.pk)])
+    notice = Notice.objects.get()
+    assert response.status_code == 302 and notice.recipient_count == 3
+
+
+def test_picked_student_ids_are_scoped_again_when_the_audience_is_resolved(world):
+    from django.core.exceptions import ValidationError
+
+    from notices.audience import resolve
+
+    kw = {"unit_ids": [], "include_guardians": True, "staff_roles": [], "student_nos": []}
+    assert [s.pk for s in resolve(world.teacher_a1, student_ids=[str(world.child_a1.pk)], **kw).students] == [world.child_a1.pk]
+    for foreign in (world.child_b1, world.child_a2, world.child_other):
+        with pytest.raises(ValidationError, match="不在您负责范围内"):
+            resolve(world.teacher_a1, student_ids=[str(foreign.pk)], **kw)
+    with pytest.raises(ValidationError, match="无效的选项"):
+        resolve(world.teacher_a1, student_ids=["abc"], **kw)
+
+
+def test_a_typed_student_no_is_found_by_its_digest(client, world, django_capture_on_commit_callbacks):
+    login(client, world.teacher_a1)
+    response = post_notice(client, django_capture_on_commit_callbacks, student_nos=world.child_a1.student_no.lower())
+    assert response.status_code == 302 and Notice.objects.get().recipient_count == 3
+    response = post_notice(client, django_capture_on_commit_callbacks, student_nos=world.child_b1.student_no)
+    assert "找不到以下学籍号的学生" in response.content.decode() and Notice.objects.count() == 1
+
+
 @pytest.mark.parametrize("user_key", ["subject_teacher_a1", "parent_a1", "outsider", "liaison"])
 def test_compose_refused_without_permission(client, world, user_key):
     login(client, world.users[user_key])

@@ -147,8 +147,47 @@ def test_school_admin_sees_masked_id_until_asked_and_each_showing_is_logged(clie
         assert student.id_number in cell
         assert AccessEvent.objects.count() == expected
     row = AccessEvent.objects.order_by("-id").first()
-    assert row.reason == "查看身份证号" and row.object_id == str(student.pk) and row.model == "people.student"
+    assert row.reason == "查看身份证号和学籍号" and row.object_id == str(student.pk) and row.model == "people.student"
     assert row.actor_id == world.school_admin_a.pk
+
+
+def no_cell(body: str) -> str:
+    return body.split('data-testid="student-no"', 1)[1].split("</dd>", 1)[0]
+
+
+def test_school_admin_sees_the_student_no_masked_until_asked(client, world):
+    student = world.child_a1
+    body = get(client, world.school_admin_a, "people:student_detail", student.pk).content.decode()
+    assert "G…0011" in no_cell(body) and student.student_no not in body
+    body = get(client, world.school_admin_a, "people:student_detail", student.pk, show="id").content.decode()
+    assert student.student_no in no_cell(body) and student.id_number in id_cell(body)
+    assert AccessEvent.objects.count() == 1  # one showing, one row, for both numbers
+
+
+def test_student_no_alone_is_revealed_on_request_and_logged(client, world):
+    # child_a2 has no ID number on file, but the 学籍号 is just as sensitive.
+    student = world.child_a2
+    body = get(client, world.school_admin_a, "people:student_detail", student.pk).content.decode()
+    assert student.student_no not in body and 'data-testid="reveal-id"' in no_cell(body)
+    assert not AccessEvent.objects.exists()
+    body = get(client, world.school_admin_a, "people:student_detail", student.pk, show="id").content.decode()
+    assert student.student_no in no_cell(body)
+    row = AccessEvent.objects.get()
+    assert (row.reason, row.object_id, row.actor_id) == ("查看学籍号", str(student.pk), world.school_admin_a.pk)
+
+
+@pytest.mark.parametrize(
+    "who,student",
+    [("teacher_a1", "child_a1"), ("subject_teacher_a1", "child_a1"), ("psych_a", "child_a1"), ("health_vp_a", "child_a1"),
+     ("district_admin", "child_a1"), ("parent_a1", "child_a1"), ("grid_worker_1", "child_a2")],
+)
+def test_roles_without_identity_never_see_the_full_student_no(client, world, who, student):
+    student = world.students[student]
+    for params in ({}, {"show": "id"}):
+        body = get(client, world.users[who], "people:student_detail", student.pk, **params).content.decode()
+        assert student.student_no not in body and student.student_no[1:] not in body
+        assert student.student_no_masked in no_cell(body) and 'data-testid="reveal-id"' not in body
+    assert not AccessEvent.objects.exists()
 
 
 @pytest.mark.parametrize("who", ["teacher_a1", "subject_teacher_a1", "district_admin", "parent_a1"])

@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from audit.models import AccessEvent
 from people.models import Guardian, Guardianship, Relation, Student
 
 
@@ -35,7 +36,7 @@ def test_class_teacher_sees_students_guardians_and_full_phones(client, world):
     r = roster(client, world.teacher_a1, world.class_a1)
     body = r.content.decode()
     assert r.status_code == 200
-    assert "学生a1" in body and world.child_a1.student_no in body
+    assert "学生a1" in body and world.child_a1.student_no_masked in body
     for name in ["parent_a1", "grandparent_a1", "未激活家长"]:
         assert name in body
     assert "13912345678" in body and world.parent_a1.phone in body
@@ -120,3 +121,23 @@ def test_roster_query_count_does_not_grow_with_students(client, world, django_as
     with django_assert_max_num_queries(len(two.captured_queries)):
         body = roster(client, world.teacher_a1, world.class_a1).content.decode()
     assert body.count("data-student=") == 20
+
+
+@pytest.mark.parametrize("who", ["teacher_a1", "subject_teacher_a1", "psych_a", "health_vp_a", "district_admin", "school_admin_a"])
+def test_roster_shows_the_student_no_masked_to_every_role(client, world, who):
+    body = roster(client, world.users[who], world.class_a1).content.decode()
+    assert "G…0011" in body
+    assert world.child_a1.id_number not in body  # the 学籍号 is "G" + the ID number
+    assert not AccessEvent.objects.exists()
+
+
+def test_roster_finds_a_student_by_the_full_student_no_only(client, world):
+    add_students(world, 3)
+    body = roster(client, world.teacher_a1, world.class_a1, q=world.child_a1.student_no).content.decode()
+    assert "学生a1" in body and "新生00" not in body
+    body = roster(client, world.teacher_a1, world.class_a1, q=world.child_a1.student_no.lower()).content.decode()
+    assert "学生a1" in body
+    # Part of the number finds nothing: the stored value is ciphertext, and a partial match would let
+    # the search box be used to guess the ID number digit by digit.
+    body = roster(client, world.teacher_a1, world.class_a1, q=world.child_a1.student_no[:12]).content.decode()
+    assert "学生a1" not in body

@@ -65,7 +65,7 @@ def test_problems_give_exit_code_one_and_a_json_report(world, tmp_path):
         (2, "身份证号", "id_checksum"), (3, "班级", "class_unknown"), (2, "学生学籍号", "guardian_without_student"), (3, "手机号", "phone_invalid"),
     ]
     assert all(set(p) >= {"row", "column", "code", "message"} for p in data["problems"])
-    assert not Student.objects.filter(student_no__startswith="C").exists()
+    assert not Student.objects.filter(name__startswith="命令行").exists()
     # A dry run of a broken file fails the same way (the problems would prevent the commit).
     with pytest.raises(CommandError):
         run("import_roster", str(path), "--district", "D1", "--dry-run")
@@ -77,7 +77,7 @@ def test_import_commits_and_reimport_changes_nothing(world, tmp_path):
         run("import_roster", str(path))  # two districts on this platform: the system must be told which
     out, _err = run("import_roster", str(path), "--district", "D1")
     assert "导入完成" in out and "新增 2" in out
-    assert Student.objects.filter(student_no__startswith="C").count() == 2 and Guardian.objects.filter(name="家长1").count() == 1
+    assert Student.objects.filter(name__startswith="命令行").count() == 2 and Guardian.objects.filter(name="家长1").count() == 1
     event = AuditEvent.objects.get(action="roster.import")
     assert event.actor_label == "cli:system" and event.changes["students"]["created"] == 2
     report = tmp_path / "again.json"
@@ -97,7 +97,7 @@ def test_as_a_school_admin_the_scope_applies(world, tmp_path):
         run("import_roster", str(path), "--as", world.school_admin_a.phone, "--school", "SB")
     with pytest.raises(CommandError, match="找不到"):
         run("import_roster", str(path), "--as", "13000000000")
-    assert not Student.objects.filter(student_no__startswith="C").exists()
+    assert not Student.objects.filter(name__startswith="命令行").exists()
 
 
 def test_export_then_import_round_trips_from_the_command_line(world, tmp_path):

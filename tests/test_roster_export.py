@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
-from audit.models import AuditEvent
+from audit.models import AccessEvent, AuditEvent
 from people.models import Guardian, Guardianship, Student
 from roster import services
 from roster.testing import id_number, template_rows, xlsx_bytes
@@ -86,9 +86,12 @@ def test_district_admin_export_is_masked_and_round_trips_without_overwriting(ros
     w = roster_world
     data = export(w.district_admin, w.district)
     book = sheets(data)
-    students = {r[6]: r for r in book["学生"][1:]}
-    assert students["G0000000001"][7] == "110***********" + id_number(1)[-4:]
-    assert w.child_b1.student_no in students  # the whole district
+    students = {r[4]: r for r in book["学生"][1:]}
+    # No identity permission: the 学籍号 ("G" + the ID number) is masked like the ID number.
+    assert students["学生1"][6:8] == ["G…0001", "110***********" + id_number(1)[-4:]]
+    assert students[w.child_b1.name][6] == "G…0033"  # the whole district
+    assert not any(r[6] == s.student_no for r in book["学生"][1:] for s in Student.objects.all())
+    assert not any(r[0] == s.student_no for r in book["监护人"][1:] for s in Student.objects.all())
     phones = [r[4] for r in book["监护人"][1:]]
     assert phones and all("****" in p for p in phones)
     assert "13912345678" not in phones
@@ -97,13 +100,13 @@ def test_district_admin_export_is_masked_and_round_trips_without_overwriting(ros
     assert no_changes(imp), (imp.problems, imp.counts)
 
     # Edit the masked file: move one student to class 2 and change a relation; masked cells stay as they are.
-    book["学生"] = [r if r[6] != "G0000000001" else r[:3] + ["三(2)班"] + r[4:] for r in book["学生"]]
-    book["监护人"] = [r if not (r[0] == "G0000000002" and r[2] == "母亲2") else r[:3] + ["其他监护人"] + r[4:] for r in book["监护人"]]
+    book["学生"] = [r if r[4] != "学生1" else r[:3] + ["三(2)班"] + r[4:] for r in book["学生"]]
+    book["监护人"] = [r if not (r[1] == "学生2" and r[2] == "母亲2") else r[:3] + ["其他监护人"] + r[4:] for r in book["监护人"]]
     imp = run(w.district_admin, w.district, xlsx_bytes(book))
     assert imp.problems == []
     assert imp.counts["students"] == {"created": 0, "updated": 1, "unchanged": Student.objects.filter(is_active=True, district=w.district).count() - 1}
     assert imp.counts["guardianships"]["updated"] == 1 and imp.counts["guardians"]["updated"] == 0
-    s1 = Student.objects.get(student_no="G0000000001")
+    s1 = Student.objects.with_student_no("G0000000001").get()
     assert s1.school_class_id == w.class_a2.pk
     assert s1.id_number == id_number(1)  # the masked value did not overwrite it
     assert Guardian.objects.get(name="母亲1").phone == "13700000001"
@@ -113,7 +116,7 @@ def test_district_admin_export_is_masked_and_round_trips_without_overwriting(ros
 def test_masked_value_that_does_not_match_is_refused(roster_world):
     w = roster_world
     book = sheets(export(w.district_admin, w.school_a))
-    book["学生"] = [r if r[6] != "G0000000001" else r[:7] + ["110***********9999"] + r[8:] for r in book["学生"]]
+    book["学生"] = [r if r[4] != "学生1" else r[:7] + ["110***********9999"] + r[8:] for r in book["学生"]]
     imp = run(w.district_admin, w.district, xlsx_bytes(book))
     assert [(p.column, p.code) for p in imp.problems] == [("身份证号", "masked_value_unmatched")]
 
@@ -121,11 +124,13 @@ def test_masked_value_that_does_not_match_is_refused(roster_world):
 def test_class_teacher_exports_only_their_class_and_guardians_cannot_export(roster_world):
     w = roster_world
     book = sheets(export(w.teacher_a1, w.class_a1))
-    nos = {r[6] for r in book["学生"][1:]}
-    assert w.child_a1.student_no in nos and w.child_a2.student_no not in nos
-    # A class teacher sees contact numbers but not ID numbers.
+    names = {r[4] for r in book["学生"][1:]}
+    assert w.child_a1.name in names and w.child_a2.name not in names
+    # A class teacher sees contact numbers but neither ID numbers nor the 学籍号 (their "G" + ID number).
     assert "13912345678" in {r[4] for r in book["监护人"][1:]}
     assert all("*" in r[7] for r in book["学生"][1:] if r[7])
+    assert {r[6] for r in book["学生"][1:] if r[4] == w.child_a1.name} == {"G…0011"}
+    assert not AccessEvent.objects.exists()  # nothing unmasked was read
     with pytest.raises(PermissionDenied):
         export(w.teacher_a1, w.school_a)
     with pytest.raises(PermissionDenied):
@@ -165,9 +170,21 @@ def test_export_page_downloads_the_chosen_class_and_refuses_foreign_units(client
 
 def test_csv_export_guards_formula_like_cells_and_still_round_trips(roster_world):
     w = roster_world
-    Student.objects.filter(student_no="G0000000003").update(name="=1+2")
+    Student.objects.with_student_no("G0000000003").update(name="=1+2")
     data = export(w.school_admin_a, w.school_a, "csv")
     assert b"'=1+2" in data and b",=1+2," not in data
     imp = run(w.school_admin_a, w.district, data, "csv")
     assert no_changes(imp), (imp.problems, imp.counts)
-    assert Student.objects.get(student_no="G0000000003").name == "=1+2"
+    assert Student.objects.with_student_no("G0000000003").get().name == "=1+2"
+
+
+def test_an_export_with_full_student_nos_writes_one_access_row(roster_world):
+    w = roster_world
+    nos = {r[6] for r in sheets(export(w.school_admin_a, w.school_a))["学生"][1:]}
+    assert "G0000000001" in nos and w.child_a1.student_no in nos
+    row = AccessEvent.objects.get()  # one row for the export, not one per student
+    assert (row.model, row.object_id, row.actor_id) == ("org.orgunit", str(w.school_a.pk), w.school_admin_a.pk)
+    assert "学籍号" in row.reason and "学生1" not in row.reason and "G0000000001" not in row.reason
+    export(w.district_admin, w.school_a)  # masked throughout: nothing unmasked was read
+    export(w.teacher_a1, w.class_a1)
+    assert AccessEvent.objects.count() == 1

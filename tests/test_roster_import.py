@@ -64,7 +64,7 @@ def test_import_creates_students_guardians_links_and_one_audit_row(world):
     assert imp.counts["guardianships"] == {"created": 3, "updated": 0, "unchanged": 0}
     after = people_counts()
     assert after[:3] == (before[0] + 2, before[1] + 3, before[2] + 3)
-    s1 = Student.objects.get(student_no="G0000000001")
+    s1 = Student.objects.with_student_no("G0000000001").get()
     assert (s1.school_class_id, s1.school_id, s1.district_id) == (world.class_a1.pk, world.school_a.pk, world.district.pk)
     # Digests set by the bulk path, so later lookups by ID number and phone work.
     assert s1.id_number == id_number(1) and s1.id_digest == digest(id_number(1))
@@ -113,10 +113,10 @@ def test_reimport_same_file_changes_nothing_and_updated_file_updates_in_place(wo
     assert imp.counts["guardians"] == {"created": 1, "updated": 1, "unchanged": 1}
     assert imp.counts["guardianships"] == {"created": 1, "updated": 1, "unchanged": 1}
     assert people_counts()[:3] == (before[0], before[1] + 1, before[2] + 1)
-    s1 = Student.objects.get(student_no="G0000000001")
+    s1 = Student.objects.with_student_no("G0000000001").get()
     assert (s1.school_class_id, s1.name) == (world.class_a2.pk, "新名字")
     assert Guardian.objects.get(phone_digest=digest("13700000001")).name == "改名家长"
-    link = Guardianship.objects.get(student__student_no="G0000000002")
+    link = Guardianship.objects.get(student__student_no_digest=digest("G0000000002"))
     assert (link.relation, link.lives_with) == (Relation.PATERNAL_GRANDFATHER, False)
     # The preview lists what changes on existing records.
     assert any("班级" in c["what"] for c in imp.changes)
@@ -170,8 +170,8 @@ def test_district_admin_imports_many_schools_at_once(world):
     imp = run(world.district_admin, world.district, data)
     assert imp.problems == []
     assert imp.counts["students"]["created"] == 3
-    assert Student.objects.get(student_no="G0000000002").school_class_id == world.class_b1.pk
-    assert Student.objects.get(student_no="G0000000003").school_class_id == world.class_b1.pk
+    assert Student.objects.with_student_no("G0000000002").get().school_class_id == world.class_b1.pk
+    assert Student.objects.with_student_no("G0000000003").get().school_class_id == world.class_b1.pk
 
 
 def test_school_admin_row_for_another_school_is_scope_denied_and_nothing_written(world):
@@ -307,7 +307,7 @@ def test_normalises_full_width_spaces_excel_numbers_lower_x_merged_cells_and_dat
     data = xlsx_bytes({"学生": rows, "监护人": guardians}, merges={"学生": [(1, 1, 3, 1), (1, 2, 3, 2), (1, 3, 3, 3)]}, numbers=False)
     imp = run(world.school_admin_a, world.district, data)
     assert imp.problems == []
-    s1, s2, s3, s4 = (Student.objects.get(student_no=f"G000000000{i}") for i in (1, 2, 3, 4))
+    s1, s2, s3, s4 = (Student.objects.with_student_no(f"G000000000{i}").get() for i in (1, 2, 3, 4))
     assert (s1.name, s1.id_number, s1.school_class_id, s1.birth_date) == ("李小明", base, world.class_a1.pk, dt.date(2014, 5, 6))
     assert (s2.name, s2.school_class_id, s2.birth_date) == ("王芳", world.class_a1.pk, dt.date(2014, 4, 17))
     assert (s3.name, s3.birth_date, s3.school_class_id) == ("Ayşe Mehmet", dt.date(2014, 4, 7), world.class_a1.pk)
@@ -328,20 +328,20 @@ def test_class_names_resolve_to_the_existing_class(world, grade, class_name, exp
     data = xlsx_bytes(template_rows([student(1, grade=grade, class_name=class_name)], []))
     imp = run(world.school_admin_a, world.district, data)
     assert imp.problems == []
-    assert Student.objects.get(student_no="G0000000001").school_class_id == world.units[expected].pk
+    assert Student.objects.with_student_no("G0000000001").get().school_class_id == world.units[expected].pk
 
 
 def test_junior_school_grade_one_means_chu_yi(world):
     data = xlsx_bytes(template_rows([student(1, school_name=SB, grade="一年级", class_name="1班")], []))
     assert run(world.school_admin_b, world.district, data).problems == []
-    assert Student.objects.get(student_no="G0000000001").school_class_id == world.class_b1.pk
+    assert Student.objects.with_student_no("G0000000001").get().school_class_id == world.class_b1.pk
 
 
 def test_school_admin_may_leave_out_the_school_column(world):
     sheets = {"学生": [["年级", "班级", "学生姓名", "学籍号"], ["三年级", "三(1)班", "王五", "G0000000001"]]}
     imp = run(world.school_admin_a, world.district, xlsx_bytes(sheets))
     assert imp.problems == []
-    assert Student.objects.get(student_no="G0000000001").school_id == world.school_a.pk
+    assert Student.objects.with_student_no("G0000000001").get().school_id == world.school_a.pk
 
 
 def test_flat_sheet_with_synonyms_and_a_title_row(world):
@@ -373,7 +373,7 @@ def test_wide_sheet_with_father_and_mother_columns(world):
             [SA, "三年级", "1班", "李四", "G0000000002", "", "", "李母", "13700000003"]]
     imp = run(world.school_admin_a, world.district, xlsx_bytes({"学生": rows}))
     assert imp.problems == []
-    rel = dict(Guardianship.objects.filter(student__student_no__in=["G0000000001", "G0000000002"]).values_list("guardian__name", "relation"))
+    rel = dict(Guardianship.objects.filter(student__student_no_digest__in=[digest("G0000000001"), digest("G0000000002")]).values_list("guardian__name", "relation"))
     assert rel == {"孙父": Relation.FATHER, "孙母": Relation.MOTHER, "李母": Relation.MOTHER}
 
 
@@ -383,7 +383,7 @@ def test_csv_in_utf8_with_or_without_bom_and_gbk(world, encoding):
             [SA, "三(1)班", "周五", "G0000000001", "周父", "父亲", "13700000001"]]
     imp = run(world.school_admin_a, world.district, csv_bytes(rows, encoding=encoding), fmt="csv")
     assert imp.problems == []
-    assert Student.objects.get(student_no="G0000000001").name == "周五"
+    assert Student.objects.with_student_no("G0000000001").get().name == "周五"
     assert Guardian.objects.get(phone_digest=digest("13700000001")).name == "周父"
 
 
@@ -416,3 +416,41 @@ def test_validation_query_count_does_not_grow_with_rows(world):
     large = _validation_queries(world, 150)
     assert small == large
     assert large <= 12
+
+
+# --- the 学籍号 is encrypted: matched by digest, never stored or shown in clear -------------------------
+def test_imported_student_nos_are_ciphertext_and_a_reimport_matches_them_by_digest(world):
+    data = xlsx_bytes(template_rows([student(1), student(2)], [guardian(1, "13700000001"), guardian(2, "13700000002")]))
+    run(world.school_admin_a, world.district, data)
+    before = people_counts()
+    with connection.cursor() as cur:
+        cur.execute("SELECT student_no FROM people_student WHERE id = %s", [Student.objects.with_student_no("G0000000001").get().pk])
+        (raw,) = cur.fetchone()
+    assert raw.startswith("gAAAA") and "0000000001" not in raw
+    imp = run(world.school_admin_a, world.district, data)
+    assert imp.problems == [] and imp.counts["students"] == {"created": 0, "updated": 0, "unchanged": 2}
+    assert imp.counts["guardianships"] == {"created": 0, "updated": 0, "unchanged": 2}
+    assert people_counts() == before
+
+
+def test_the_change_preview_shows_the_student_no_masked(world):
+    run(world.school_admin_a, world.district, xlsx_bytes(template_rows([student(1)], [guardian(1, "13700000001")])))
+    imp = run(world.school_admin_a, world.district, xlsx_bytes(template_rows(
+        [student(1, class_name="三(2)班")], [guardian(1, "13700000001", relation="父亲")])), dry_run=True)
+    assert imp.changes and "G0000000001" not in str(imp.changes)
+    assert {c["who"] for c in imp.changes} == {"新生001（G…0001）", "家长001 — G…0001"}
+
+
+def test_a_masked_student_no_that_matches_none_or_several_students_is_refused(world):
+    run(world.school_admin_a, world.district, xlsx_bytes(template_rows(
+        [student(1), student(2), student(3, student_name="新生001", student_no="G7770000001", class_name="三(2)班")], [])))
+    before = people_counts()
+    imp = run(world.school_admin_a, world.district, xlsx_bytes(template_rows(
+        [student(1, student_no="G…0001"), student(2, student_no="G…9999")], [guardian(2, "13700000002", student_no="G…0002")])))
+    assert problems_by_cell(imp) == {
+        ("学生", 2, "学籍号"): "student_no_masked_unmatched",  # two students named 新生001 end in 0001
+        ("学生", 3, "学籍号"): "student_no_masked_unmatched",  # no 新生002 ends in 9999
+        ("监护人", 2, "学生学籍号"): "student_no_masked_unmatched",  # a masked 学籍号 needs the student's name
+    }
+    assert "同名" in imp.problems[0].message
+    assert people_counts() == before

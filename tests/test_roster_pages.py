@@ -212,7 +212,7 @@ def test_commit_revalidates_and_writes_nothing_if_data_changed_since_preview(cli
     job.refresh_from_db()
     assert job.status == JobStatus.INVALID and "再次校验" in job.error
     assert job.problems.get().code == "student_no_taken_by_other_school"
-    assert not Student.objects.filter(student_no="P0000000002").exists() and Guardian.objects.count() == guardians
+    assert not Student.objects.with_student_no("P0000000002").exists() and Guardian.objects.count() == guardians
 
 
 def test_sweeper_requeues_lost_jobs_and_restarts_dead_ones(world, django_capture_on_commit_callbacks, client):
@@ -229,7 +229,7 @@ def test_sweeper_requeues_lost_jobs_and_restarts_dead_ones(world, django_capture
     ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.COMMITTING, updated_at=timezone.now() - timedelta(hours=1))
     assert tasks.sweep()["restarted"] == 1
     job.refresh_from_db()
-    assert job.status == JobStatus.DONE and Student.objects.filter(student_no__startswith="P").count() == 2
+    assert job.status == JobStatus.DONE and Student.objects.filter(name__startswith="页面生").count() == 2
 
 
 def test_sweeper_deletes_old_uploads(world, django_capture_on_commit_callbacks, client):

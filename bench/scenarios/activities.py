@@ -93,6 +93,7 @@ def _schools(district, students: int, prefix: str):
 
 
 def _students(district, classes, students: int) -> int:
+    from core.crypto import digest, encrypt
     from people.models import Student
 
     have = Student.objects.filter(district=district).count()
@@ -109,12 +110,14 @@ def _students(district, classes, students: int) -> int:
                 cur.execute("CREATE TEMP TABLE IF NOT EXISTS bench_cls (rn int, id bigint, school_id bigint) ON COMMIT DROP")
                 args = [(i, c.pk, school_of[c.pk]) for i, c in enumerate(classes)]
                 cur.executemany("INSERT INTO bench_cls VALUES (%s, %s, %s)", args)
+                # The 学籍号 is stored encrypted with its digest (people.Student): both computed here.
+                nos = [f"BC{g}" for g in range(students)]
                 cur.execute(
-                    """INSERT INTO people_student (district_id, school_id, school_class_id, name, gender, student_no, id_number,
-                                                   id_digest, is_active, created_at, updated_at)
-                       SELECT %s, c.school_id, c.id, '学生' || g, '', 'BC' || g, '', '', true, now(), now()
-                       FROM generate_series(0, %s) g JOIN bench_cls c ON c.rn = g / %s""",
-                    [district.pk, students - 1, CLASS_SIZE],
+                    """INSERT INTO people_student (district_id, school_id, school_class_id, name, gender, student_no,
+                                                   student_no_digest, id_number, id_digest, is_active, created_at, updated_at)
+                       SELECT %s, c.school_id, c.id, '学生' || t.g, '', t.enc, t.dig, '', '', true, now(), now()
+                       FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS t(g, enc, dig) JOIN bench_cls c ON c.rn = t.g / %s""",
+                    [district.pk, list(range(students)), [encrypt(n) for n in nos], [digest(n) for n in nos], CLASS_SIZE],
                 )
         return students
     rows = [Student(district=district, school_id=school_of[classes[g // CLASS_SIZE].pk], school_class=classes[g // CLASS_SIZE],

@@ -200,11 +200,11 @@ def floor_fetch(path: Path, district) -> dict:
     students = book.get_sheet_by_name("学生").to_python()[1:]
     links = book.get_sheet_by_name("监护人").to_python()[1:]
     book.close()
-    nos = [row[6] for row in students]
+    nos = [digest(row[6]) for row in students]
     digests = sorted({digest(row[4]) for row in links})
     ids, n_guardians, n_links = [], 0, 0
     for chunk in _chunks(nos):
-        ids += list(Student.objects.filter(district=district, student_no__in=chunk).values_list("id", "student_no", "name", "school_class_id", "id_digest"))
+        ids += list(Student.objects.filter(district=district, student_no_digest__in=chunk).values_list("id", "student_no_digest", "name", "school_class_id", "id_digest"))
     for chunk in _chunks(digests):
         n_guardians += len(list(Guardian.objects.filter(district=district, phone_digest__in=chunk).values_list("id", "name")))
     for chunk in _chunks([i[0] for i in ids]):

@@ -42,5 +42,5 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(_("已导出 %(s)d 名学生、%(g)d 条监护关系到 %(path)s") % {
             "s": result.students, "g": result.guardianships, "path": path}))
         if result.contact_masked or result.identity_masked:
-            self.stdout.write(_("按权限脱敏：%(c)d 名学生的监护人手机号、%(i)d 名学生的身份证号。再次导入时脱敏值表示“不修改”。") % {
+            self.stdout.write(_("按权限脱敏：%(c)d 名学生的监护人手机号、%(i)d 名学生的身份证号和学籍号。再次导入时脱敏值表示“不修改”，脱敏学籍号按学生姓名对应。") % {
                 "c": result.contact_masked, "i": result.identity_masked})
