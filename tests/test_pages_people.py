@@ -7,6 +7,7 @@ from django.urls import NoReverseMatch, reverse
 
 from audit.models import AccessEvent
 from people.models import Guardian, Guardianship, Relation, Student
+from people.views import REASON_VIEW_ID_NUMBER
 
 
 def id_cell(body: str) -> str:
@@ -156,7 +157,8 @@ def test_others_never_see_the_full_id_number(client, world, who):
     student = world.child_a1
     cell = id_cell(get(client, world.users[who], "people:student_detail", student.pk, show="id").content.decode())
     assert student.id_number not in cell and student.id_number_masked in cell
-    assert AccessEvent.objects.count() == 0
+    # (a class teacher's page view also logs the guardians' phones it shows: docs/security.md)
+    assert not AccessEvent.objects.filter(reason=REASON_VIEW_ID_NUMBER).exists()
 
 
 def test_student_detail_shows_guardians_class_and_school(client, world):
