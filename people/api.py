@@ -1,9 +1,10 @@
 """Students and guardians for the mobile client.
 
 Field-level rules (SECURITY.md): guardians' phone numbers are unmasked as people.contact says (the class
-teacher's by default, a school admin's with ?show=phone), each unmasked answer one access row; ID numbers appear only masked unless people.view_identity, and
-every unmasked read writes an access-audit row. Keys that a role may not see are left out of the
-response entirely (not sent as null), so a client — and a test — can check keys against an allow-list.
+teacher's by default, a school admin's with ?show=phone), each unmasked answer one access row; ID numbers
+appear only masked unless people.view_identity, and every unmasked read writes an access-audit row. Keys
+that a role may not see are left out of the response entirely (not sent as null), so a client — and a
+test — can check keys against an allow-list.
 """
 
 from typing import Literal
