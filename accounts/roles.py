@@ -43,7 +43,10 @@ class RoleRule:
 #   roles.manage         grant and revoke roles in the subtree
 #   people.view          see the students (and their guardians) in the subtree
 #   people.manage        edit students, guardians and guardianships in the subtree
-#   people.view_contact  see guardians' phone numbers unmasked
+#   people.view_contact  see guardians' phone numbers unmasked on request (one student's, or in an export);
+#                        each showing writes an access row (people.contact)
+#   people.call_families see guardians' phone numbers unmasked without asking (the class teacher: calling
+#                        families is their job); each page view that shows them writes an access row
 #   people.view_identity see ID numbers unmasked
 #   consent.view         see guardians' consent records
 #   audit.view           read the audit log
@@ -77,7 +80,7 @@ RULES: dict[str, RoleRule] = {
     Role.CLASS_TEACHER: RoleRule(
         unit_kinds=frozenset({"class"}),
         sees_students=True,
-        perms=frozenset({"people.view", "people.manage", "people.view_contact", "consent.view", "activities.manage", "notices.send", "homeschool.teach"}),
+        perms=frozenset({"people.view", "people.manage", "people.view_contact", "people.call_families", "consent.view", "activities.manage", "notices.send", "homeschool.teach"}),
     ),
     Role.SUBJECT_TEACHER: RoleRule(unit_kinds=frozenset({"class"}), sees_students=True, perms=frozenset({"people.view"})),
     Role.PSYCH_TEACHER: RoleRule(unit_kinds=frozenset({"school"}), sees_students=True, perms=frozenset({"people.view"})),

@@ -1,10 +1,13 @@
 """Students and guardians for the mobile client.
 
-Field-level rules (SECURITY.md): guardians' phone numbers are unmasked only for users with
-people.view_contact on the student; ID numbers and the 学籍号 ("G" + the ID number) appear only masked
-unless people.view_identity, and every unmasked read writes an access-audit row. Keys that a role may not see are left out of the
-response entirely (not sent as null), so a client — and a test — can check keys against an allow-list.
+Field-level rules (SECURITY.md): guardians' phone numbers are unmasked as people.contact says (the class
+teacher's by default, a school admin's with ?show=phone), each unmasked answer one access row; ID numbers
+and the 学籍号 ("G" + the ID number) appear only masked unless people.view_identity, and every unmasked
+read writes an access-audit row. Keys that a role may not see are left out of the response entirely (not
+sent as null), so a client — and a test — can check keys against an allow-list.
 """
+
+from typing import Literal
 
 from django.db.models import OuterRef, Prefetch, Subquery
 from ninja import Field, Path, Query, Router, Schema
@@ -14,6 +17,7 @@ from audit.services import record_access
 from core.api import MAX_ID, Pagination
 from core.scoping import fetch_for, get_scope
 from org.models import Kind, OrgUnit
+from people import contact
 from people.models import Gender, Guardian, Guardianship, Relation, Student
 
 router = Router(tags=["学生与家长"])
@@ -127,7 +131,9 @@ class GuardianOut(Schema):
     lives_with: bool
     activated: bool = Field(description="是否已激活账号")
     phone_masked: str
-    phone: str | None = Field(None, description="完整手机号，仅对有权查看联系方式的教师和管理员返回")
+    phone: str | None = Field(
+        None, description="完整手机号：本班班主任直接返回；学校管理员加 ?show=phone 时返回。每次返回都记入访问审计"
+    )
 
 
 class StudentDetailOut(_StudentFields):
@@ -141,18 +147,22 @@ class StudentDetailOut(_StudentFields):
 @router.get(
     "/students/{student_id}", response=StudentDetailOut, by_alias=True, exclude_unset=True, summary="学生详情及其监护人"
 )
-def student_detail(request, student_id: int = Path(..., ge=1, le=MAX_ID)):
+def student_detail(
+    request,
+    student_id: int = Path(..., ge=1, le=MAX_ID),
+    show: Literal["phone"] | None = Query(None, description="phone：请求显示完整手机号（学校管理员；记入访问审计）"),
+):
     user = request.user
     student = fetch_for(
         user, Student.objects.select_related("school", "school_class"), student_id, perm="people.view"
     )
     scope = get_scope(user)
-    contact = scope.can("people.view_contact", student)
-    links = (
+    links = list(
         Guardianship.objects.filter(student=student, guardian__in=Guardian.objects.visible_to(user), guardian__is_active=True)
         .select_related("guardian")
         .order_by("-is_primary", "id")
     )
+    phones = contact.show(user, student, reveal=show == "phone", where="API", any_phone=any(g.guardian.phone for g in links))
     guardians = []
     for link in links:
         g = link.guardian
@@ -166,7 +176,7 @@ def student_detail(request, student_id: int = Path(..., ge=1, le=MAX_ID)):
             "activated": g.user_id is not None,
             "phone_masked": g.phone_masked,
         }
-        if contact:
+        if phones.full:
             row["phone"] = g.phone
         guardians.append(row)
     out = {

@@ -20,11 +20,6 @@ from people.models import Guardianship, Student
 ROSTER_PER_PAGE = 50
 TEACHING_ROLES = (Role.CLASS_TEACHER, Role.SUBJECT_TEACHER)
 
-FULL = "full"
-MASKED = "masked"
-HIDDEN = "none"
-
-
 def guardian_links():
     """Guardianship rows with their guardian, for Prefetch on students taken from Student.visible_to(user).
 
@@ -33,24 +28,6 @@ def guardian_links():
     second scope filter; repeating it would make a district admin's roster scan the whole district.
     """
     return Guardianship.objects.filter(guardian__is_active=True).select_related("guardian").order_by("-is_primary", "id")
-
-
-def contact_level(user, student: Student) -> str:
-    """How a user sees the phone numbers of a student's guardians: full, masked, or not at all.
-
-    Staff with people.view_contact (class teacher, school admin) see numbers; other staff and carers
-    see them masked; a guardian looking at their own child sees co-guardians without numbers.
-    """
-    scope = get_scope(user)
-    if scope.can("people.view_contact", student):
-        return FULL
-    path = student.school_class.path
-    if any(path.startswith(p) for p in scope.perm_prefixes.get("people.view", ())):
-        return MASKED
-    own_children = {s for r, _u, s in scope.roles if r == Role.GUARDIAN}
-    if student.pk in scope.student_perms.get("people.view", frozenset()) and student.pk not in own_children:
-        return MASKED  # a carer assigned to this child
-    return HIDDEN
 
 
 def class_stats(user, class_ids) -> dict[int, dict]:

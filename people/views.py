@@ -6,7 +6,7 @@ from django.shortcuts import render
 from audit.services import record_access
 from core.scoping import fetch_for, get_scope
 from org.selectors import breadcrumb, class_teacher_names
-from people import selectors
+from people import contact, selectors
 from people.models import GRANDPARENT_RELATIONS, Student
 
 # Stored with each access row; audit data, so not translated.
@@ -47,11 +47,17 @@ def student_detail(request, pk):
     if reveal:
         reason = REASON_VIEW_IDENTITY if student.id_number else REASON_VIEW_STUDENT_NO
         record_access(user=user, obj=student, reason=reason)
+    # Guardians' numbers: the class teacher's by default, a school admin's on request (people.contact).
+    links = selectors.student_guardian_links(student)
+    phones = contact.show(
+        user, student, reveal=request.GET.get("show") == "phone", where="学生页", any_phone=any(g.guardian.phone for g in links)
+    )
     context = {
         "student": student,
         "crumbs": breadcrumb(user, student.school_class) + [student.school_class],
-        "links": selectors.student_guardian_links(student),
-        "contact": selectors.contact_level(user, student),
+        "links": links,
+        "contact": phones.level,
+        "phones_revealed": phones.revealed,
         "can_identity": can_identity,
         "reveal": reveal,
         "can_roster": scope.can("people.view", student.school_class),

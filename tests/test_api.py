@@ -309,7 +309,7 @@ STUDENT_KEYS = {"id", "name", "gender", "student_no_masked", "school", "class", 
 GUARDIAN_KEYS = {"id", "name", "relation", "relation_label", "is_primary", "lives_with", "activated", "phone_masked"}
 # Per role: the keys a student record may carry, and the keys each guardian entry may carry.
 ALLOW_LISTS = {
-    "school_admin_a": (STUDENT_KEYS | {"id_number", "student_no"}, GUARDIAN_KEYS | {"phone"}),
+    "school_admin_a": (STUDENT_KEYS | {"id_number", "student_no"}, GUARDIAN_KEYS),  # full phones only with ?show=phone
     "teacher_a1": (STUDENT_KEYS, GUARDIAN_KEYS | {"phone"}),
     "subject_teacher_a1": (STUDENT_KEYS, GUARDIAN_KEYS),
     "psych_a": (STUDENT_KEYS, GUARDIAN_KEYS),
@@ -358,10 +358,11 @@ def test_unmasked_id_number_reads_are_audited_one_row_per_read(world, client):
 
 
 def test_masked_reads_write_no_access_rows(world, client):
-    for who in ("teacher_a1", "subject_teacher_a1", "psych_a", "health_vp_a", "district_admin", "parent_a1"):
+    # The class teacher's default full phones are an access row each (people.contact), so not here.
+    for who in ("subject_teacher_a1", "psych_a", "health_vp_a", "district_admin", "parent_a1"):
         data = api_get(client, world.users[who], f"/api/v1/people/students/{world.child_a1.id}").json()
         assert "student_no" not in data and "id_number" not in data
-    api_get(client, world.teacher_a1, "/api/v1/people/students", class_id=world.class_a1.id)
+    api_get(client, world.subject_teacher_a1, "/api/v1/people/students", class_id=world.class_a1.id)
     assert not AccessEvent.objects.exists()
 
 
@@ -465,17 +466,19 @@ def _count_queries(client, headers, path) -> int:
 
 
 @pytest.mark.parametrize(
-    "user_key, path_template, guardian_owned",
+    "user_key, path_template, guardian_owned, budget",
     [
-        ("teacher_a1", "/api/v1/people/students?class_id={class_a1}", False),
-        ("school_admin_a", "/api/v1/people/students", False),
-        ("school_admin_a", "/api/v1/org/classes", False),
-        ("teacher_a1", "/api/v1/org/classes", False),
-        ("parent_a1", "/api/v1/people/children", True),
-        ("teacher_a1", "/api/v1/people/students/{child_a1}", False),
+        ("teacher_a1", "/api/v1/people/students?class_id={class_a1}", False, 8),
+        ("school_admin_a", "/api/v1/people/students", False, 8),
+        ("school_admin_a", "/api/v1/org/classes", False, 8),
+        ("teacher_a1", "/api/v1/org/classes", False, 8),
+        ("parent_a1", "/api/v1/people/children", True, 8),
+        # The class teacher's answer holds full phone numbers: + the access row it writes (last hash, insert).
+        ("teacher_a1", "/api/v1/people/students/{child_a1}", False, 10),
     ],
 )
-def test_list_queries_do_not_grow_with_rows(world, client, django_assert_max_num_queries, user_key, path_template, guardian_owned):
+def test_list_queries_do_not_grow_with_rows(world, client, django_assert_max_num_queries, user_key, path_template, guardian_owned,
+                                            budget):
     user = world.users[user_key]
     headers = bearer(user)
     path = path_template.format(class_a1=world.class_a1.id, child_a1=world.child_a1.id)
@@ -486,7 +489,7 @@ def test_list_queries_do_not_grow_with_rows(world, client, django_assert_max_num
     _add_students(world, range(2, 20), guardian=guardian)  # 20
     large = _count_queries(client, headers, path)
     assert large == small, f"{small} queries with 2 students, {large} with 20"
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(budget):
         client.get(path, **headers)
 
 

@@ -7,6 +7,8 @@ from django.urls import NoReverseMatch, reverse
 
 from audit.models import AccessEvent
 from people.models import Guardian, Guardianship, Relation, Student
+from people.views import REASON_VIEW_ID_NUMBER
+from tests.world import identity_reads
 
 
 def id_cell(body: str) -> str:
@@ -187,7 +189,7 @@ def test_roles_without_identity_never_see_the_full_student_no(client, world, who
         body = get(client, world.users[who], "people:student_detail", student.pk, **params).content.decode()
         assert student.student_no not in body and student.student_no[1:] not in body
         assert student.student_no_masked in no_cell(body) and 'data-testid="reveal-id"' not in body
-    assert not AccessEvent.objects.exists()
+    assert not identity_reads().exists()
 
 
 @pytest.mark.parametrize("who", ["teacher_a1", "subject_teacher_a1", "district_admin", "parent_a1"])
@@ -195,7 +197,8 @@ def test_others_never_see_the_full_id_number(client, world, who):
     student = world.child_a1
     cell = id_cell(get(client, world.users[who], "people:student_detail", student.pk, show="id").content.decode())
     assert student.id_number not in cell and student.id_number_masked in cell
-    assert AccessEvent.objects.count() == 0
+    # (a class teacher's page view also logs the guardians' phones it shows: docs/security.md)
+    assert not AccessEvent.objects.filter(reason=REASON_VIEW_ID_NUMBER).exists()
 
 
 def test_student_detail_shows_guardians_class_and_school(client, world):

@@ -132,3 +132,15 @@ def build_world() -> World:
     Guardianship.objects.create(guardian=g["unactivated_a1"], student=s["child_a1"], relation=Relation.FATHER)
     us["outsider"] = make_user("outsider")  # an account with no role at all
     return w
+
+
+def identity_reads():
+    """Access rows of ID numbers and 学籍号 only: a class teacher's default phone showings are rows of their
+    own (people.contact), which tests of identity reads must not count."""
+    from django.db.models import Q
+
+    from audit.models import AccessEvent
+
+    return AccessEvent.objects.filter(
+        Q(reason__contains="学籍号") | Q(reason__contains="身份证号") | Q(reason__contains="student_no") | Q(reason__contains="id_number")
+    )
