@@ -82,14 +82,20 @@ def activity_list(request):
     now = timezone.now()
     guardian, children = _family(request)
     ctx = {"is_staff": _is_staff(user), "guardian": guardian}
+    # The same scope as every detail page: what a user may open by id is listed here too.
+    upcoming = (
+        Activity.objects.visible_to(user)
+        .filter(status=ActivityStatus.PUBLISHED, sessions__ends_at__gte=now)
+        .distinct()
+        .select_related("owner_unit")
+        .order_by("signup_closes_at", "-created_at")
+    )
     if guardian:
-        ctx["open_activities"] = (
-            Activity.objects.visible_to(user)
-            .filter(status=ActivityStatus.PUBLISHED, sessions__ends_at__gte=now)
-            .distinct()
-            .select_related("owner_unit")
-            .order_by("signup_closes_at", "-created_at")[:50]
-        )
+        ctx["open_activities"] = upcoming[:50]
+    else:
+        # Staff who see an audience's students without organising for it (a subject teacher, the
+        # psychology teacher): the activities for their classes that others run.
+        ctx["scope_activities"] = upcoming.exclude(id__in=Activity.objects.managed_by(user).values("id"))[:50]
         ctx["my_signups"] = (
             SignUp.objects.visible_to(user)
             .filter(Q(guardian=guardian) | Q(persons__student_id__in=[c.pk for c in children]))
