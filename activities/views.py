@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from activities import qr, selectors, services
-from activities.forms import ActivityForm, CampaignForm, SessionForm
+from activities.forms import MAX_CAPACITY, ActivityForm, CampaignForm, SessionForm
 from activities.models import (
     Activity,
     ActivityPhoto,
@@ -38,6 +38,7 @@ from activities.models import (
 from audit.services import record
 from core import exports
 from core.feedback import flash_validation_error
+from core.ids import parse_id, parse_int
 from core.scoping import fetch_for, get_scope
 from org.models import Kind, OrgUnit
 from people.models import Guardian, Student
@@ -285,11 +286,8 @@ def session_add(request, pk):
 def session_capacity(request, pk):
     session = _managed_session(request, pk)
     raw = (request.POST.get("capacity") or "").strip()
-    try:
-        capacity = int(raw) if raw else None
-        if capacity is not None and capacity < 1:
-            raise ValueError
-    except ValueError:
+    capacity = parse_int(raw, max_value=MAX_CAPACITY) if raw else None
+    if raw and capacity is None:
         messages.error(request, _("名额应为正整数；不限名额请留空。"))
         return redirect("activities:detail", pk=session.activity_id)
     try:
@@ -609,9 +607,9 @@ def campaign_detail(request, pk):
         .select_related("student", "school_class")
         .prefetch_related("photos", Prefetch("comments", queryset=CampaignComment.objects.select_related("author")))
     )
-    class_id = request.GET.get("class")
-    if class_id and class_id.isdigit():
-        posts = posts.filter(school_class_id=int(class_id))
+    class_id = parse_id(request.GET.get("class"))
+    if class_id:
+        posts = posts.filter(school_class_id=class_id)
     featured_only = request.GET.get("featured") == "1"
     if featured_only:
         posts = posts.filter(featured=True)
@@ -637,7 +635,7 @@ def campaign_post(request, pk):
     campaign = fetch_for(request.user, Campaign, pk)
     try:
         services.campaign_post_create(
-            actor=request.user, campaign=campaign, student_id=int(request.POST.get("student") or 0), text=request.POST.get("text", ""),
+            actor=request.user, campaign=campaign, student_id=parse_id(request.POST.get("student")) or 0, text=request.POST.get("text", ""),
             files=request.FILES.getlist("photos"),
         )
     except ValidationError as exc:
@@ -706,7 +704,7 @@ def coverage(request):
     if not scope.can("activities.manage", unit) or unit.kind not in (Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS):
         raise Http404
     period_id = request.GET.get("period")
-    window = selectors.semester_window(district_id=unit.district_id, period_id=int(period_id) if period_id and period_id.isdigit() else None)
+    window = selectors.semester_window(district_id=unit.district_id, period_id=parse_id(period_id))
     classes = selectors.class_coverage(unit=unit, window=window)
     students, took, rate = selectors.total(classes)
     group_kind = {Kind.DISTRICT: Kind.SCHOOL, Kind.STREET: Kind.SCHOOL, Kind.SCHOOL: Kind.GRADE}.get(unit.kind)

@@ -225,7 +225,11 @@ class ScopedQuerySet(models.QuerySet):
 
 def fetch_for(user, queryset_or_model, pk, *, perm: str | None = None):
     """Get one object the user may see, or 404. With perm, also require that flag on the object."""
+    from core.ids import parse_id
+
     qs = queryset_or_model._default_manager.all() if isinstance(queryset_or_model, type) else queryset_or_model
+    if parse_id(pk) is None:  # "abc", "1.5", a 20-digit number: no such object (not the database's overflow)
+        raise Http404
     try:
         obj = qs.visible_to(user).get(pk=pk)
     except (qs.model.DoesNotExist, ValueError, TypeError) as exc:

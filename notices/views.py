@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from core import exports
+from core.ids import parse_id, parse_int
 from core.scoping import fetch_for, get_scope
 from notices import selectors, services
 from notices.audience import can_send, resolve, sendable_units
@@ -251,11 +252,8 @@ def export(request, pk):
 
 @login_required
 def inbox(request):
-    try:
-        child_id = int(request.GET["child"]) if request.GET.get("child") else None
-        page = int(request.GET.get("page", 1))
-    except ValueError:
-        child_id, page = None, 1
+    child_id = parse_id(request.GET.get("child"))
+    page = parse_int(request.GET.get("page"), max_value=100_000) or 1  # an offset beyond 64 bits overflows
     data = selectors.inbox(request.user, child_id=child_id, page=page, unread_only=request.GET.get("unread") == "1")
     template = "notices/_inbox_items.html" if request.htmx and request.GET.get("page") else "notices/inbox.html"
     return render(request, template, {**data, "unread_filter": request.GET.get("unread") == "1"})
