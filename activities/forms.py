@@ -3,9 +3,11 @@ from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, CampaignKind
 from activities.reach import audience_units
+from core.ids import IdModelChoiceField, IdModelMultipleChoiceField
 from core.scoping import get_scope, prefix_q
 from org.models import Kind, OrgUnit
 
+MAX_CAPACITY = 100_000  # places in one session: beyond any venue, and within the database column
 DT_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d")
 
@@ -24,12 +26,12 @@ def _audience_qs(user):
     return audience_units(user).order_by("path")
 
 
-class UnitChoiceField(forms.ModelChoiceField):
+class UnitChoiceField(IdModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.get_kind_display()} · {obj.full_name if obj.kind == Kind.CLASS else obj.name}"
 
 
-class UnitMultipleField(forms.ModelMultipleChoiceField):
+class UnitMultipleField(IdModelMultipleChoiceField):
     """Rendered as a checkbox list with a search box (activities/picker.js): a 50-item multi-select
     cannot be used on a phone."""
 
@@ -116,7 +118,7 @@ class ActivityForm(forms.ModelForm):
 class SessionForm(forms.Form):
     starts_at = forms.DateTimeField(label=_("开始时间"), widget=DT_WIDGET)
     ends_at = forms.DateTimeField(label=_("结束时间"), widget=DT_WIDGET)
-    capacity = forms.IntegerField(label=_("名额（人）"), required=False, min_value=1,
+    capacity = forms.IntegerField(label=_("名额（人）"), required=False, min_value=1, max_value=MAX_CAPACITY,
                                   widget=forms.NumberInput(attrs={"class": "form-control"}), help_text=_("留空表示不限"))
     venue = forms.CharField(label=_("地点（与活动不同时填写）"), required=False, max_length=200,
                             widget=forms.TextInput(attrs={"class": "form-control"}))

@@ -53,9 +53,23 @@ def _manage_prefixes(scope) -> tuple[str, ...]:
     return scope.perm_prefixes.get("activities.manage", ())
 
 
+def audience_q(scope, field: str = "audience_units") -> models.Q | None:
+    """Who an activity or campaign is for: the families of its audience (a unit above their child's class),
+    and staff whose students or organising area the audience covers or lies in. Seeing a unit's structure
+    (a department liaison, a volunteer) makes no one part of an audience: that view holds no family."""
+    areas = tuple(scope.student_prefixes) + tuple(_manage_prefixes(scope))
+    around = set(scope.family_unit_ids)
+    for path in areas:
+        around.update(int(p) for p in path.strip("/").split("/") if p)
+    return any_q(
+        models.Q(**{f"{field}__id__in": around}) if around else None,
+        prefix_q(f"{field}__path", areas),
+    )
+
+
 def activity_scope_q(scope) -> models.Q | None:
-    """Organisers see what their units run (any status); everyone sees published activities whose
-    audience is a unit above them (a guardian's child's class, grade, school…) or inside their subtree."""
+    """Organisers see what their units run (any status); the activity's audience (audience_q) sees it
+    once published. The activity list draws from exactly this, so a detail page never opens more."""
     q = _activity_rule_q(scope)
     # The M2M joins would repeat rows: filter by id through a subquery instead.
     return models.Q(id__in=Activity._base_manager.filter(q).values("id")) if q is not None else None
@@ -67,10 +81,7 @@ def _activity_rule_q(scope) -> models.Q | None:
         prefix_q("owner_unit__path", _manage_prefixes(scope)),
         prefix_q("co_organisers__path", _manage_prefixes(scope)),
     )
-    audience = any_q(
-        models.Q(audience_units__id__in=scope.unit_ids) if scope.unit_ids else None,
-        prefix_q("audience_units__path", scope.unit_prefixes),
-    )
+    audience = audience_q(scope)
     return any_q(managed, models.Q(status=ActivityStatus.PUBLISHED) & audience if audience is not None else None)
 
 
@@ -434,11 +445,7 @@ class CampaignKind(models.TextChoices):
 class CampaignQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
         managed = prefix_q("owner_unit__path", _manage_prefixes(scope))
-        audience = any_q(
-            models.Q(audience_units__id__in=scope.unit_ids) if scope.unit_ids else None,
-            prefix_q("audience_units__path", scope.unit_prefixes),
-        )
-        q = any_q(managed, audience)
+        q = any_q(managed, audience_q(scope))  # as activities: no audience through structure alone
         return models.Q(id__in=Campaign._base_manager.filter(q).values("id")) if q is not None else None
 
 

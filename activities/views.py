@@ -3,7 +3,6 @@ layer (404 outside scope), call a service, and show its Chinese error message wh
 
 from __future__ import annotations
 
-import io
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -20,7 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from activities import qr, selectors, services
-from activities.forms import ActivityForm, CampaignForm, SessionForm
+from activities.forms import MAX_CAPACITY, ActivityForm, CampaignForm, SessionForm
 from activities.models import (
     Activity,
     ActivityPhoto,
@@ -38,7 +37,9 @@ from activities.models import (
     SignUpStatus,
 )
 from audit.services import record
+from core import exports
 from core.feedback import flash_validation_error
+from core.ids import parse_id, parse_int
 from core.scoping import fetch_for, get_scope, prefix_q
 from org.models import Kind, OrgUnit
 from people.models import Guardian, Student
@@ -83,15 +84,22 @@ def activity_list(request):
     now = timezone.now()
     guardian, children = _family(request)
     ctx = {"is_staff": _is_staff(user), "guardian": guardian}
+    # The same scope as every detail page: what a user may open by id is listed here too.
+    # The card's date is the next session not yet over (Min over the sessions the filter joined; the
+    # aggregate also makes each activity one row).
+    upcoming = (
+        Activity.objects.visible_to(user)
+        .filter(status=ActivityStatus.PUBLISHED, sessions__ends_at__gte=now)
+        .annotate(next_start=Min("sessions__starts_at"), session_count=Count("sessions"))
+        .select_related("owner_unit")
+        .order_by("next_start", "-created_at")
+    )
+    if not guardian:
+        # Staff who see an audience's students without organising for it (a subject teacher, the
+        # psychology teacher): the activities for their classes that others run.
+        ctx["scope_activities"] = upcoming.exclude(id__in=Activity.objects.managed_by(user).values("id"))[:50]
     if guardian:
-        # The card's date is the next session not yet over (Min over the sessions the filter joined).
-        ctx["open_activities"] = (
-            Activity.objects.visible_to(user)
-            .filter(status=ActivityStatus.PUBLISHED, sessions__ends_at__gte=now)
-            .annotate(next_start=Min("sessions__starts_at"), session_count=Count("sessions"))
-            .select_related("owner_unit")
-            .order_by("next_start", "-created_at")[:50]
-        )
+        ctx["open_activities"] = upcoming[:50]
         ctx["my_signups"] = (
             SignUp.objects.visible_to(user)
             .filter(Q(guardian=guardian) | Q(persons__student_id__in=[c.pk for c in children]))
@@ -284,11 +292,8 @@ def session_add(request, pk):
 def session_capacity(request, pk):
     session = _managed_session(request, pk)
     raw = (request.POST.get("capacity") or "").strip()
-    try:
-        capacity = int(raw) if raw else None
-        if capacity is not None and capacity < 1:
-            raise ValueError
-    except ValueError:
+    capacity = parse_int(raw, max_value=MAX_CAPACITY) if raw else None
+    if raw and capacity is None:
         messages.error(request, _("名额应为正整数；不限名额请留空。"))
         return redirect("activities:detail", pk=session.activity_id)
     try:
@@ -341,8 +346,6 @@ def signup_cancel(request, pk):
 @login_required
 def session_export(request, pk):
     """The organiser's sign-up list as an Excel file (names, class, status, check-in)."""
-    import xlsxwriter  # noqa: PLC0415
-
     session = _managed_session(request, pk)
     signups = (
         SignUp.objects.visible_to(request.user).filter(session=session).exclude(status=SignUpStatus.CANCELLED)
@@ -351,31 +354,20 @@ def session_export(request, pk):
     )
     came_g = set(CheckIn.objects.filter(session=session).exclude(guardian=None).values_list("guardian_id", flat=True))
     came_s = set(CheckIn.objects.filter(session=session).exclude(student=None).values_list("student_id", flat=True))
-    buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
-    ws = wb.add_worksheet(_("报名名单"))
-    head = [_("序号"), _("报名家长"), _("成员"), _("班级"), _("状态"), _("报名时间"), _("已签到")]
-    bold = wb.add_format({"bold": True})
-    for i, h in enumerate(head):
-        ws.write(0, i, h, bold)
-    row = 1
+    rows = []
     for n, s in enumerate(signups, start=1):
         for p in s.persons.all():
             if p.guardian_id:
                 name, cls, came = p.guardian.name, _("家长"), p.guardian_id in came_g
             else:
                 name, cls, came = p.student.name, p.student.school_class.full_name, p.student_id in came_s
-            ws.write_row(row, 0, [n, s.guardian.name, name, cls, s.get_status_display(),
-                                  timezone.localtime(s.created_at).strftime("%Y-%m-%d %H:%M"), _("是") if came else ""])
-            row += 1
-    ws.set_column(0, 0, 6)
-    ws.set_column(1, 3, 16)
-    ws.set_column(4, 6, 14)
-    wb.close()
-    record("activities.export", model="activities.activitysession", object_id=session.pk, changes={"rows": row - 1})
-    filename = f"signups-{session.pk}.xlsx"
-    return FileResponse(io.BytesIO(buf.getvalue()), as_attachment=True, filename=filename,
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            rows.append([n, s.guardian.name, name, cls, s.get_status_display(),
+                         timezone.localtime(s.created_at).strftime("%Y-%m-%d %H:%M"), _("是") if came else ""])
+    head = [_("序号"), _("报名家长"), _("成员"), _("班级"), _("状态"), _("报名时间"), _("已签到")]
+    record("activities.export", model="activities.activitysession", object_id=session.pk, changes={"rows": len(rows)})
+    # Names are typed by families: the shared helper keeps them from running as formulas.
+    sheet = exports.Sheet(_("报名名单"), head, rows, widths={0: 6, 1: 16, 2: 16, 3: 16, 4: 14, 5: 14, 6: 14})
+    return exports.xlsx_response(f"signups-{session.pk}", [sheet])
 
 
 # --- QR check-in ---------------------------------------------------------------------------------
@@ -623,9 +615,9 @@ def campaign_detail(request, pk):
         .select_related("student", "school_class")
         .prefetch_related("photos", Prefetch("comments", queryset=CampaignComment.objects.select_related("author")))
     )
-    class_id = request.GET.get("class")
-    if class_id and class_id.isdigit():
-        posts = posts.filter(school_class_id=int(class_id))
+    class_id = parse_id(request.GET.get("class"))
+    if class_id:
+        posts = posts.filter(school_class_id=class_id)
     featured_only = request.GET.get("featured") == "1"
     if featured_only:
         posts = posts.filter(featured=True)
@@ -651,7 +643,7 @@ def campaign_post(request, pk):
     campaign = fetch_for(request.user, Campaign, pk)
     try:
         services.campaign_post_create(
-            actor=request.user, campaign=campaign, student_id=int(request.POST.get("student") or 0), text=request.POST.get("text", ""),
+            actor=request.user, campaign=campaign, student_id=parse_id(request.POST.get("student")) or 0, text=request.POST.get("text", ""),
             files=request.FILES.getlist("photos"),
         )
     except ValidationError as exc:
@@ -729,7 +721,7 @@ def coverage(request):
     if not scope.can("activities.manage", unit) or unit.kind not in (Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS):
         raise Http404
     period_id = request.GET.get("period")
-    window = selectors.semester_window(district_id=unit.district_id, period_id=int(period_id) if period_id and period_id.isdigit() else None)
+    window = selectors.semester_window(district_id=unit.district_id, period_id=parse_id(period_id))
     classes = selectors.class_coverage(unit=unit, window=window)
     students, took, rate = selectors.total(classes)
     group_kind = {Kind.DISTRICT: Kind.SCHOOL, Kind.STREET: Kind.SCHOOL, Kind.SCHOOL: Kind.GRADE}.get(unit.kind)

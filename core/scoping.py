@@ -23,6 +23,9 @@ class Scope:
     # Whole subtrees of org units the user sees (structure), and single units (ancestors, children's classes).
     unit_prefixes: tuple[str, ...] = ()
     unit_ids: frozenset[int] = frozenset()
+    # The classes of the user's own children and their ancestors: what a family belongs to as an audience
+    # (unit_ids also holds the ancestors of a staff role's unit, which make no one an audience member).
+    family_unit_ids: frozenset[int] = frozenset()
     # Students: everyone under these unit paths, plus these ids (own children, assigned children).
     student_prefixes: tuple[str, ...] = ()
     student_ids: frozenset[int] = frozenset()
@@ -112,6 +115,7 @@ def compute_scope(user) -> Scope:
 
     unit_prefixes: set[str] = set()
     unit_ids: set[int] = set()
+    family_unit_ids: set[int] = set()
     student_prefixes: set[str] = set()
     student_ids: set[int] = set()
     perm_prefixes: dict[str, set[str]] = {}
@@ -126,6 +130,7 @@ def compute_scope(user) -> Scope:
             student_ids.add(student_id)
             district_ids.add(district_id)
             unit_ids.update(_ancestor_ids(path))
+            family_unit_ids.update(_ancestor_ids(path))
             for perm in GUARDIAN_STUDENT_PERMS:
                 student_perms.setdefault(perm, set()).add(student_id)
             roles.append((Role.GUARDIAN, unit_id, student_id))
@@ -158,6 +163,7 @@ def compute_scope(user) -> Scope:
         user_id=user.pk,
         unit_prefixes=tuple(sorted(_collapse(unit_prefixes))),
         unit_ids=frozenset(unit_ids),
+        family_unit_ids=frozenset(family_unit_ids),
         student_prefixes=tuple(sorted(_collapse(student_prefixes))),
         student_ids=frozenset(student_ids),
         perm_prefixes={k: tuple(sorted(_collapse(v))) for k, v in perm_prefixes.items()},
@@ -219,7 +225,11 @@ class ScopedQuerySet(models.QuerySet):
 
 def fetch_for(user, queryset_or_model, pk, *, perm: str | None = None):
     """Get one object the user may see, or 404. With perm, also require that flag on the object."""
+    from core.ids import parse_id
+
     qs = queryset_or_model._default_manager.all() if isinstance(queryset_or_model, type) else queryset_or_model
+    if parse_id(pk) is None:  # "abc", "1.5", a 20-digit number: no such object (not the database's overflow)
+        raise Http404
     try:
         obj = qs.visible_to(user).get(pk=pk)
     except (qs.model.DoesNotExist, ValueError, TypeError) as exc:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from activities.forms import DT_WIDGET, settle_choices
 from core.feedback import flash_validation_error
+from core.ids import IdModelChoiceField, parse_id
 from core.scoping import fetch_for, get_scope, prefix_q
 from courses import selectors, services
 from courses.models import (
@@ -49,7 +50,7 @@ def _managed_units(user):
 
 
 class CourseForm(forms.ModelForm):
-    owner_unit = forms.ModelChoiceField(label=gettext_lazy("开课单位"), queryset=OrgUnit.objects.none(),
+    owner_unit = IdModelChoiceField(label=gettext_lazy("开课单位"), queryset=OrgUnit.objects.none(),
                                         widget=forms.Select(attrs={"class": "form-select"}))
 
     class Meta:
@@ -348,7 +349,7 @@ def my_hours(request):
 
 
 def _int(value):
-    return int(value) if value and str(value).isdigit() else None
+    return parse_id(value)
 
 
 @login_required

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import RoleAssignment
 from accounts.roles import Role
 from core.crypto import digest
+from core.ids import parse_id
 from core.scoping import get_scope, prefix_q
 from notices.models import SEND_PERM, SEND_TO_SCHOOLS_PERM
 from org.models import Kind, OrgUnit
@@ -95,10 +96,11 @@ def resolve(user, *, unit_ids, include_guardians: bool, staff_roles, student_nos
     errors = []
     clean_ids = set()
     for raw in unit_ids or ():
-        try:
-            clean_ids.add(int(raw))
-        except (TypeError, ValueError):
+        unit_id = parse_id(raw)  # "abc" or a 20-digit id: a message, not the database's overflow
+        if unit_id is None:
             errors.append(_("发送范围中有无效的单位，请重新选择。"))
+        else:
+            clean_ids.add(unit_id)
     units = list(sendable_units(user).filter(id__in=clean_ids).order_by("path"))
     if len(units) != len(clean_ids):
         errors.append(_("所选单位中有您无权发送通知的单位，请只选择您负责的学校、年级或班级。"))
@@ -114,10 +116,11 @@ def resolve(user, *, unit_ids, include_guardians: bool, staff_roles, student_nos
     nos = list(dict.fromkeys(n.strip().upper() for n in (student_nos or []) if n and n.strip()))
     picked_ids = set()
     for raw in student_ids or ():
-        try:
-            picked_ids.add(int(raw))
-        except (TypeError, ValueError):
+        student_id = parse_id(raw)
+        if student_id is None:
             errors.append(_("指定的家庭中有无效的选项，请重新选择。"))
+        else:
+            picked_ids.add(student_id)
     if len(nos) + len(picked_ids) > MAX_PICKED:
         errors.append(_("一次最多指定 %(n)d 户家庭，请分批发送或改为按班级发送。") % {"n": MAX_PICKED})
         nos, picked_ids = [], set()

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import xlsxwriter
 from django.utils.translation import gettext as _
 
+from core import exports
 from core.crypto import mask_id_number, mask_phone, mask_student_no
 from core.scoping import get_scope
 from people.models import Guardianship, Student
@@ -23,8 +24,8 @@ from roster import spec
 from roster.importer import SYSTEM_SCOPE
 from roster.normalise import RELATION_LABEL
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+XLSX_CONTENT_TYPE = exports.XLSX_CONTENT_TYPE
+CSV_CONTENT_TYPE = exports.CSV_CONTENT_TYPE
 VALIDATION_ROWS = 20000  # rows below the header that get the drop-down lists in the template
 FLAT_GUARDIAN_COLUMNS = tuple(c for c in spec.GUARDIAN_COLUMNS if c.field in spec.GUARDIAN_FIELDS)
 
@@ -152,12 +153,13 @@ def _guardian_cells(link: dict) -> list[str]:
 
 
 def write_export_xlsx(out, students, links) -> None:
-    book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False})
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, **exports.WORKBOOK_OPTIONS})
     fmt = _formats(book)
+    cells = exports.CellWriter(book)  # text cells, a risky one quote-prefixed: the value reads back unchanged
     ws = _sheet(book, spec.STUDENT_SHEET, spec.STUDENT_COLUMNS, fmt, comments=False, rows=max(len(students) + 500, 1000))
     for r, s in enumerate(students, start=1):
         for c, value in enumerate(_student_cells(s)):
-            ws.write_string(r, c, value)
+            cells.write(ws, r, c, value)
     total = sum(len(v) for v in links.values())
     ws = _sheet(book, spec.GUARDIAN_SHEET, spec.GUARDIAN_COLUMNS, fmt, comments=False, rows=max(total + 500, 1000))
     r = 0
@@ -166,13 +168,12 @@ def write_export_xlsx(out, students, links) -> None:
             r += 1
             g = _guardian_cells(link)
             for c, value in enumerate([s["student_no"], s["name"], *g]):
-                ws.write_string(r, c, value)
+                cells.write(ws, r, c, value)
     book.close()
 
 
-def csv_safe(value: str) -> str:
-    """A cell Excel would run as a formula (=, +, -, @) gets Excel's text mark; the import strips it."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+# A cell Excel would run as a formula (=, +, -, @, tab, CR) gets Excel's text mark; the import strips it.
+csv_safe = exports.csv_cell
 
 
 def write_export_csv(out, students, links) -> None:

@@ -47,13 +47,15 @@ from periods.services import school_year_ensure, school_year_start_for
 
 # Who may reach what (everyone else: 404).
 A1_FAMILY = {"parent_a1", "grandparent_a1"}
-# A published activity or a campaign for class A1: its families, the staff above it, structure roles of its line.
-SEES_A1 = A1_FAMILY | {"teacher_a1", "subject_teacher_a1", "psych_a", "health_vp_a", "school_admin_a", "district_admin", "liaison", "street_staff_1"}
+# A published activity or a campaign for class A1: its families, the staff who see its students or organise
+# for it. Not a role that only sees the district's structure (the liaison): the activity list shows them none.
+SEES_A1 = A1_FAMILY | {"teacher_a1", "subject_teacher_a1", "psych_a", "health_vp_a", "school_admin_a", "district_admin", "street_staff_1"}
 # Organisers (activities.manage on class A1): its class teacher, the school, the street work station, the district.
 RUNS_A1 = {"teacher_a1", "school_admin_a", "district_admin", "street_staff_1"}
 APPROVES_A = {"school_admin_a", "district_admin"}
 # A school A course or demand topic: everyone whose line runs through school A.
-SEES_SCHOOL_A = SEES_A1 | {"teacher_a2", "parent_a2", "parent_two_schools", "grid_worker_1"}
+# (The catalogue lists courses by structure, so the liaison sees them there and by id alike.)
+SEES_SCHOOL_A = SEES_A1 | {"liaison", "teacher_a2", "parent_a2", "parent_two_schools", "grid_worker_1"}
 RUNS_COURSES_A = {"school_admin_a", "district_admin"}
 
 OBJECT_PAGES = {
