@@ -73,11 +73,18 @@ def build_notices(world) -> dict[str, int]:
         priority="important",
         reply_kind="confirm",
     )
+    # Staff receive notices too: the roles that only receive (subject, psychology and health teachers,
+    # grid workers) find one waiting for their reply, as in the demo.
+    staff = resolve(world.district_admin, unit_ids=[world.district.pk], include_guardians=False,
+                    staff_roles=["subject_teacher", "psych_teacher", "health_vp", "street_staff", "grid_worker"], student_nos=[])
+    meeting = services.notice_create(actor=world.district_admin, title="全区家校社协同育人工作推进会通知",
+                                     body="下周二下午2:30在区教育局召开推进会，请确认收到。", audience=staff, reply_kind="confirm")
+    services.run_pending_jobs(meeting)
     services.notice_open(user=world.parent_a1, notice_id=homework.pk)
     services.notice_open(user=world.grandparent_a1, notice_id=safety.pk)
     services.notice_open(user=world.parent_a2, notice_id=safety.pk)
     services.notice_reply(user=world.parent_a2, notice_id=safety.pk, choice="confirm")
-    return {"homework": homework.pk, "consent": consent.pk, "safety": safety.pk}
+    return {"homework": homework.pk, "consent": consent.pk, "safety": safety.pk, "staff_meeting": meeting.pk}
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ class Spec:
     deadline_days: int | None = None  # replies close at 18:00 that many days ahead
     publish_in: dt.timedelta | None = None  # scheduled: published this far ahead
     withdraw_reason: str = ""
+    include_guardians: bool = True
+    staff_roles: tuple[str, ...] = ()  # also (or only) to the staff holding these roles in the unit
 
 
 SPECS = [
@@ -141,6 +143,24 @@ SPECS = [
         read_share=0.45,
         withdraw_reason="因天气原因，家长开放日改期举行，具体时间另行通知，给您带来不便敬请谅解。",
         body="<p>本周五上午9:00—11:00举行家长开放日，欢迎家长进班听课，请携带本人身份证件从东门入校。</p>",
+    ),
+    Spec(
+        # To staff only: subject and psychology teachers, health vice-principals, street and grid workers
+        # receive notices too, and find this one waiting for their 确认收到 on first log-in.
+        key="staff_meeting",
+        sender="district_admin",
+        unit="district",
+        title="全区家校社协同育人工作推进会通知",
+        reply_kind="confirm",
+        at=(9, 30),
+        days_ago=1,
+        include_guardians=False,
+        staff_roles=("school_admin", "class_teacher", "subject_teacher", "psych_teacher", "health_vp", "street_staff", "grid_worker"),
+        body=(
+            "<p>各学校、街道工作站、社区：</p>"
+            "<p>定于下周二下午2:30在区教育局三楼会议室召开全区家校社协同育人工作推进会，内容包括本学期责任清单完成情况、"
+            "家长学校课程安排和社区实践基地对接。请各单位负责同志准时参会，并点击“确认收到”。</p>"
+        ),
     ),
     Spec(
         key="scheduled",
@@ -235,7 +255,8 @@ class Builder:
                 continue
             self._progress(number, spec)
             audience = resolve(
-                user, unit_ids=[unit.pk], include_guardians=True, staff_roles=[], student_nos=[]
+                user, unit_ids=[unit.pk], include_guardians=spec.include_guardians, staff_roles=list(spec.staff_roles),
+                student_nos=[],
             )
             notice = services.notice_create(
                 actor=user,
