@@ -40,3 +40,13 @@ def test_organiser_table_and_approval_list_show_when_and_where(client, world):
         client.force_login(user)
         body = client.get(reverse("activities:list")).content.decode()
         assert f"{when.month}月{when.day}日 {when:%H:%M}" in body and "区博物馆" in body, user
+
+
+def test_activities_of_my_class_say_when_and_where_to_staff_who_do_not_organise_them(client, world):
+    _a, session = make_activity(actor=world.teacher_a1, owner=world.class_a1, venue="学校操场", title="亲子运动会")
+    client.force_login(world.subject_teacher_a1)
+    body = client.get(reverse("activities:list")).content.decode()
+    row = body[body.index('data-testid="scope-activity"'):]
+    row = row[:row.index("</li>")]
+    local = timezone.localtime(session.starts_at)
+    assert "亲子运动会" in row and f"{local.month}月{local.day}日" in row and local.strftime("%H:%M") in row and "学校操场" in row
