@@ -1,6 +1,6 @@
 """Activities (R3): an activity has sessions; families sign up as a party and are checked in once per
-person per session; attendance becomes family participation records, the one table that coverage
-figures count. Home-based campaigns (打卡) live here too, because a post is a family taking part."""
+person per session; attendance is credited to the participation ledger (ledger app), the one table that
+coverage figures count. Home-based campaigns (打卡) live here too, because a post is a family taking part."""
 
 from __future__ import annotations
 
@@ -122,6 +122,9 @@ class Activity(models.Model):
     signup_opens_at = models.DateTimeField(_("报名开始"), null=True, blank=True)
     signup_closes_at = models.DateTimeField(_("报名截止"), null=True, blank=True)
     credited_hours = models.DecimalField(_("计入家长学时"), max_digits=4, decimal_places=1, default=0)
+    # The ledger source attendance credits: set by the module an activity runs for (a course lesson names
+    # itself, so that attending and watching it are one ledger row); empty means the session itself.
+    credit_source = models.CharField(max_length=40, blank=True, default="", editable=False)
     announce = models.BooleanField(_("发布时通知家长"), default=True, help_text=_("发布（或审批通过）后，以组织者名义向面向范围内的家长发送通知"))
     status = models.CharField(_("状态"), max_length=16, choices=ActivityStatus.choices, default=ActivityStatus.DRAFT, db_index=True)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -363,46 +366,15 @@ class CheckIn(models.Model):
 
 
 class ParticipationSource(models.TextChoices):
+    """The coverage channels activities credit the ledger through (ledger.Participation.source)."""
+
     ACTIVITY = "activity", _("活动签到")
     CAMPAIGN = "campaign", _("家庭打卡")
 
 
-class ParticipationQuerySet(ScopedQuerySet):
-    def scope_q(self, scope):
-        family = scope.student_perms.get("family.view")
-        return any_q(prefix_q("class_path", _manage_prefixes(scope)), models.Q(student_id__in=family) if family else None)
-
-
-class Participation(models.Model):
-    """A family took part: one row per (session, child) or (campaign, child), whoever of the family
-    came. Class, school and path are copied at write time so that coverage is one indexed aggregate."""
-
-    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    student = models.ForeignKey("people.Student", on_delete=models.PROTECT, related_name="participations")
-    school = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    school_class = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    class_path = models.CharField(max_length=255)
-    day = models.DateField()
-    source = models.CharField(max_length=10, choices=ParticipationSource.choices)
-    kind = models.CharField(max_length=24, blank=True)
-    session = models.ForeignKey(ActivitySession, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    campaign = models.ForeignKey("activities.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = ParticipationQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("家庭参与记录")
-        verbose_name_plural = _("家庭参与记录")
-        constraints = [
-            models.UniqueConstraint(fields=["session", "student"], condition=models.Q(session__isnull=False), name="participation_session_once"),
-            models.UniqueConstraint(fields=["campaign", "student"], condition=models.Q(campaign__isnull=False), name="participation_campaign_once"),
-        ]
-        indexes = [
-            # Coverage per class in a period: an index-only scan over (district, day) with the class and student.
-            models.Index(fields=["district", "day", "school_class", "student"], name="participation_cover_idx"),
-            models.Index(fields=["class_path", "day"], name="participation_path_idx", opclasses=["varchar_pattern_ops", "date_ops"]),
-        ]
+# The ledger source kinds activities register (activities/apps.py) and credit under.
+SESSION_SOURCE = "activity.session"
+CAMPAIGN_SOURCE = "activity.campaign"
 
 
 class ActivityRating(GuardianRating):
@@ -532,31 +504,3 @@ class CampaignComment(models.Model):
         verbose_name = _("打卡评语")
         verbose_name_plural = _("打卡评语")
         ordering = ["created_at", "id"]
-
-
-class FamilyPeriod(models.Model):
-    """Roll-up of Participation for coverage: the family of `student` took part (through `source`) at least
-    once in `period`. Written with every participation row for the periods containing its day, and
-    back-filled once per period from Participation (PeriodRollup marks that), so that coverage for a
-    period reads at most one row per family instead of every participation."""
-
-    period = models.ForeignKey("periods.Period", on_delete=models.CASCADE, related_name="+")
-    student = models.ForeignKey("people.Student", on_delete=models.CASCADE, related_name="+")
-    source = models.CharField(max_length=10, choices=ParticipationSource.choices)
-    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
-
-    class Meta:
-        verbose_name = _("周期参与汇总")
-        verbose_name_plural = _("周期参与汇总")
-        constraints = [models.UniqueConstraint(fields=["period", "student", "source"], name="family_period_once")]
-
-
-class PeriodRollup(models.Model):
-    """Marks a period whose FamilyPeriod rows were back-filled from Participation."""
-
-    period = models.OneToOneField("periods.Period", on_delete=models.CASCADE, related_name="+")
-    built_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("周期汇总标记")
-        verbose_name_plural = _("周期汇总标记")

@@ -18,19 +18,20 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
-from activities import rollup as period_rollup
 from activities.models import (
+    CAMPAIGN_SOURCE,
     ActivitySession,
     ActivityStatus,
     Audience,
     CheckIn,
-    FamilyPeriod,
-    Participation,
-    ParticipationSource,
     SignUpPerson,
     SignUpStatus,
 )
 from core.scoping import get_scope
+from ledger import registry as ledger_registry
+from ledger import rollup as period_rollup
+from ledger import services as ledger
+from ledger.models import DEFAULT_HOURS_TARGET, FamilyPeriod, Participation
 from org.models import Kind, OrgUnit
 from people.models import Student
 from periods.models import Period, PeriodKind
@@ -154,8 +155,6 @@ class HoursRow:
 def training_hours_by_school(*, unit: OrgUnit, window: Window, now: dt.datetime | None = None) -> list[HoursRow]:
     """Parent-training hours each school delivered in the window (sessions held of its activities and
     offline/live lessons that credit guardian hours) against its per-semester target. 3 queries."""
-    from courses.models import DEFAULT_HOURS_TARGET, SchoolSetting  # noqa: PLC0415
-
     now = now or timezone.now()
     if unit.kind in (Kind.GRADE, Kind.CLASS):
         unit = OrgUnit.objects.get(id__in=unit.ancestor_ids, kind=Kind.SCHOOL)
@@ -172,7 +171,7 @@ def training_hours_by_school(*, unit: OrgUnit, window: Window, now: dt.datetime 
         .annotate(hours=Sum("activity__credited_hours"), n=Count("id"))
         .order_by()
     )
-    targets = dict(SchoolSetting.objects.filter(school__path__startswith=unit.path).values_list("school_id", "hours_target"))
+    targets = ledger.school_hours_targets_under(unit.path)
     rows = {s["id"]: HoursRow(s["id"], s["name"], Decimal("0"), targets.get(s["id"], DEFAULT_HOURS_TARGET), 0) for s in schools}
     school_by_path = {s["path"]: s["id"] for s in schools}
     for h in held:
@@ -245,7 +244,7 @@ def activity_summary(*, activity) -> list[dict]:
 
 def campaign_class_participation(*, campaign, unit: OrgUnit) -> list[CoverageRow]:
     """Per class under unit (within the campaign's audience): students, and those with ≥ 1 post. 2 queries."""
-    part = Participation.objects.filter(student_id=OuterRef("pk"), campaign=campaign, source=ParticipationSource.CAMPAIGN)
+    part = Participation.objects.filter(student_id=OuterRef("pk"), source_key=ledger_registry.key(CAMPAIGN_SOURCE, campaign.pk))
     counts = (
         Student.objects.under(*campaign.audience_units.all()).under(unit).filter(is_active=True)
         .annotate(took=Exists(part))

@@ -18,8 +18,10 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from activities import reach, rollup
+from activities import reach
 from activities.models import (
+    CAMPAIGN_SOURCE,
+    SESSION_SOURCE,
     Activity,
     ActivityPhoto,
     ActivityRating,
@@ -32,7 +34,6 @@ from activities.models import (
     CampaignPost,
     CheckIn,
     CheckInMethod,
-    Participation,
     ParticipationSource,
     SignUp,
     SignUpPerson,
@@ -41,6 +42,8 @@ from activities.models import (
 from activities.uploads import MAX_PHOTOS_PER_POST, photo_check, stored
 from audit.services import record
 from core.scoping import get_scope
+from ledger import registry as ledger_registry
+from ledger import services as ledger
 from notices.audience import can_send, resolve
 from notices.services import notice_create, notice_to_families
 from org.models import Kind, OrgUnit
@@ -528,7 +531,7 @@ def _checkin_rows(*, actor, session: ActivitySession, guardian_ids, student_ids,
 
 
 def _credit(*, session: ActivitySession, guardian_ids, student_ids) -> None:
-    """Attendance → family participation rows and, for guardians, learning hours (both once-only)."""
+    """Attendance → the ledger: family participation rows and, for guardians, learning hours (both once-only)."""
     activity = session.activity
     day = timezone.localdate(session.starts_at)
     # A guardian who came means their family took part: every child of theirs is credited.
@@ -536,34 +539,19 @@ def _credit(*, session: ActivitySession, guardian_ids, student_ids) -> None:
     family_ids = set(student_ids)
     if guardian_ids:
         family_ids |= set(Guardianship.objects.filter(guardian_id__in=guardian_ids).values_list("student_id", flat=True))
-    family = Student.objects.filter(id__in=family_ids, is_active=True).values(
-        "id", "district_id", "school_id", "school_class_id", "school_class__path"
-    )
-    rows = [
-        Participation(
-            district_id=s["district_id"], student_id=s["id"], school_id=s["school_id"], school_class_id=s["school_class_id"],
-            class_path=s["school_class__path"], day=day, source=ParticipationSource.ACTIVITY, kind=activity.kind, session=session,
-        )
-        for s in family
-    ]
-    if rows:
-        Participation.objects.bulk_create(rows, ignore_conflicts=True)
-        rollup.families_took_part(district_id=activity.district_id, day=day, student_ids=[r.student_id for r in rows],
-                                  source=ParticipationSource.ACTIVITY)
+    session_key = ledger_registry.key(SESSION_SOURCE, session.pk)
+    ledger.credit(source=session_key, district_id=activity.district_id, day=day, student_ids=family_ids,
+                  channel=ParticipationSource.ACTIVITY, kind=activity.kind)
     if guardian_ids and activity.credits_hours:
-        from courses.ledger import hours_credit  # noqa: PLC0415  (courses builds on activities)
-        from courses.models import HoursKind  # noqa: PLC0415
-
-        lesson = getattr(activity, "lesson", None)
-        hours_credit(
+        # The hours go under the source the activity names (a lesson it runs), else under the session.
+        ledger.credit(
+            source=activity.credit_source or session_key,
+            district_id=activity.district_id,
+            day=day,
+            hours=activity.credited_hours,
             guardian_ids=guardian_ids,
-            source_key=lesson.source_key if lesson else f"session:{session.pk}",
-            kind=HoursKind.LESSON if lesson else HoursKind.ACTIVITY,
-            hours=lesson.hours if lesson else activity.credited_hours,
-            earned_on=day,
             title=activity.title,
             school_id=_school_id_of(activity.owner_unit),
-            district_id=activity.district_id,
         )
 
 
@@ -705,7 +693,8 @@ def attended_family(actor, activity: Activity) -> bool:
     guardian_id = get_scope(actor).guardian_id
     if CheckIn.objects.filter(activity=activity, guardian_id=guardian_id).exists():
         return True
-    return Participation.objects.filter(session__activity=activity, student_id__in=family_student_ids(actor)).exists()
+    sessions = activity.sessions.values_list("id", flat=True)
+    return ledger.took_part(sources=[ledger_registry.key(SESSION_SOURCE, s) for s in sessions], student_ids=family_student_ids(actor))
 
 
 @transaction.atomic
@@ -808,16 +797,8 @@ def campaign_post_create(*, actor, campaign: Campaign, student_id: int, text: st
     )
     for kind, data in checked:
         CampaignPhoto.objects.create(post=post, image=stored(data, kind), content_type=kind)
-    Participation.objects.bulk_create(
-        [
-            Participation(
-                district_id=student.district_id, student=student, school_id=student.school_id, school_class_id=student.school_class_id,
-                class_path=student.school_class.path, day=today, source=ParticipationSource.CAMPAIGN, kind=campaign.kind, campaign=campaign,
-            )
-        ],
-        ignore_conflicts=True,
-    )
-    rollup.families_took_part(district_id=student.district_id, day=today, student_ids=[student.pk], source=ParticipationSource.CAMPAIGN)
+    ledger.credit(source=ledger_registry.key(CAMPAIGN_SOURCE, campaign.pk), district_id=student.district_id, day=today,
+                  student_ids=[student.pk], channel=ParticipationSource.CAMPAIGN, kind=campaign.kind)
     record("activities.campaign_post", model="activities.campaignpost", object_id=post.pk,
            changes={"campaign": campaign.pk, "photos": len(checked)})
     return post

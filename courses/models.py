@@ -1,5 +1,5 @@
-"""The parent school (R4): courses and lessons, bookings, watch progress, homework, ratings, demand topics
-and the one learning-hours ledger that every module credits (one row per credited participation)."""
+"""The parent school (R4): courses and lessons, bookings, watch progress, homework, ratings, demand topics.
+The hours lessons earn and the certificates are the participation ledger's (ledger app)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import GuardianRating
 from core.scoping import ScopedQuerySet, any_q, prefix_q
+from ledger.models import family_guardian_q
+
+# The ledger source kind lessons credit under (registered in courses/apps.py).
+LESSON_SOURCE = "course.lesson"
 
 
 class CourseCategory(models.TextChoices):
@@ -39,25 +43,8 @@ STAGE_CHOICES = [
     ("senior", _("高中")),
 ]
 
-DEFAULT_HOURS_TARGET = Decimal("8")
-
-
 def _course_managers(scope) -> tuple[str, ...]:
     return scope.perm_prefixes.get("courses.manage", ())
-
-
-def family_guardian_q(scope, field: str = "guardian_id") -> models.Q | None:
-    """The user's own guardian rows; staff who run the parent school see those of families in their units."""
-    from people.models import Guardianship
-
-    parts = []
-    if scope.guardian_id:
-        parts.append(models.Q(**{field: scope.guardian_id}))
-    prefixes = _course_managers(scope)
-    if prefixes:
-        links = Guardianship.objects.filter(prefix_q("student__school_class__path", prefixes)).values("guardian_id")
-        parts.append(models.Q(**{f"{field}__in": links}))
-    return any_q(*parts)
 
 
 class CourseQuerySet(ScopedQuerySet):
@@ -143,7 +130,7 @@ class Lesson(models.Model):
     @property
     def source_key(self) -> str:
         # Attending the lesson and watching its recording are the same participation: one ledger key.
-        return f"lesson:{self.pk}"
+        return f"{LESSON_SOURCE}:{self.pk}"
 
 
 class GuardianRowQuerySet(ScopedQuerySet):
@@ -237,70 +224,6 @@ class CourseRating(GuardianRating):
             models.UniqueConstraint(fields=["course", "guardian"], name="course_rating_once"),
             GuardianRating.stars_range("course_rating_stars_range"),
         ]
-
-
-class SchoolSetting(models.Model):
-    """Per-school parent-school settings: the hours a school delivers per semester and a guardian needs
-    for a certificate (seed 000: 每学期开展家长培训不少于8课时)."""
-
-    school = models.OneToOneField("org.OrgUnit", on_delete=models.CASCADE, related_name="parent_school_setting")
-    hours_target = models.DecimalField(_("每学期学时要求"), max_digits=4, decimal_places=1, default=DEFAULT_HOURS_TARGET)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = _("家长学校设置")
-        verbose_name_plural = _("家长学校设置")
-        constraints = [models.CheckConstraint(condition=models.Q(hours_target__gt=0), name="school_hours_target_positive")]
-
-
-class HoursKind(models.TextChoices):
-    ACTIVITY = "activity", _("活动/讲座")
-    LESSON = "lesson", _("家长学校课程")
-
-
-class LearningHours(models.Model):
-    """The ledger: one row per credited participation, unique on (guardian, source) so that the same
-    lesson attended and watched, or a check-in repeated, is counted once."""
-
-    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="learning_hours")
-    source_key = models.CharField(max_length=40)
-    kind = models.CharField(max_length=10, choices=HoursKind.choices)
-    hours = models.DecimalField(_("学时"), max_digits=4, decimal_places=1)
-    earned_on = models.DateField(_("日期"))
-    title = models.CharField(_("内容"), max_length=160)
-    # The school that delivered it (None for district or community offerings).
-    school = models.ForeignKey("org.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = GuardianRowQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("学时记录")
-        verbose_name_plural = _("学时记录")
-        ordering = ["-earned_on", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["guardian", "source_key"], name="learning_hours_once_per_source"),
-            models.CheckConstraint(condition=models.Q(hours__gt=0), name="learning_hours_positive"),
-        ]
-        indexes = [models.Index(fields=["guardian", "earned_on"], name="learning_hours_guardian_idx")]
-
-
-class Certificate(models.Model):
-    district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
-    guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="certificates")
-    period = models.ForeignKey("periods.Period", on_delete=models.PROTECT, related_name="+")
-    hours = models.DecimalField(max_digits=5, decimal_places=1)
-    threshold = models.DecimalField(max_digits=4, decimal_places=1)
-    serial = models.CharField(max_length=32, unique=True)
-    issued_at = models.DateTimeField(auto_now_add=True)
-
-    objects = GuardianRowQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("结业证书")
-        verbose_name_plural = _("结业证书")
-        constraints = [models.UniqueConstraint(fields=["guardian", "period"], name="certificate_once_per_period")]
 
 
 class TopicStatus(models.TextChoices):

@@ -9,8 +9,9 @@ from django.db.models import Avg, Count, Q
 
 from activities.selectors import Window, semester_window
 from core.scoping import get_scope
-from courses.ledger import thresholds_for
-from courses.models import Certificate, Course, CourseRating, LearningHours, TopicRequest, TopicStatus
+from courses.models import Course, CourseRating, TopicRequest, TopicStatus
+from ledger import services as ledger
+from ledger.models import Certificate
 
 
 @dataclass
@@ -37,18 +38,10 @@ def guardian_hours(*, user, period_id: int | None = None) -> HoursSummary | None
         return None
     district_id = next(iter(scope.district_ids), None)
     window = semester_window(district_id=district_id, period_id=period_id)
-    rows = list(
-        LearningHours.objects.visible_to(user)
-        .filter(guardian_id=scope.guardian_id, earned_on__gte=window.start, earned_on__lte=window.end)
-        .order_by("-earned_on", "-id")
-    )
+    rows = ledger.hours_rows(user=user, guardian_id=scope.guardian_id, start=window.start, end=window.end)
     total = sum((r.hours for r in rows), Decimal("0"))
-    threshold = thresholds_for([scope.guardian_id])[scope.guardian_id]
-    cert = (
-        Certificate.objects.visible_to(user).filter(guardian_id=scope.guardian_id, period_id=window.period_id).first()
-        if window.period_id
-        else None
-    )
+    threshold = ledger.thresholds_for([scope.guardian_id])[scope.guardian_id]
+    cert = ledger.certificate_for(user=user, guardian_id=scope.guardian_id, period_id=window.period_id)
     return HoursSummary(window, rows, total, threshold, cert)
 
 

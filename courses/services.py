@@ -18,7 +18,6 @@ from activities.models import ActivityKind, Audience
 from activities.uploads import video_check
 from audit.services import record
 from core.scoping import get_scope
-from courses.ledger import hours_credit
 from courses.models import (
     BookingStatus,
     Course,
@@ -28,14 +27,13 @@ from courses.models import (
     CourseRating,
     CourseStatus,
     Homework,
-    HoursKind,
     Lesson,
     LessonWatch,
-    SchoolSetting,
     TopicRequest,
     TopicStatus,
     TopicVote,
 )
+from ledger import services as ledger
 from org.models import Kind, OrgUnit
 from people.models import Student
 
@@ -193,6 +191,9 @@ def lesson_schedule(*, actor, lesson: Lesson, starts_at, ends_at, capacity: int 
             audience=Audience.GUARDIANS, requires_signup=True, max_party_size=1, credited_hours=lesson.hours,
             sessions=[(starts_at, ends_at, capacity)],
         )
+        # Attendance credits the lesson, not the session: attending and watching it are one ledger row.
+        activity.credit_source = lesson.source_key
+        activity.save(update_fields=["credit_source"])
         activity_services.activity_submit(actor=actor, activity=activity)
         lesson.activity = activity
         lesson.save(update_fields=["activity"])
@@ -287,10 +288,10 @@ def watch_beacon(*, actor, lesson: Lesson, position: float, now: dt.datetime | N
             watch.completed_at = now
         watch.save()
         if newly_complete:
-            hours_credit(
-                guardian_ids=[guardian.pk], source_key=lesson.source_key, kind=HoursKind.LESSON, hours=lesson.hours,
-                earned_on=timezone.localdate(now), title=f"{course.title}：{lesson.title}",
-                school_id=course.owner_unit_id if course.owner_unit.kind == Kind.SCHOOL else None, district_id=course.district_id,
+            ledger.credit(
+                source=lesson.source_key, guardian_ids=[guardian.pk], hours=lesson.hours, day=timezone.localdate(now),
+                title=f"{course.title}：{lesson.title}", school_id=course.owner_unit_id if course.owner_unit.kind == Kind.SCHOOL else None,
+                district_id=course.district_id,
             )
             record("courses.watch_complete", model="courses.lesson", object_id=lesson.pk, changes={"guardian": guardian.pk})
     return watch
@@ -354,7 +355,7 @@ def course_rate(*, actor, course: Course, stars: int, comment: str) -> CourseRat
 
 
 @transaction.atomic
-def school_setting_update(*, actor, school: OrgUnit, hours_target) -> SchoolSetting:
+def school_setting_update(*, actor, school: OrgUnit, hours_target):
     if school.kind != Kind.SCHOOL or not can_manage(actor, school):
         raise PermissionDenied(_("您无权修改该校的家长学校设置。"))
     try:
@@ -363,7 +364,7 @@ def school_setting_update(*, actor, school: OrgUnit, hours_target) -> SchoolSett
         raise _err(_("学时要求应为数字，例如 8。"), "hours_invalid") from exc
     if target <= 0 or target > 200:
         raise _err(_("每学期学时要求应在 0.5 到 200 之间。"), "hours_invalid")
-    setting, _created = SchoolSetting.objects.update_or_create(school=school, defaults={"hours_target": target})
+    setting = ledger.school_hours_target_set(school_id=school.pk, hours_target=target)
     record("courses.setting", model="org.orgunit", object_id=school.pk, changes={"hours_target": str(target)})
     return setting
 

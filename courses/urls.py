@@ -1,6 +1,7 @@
 from django.urls import path
 
 from courses import views
+from ledger import views as ledger_views
 
 app_name = "courses"
 urlpatterns = [
@@ -19,7 +20,7 @@ urlpatterns = [
     path("lessons/<int:pk>/homework/", views.homework_submit, name="homework_submit"),
     path("homework/<int:pk>/feedback/", views.homework_feedback, name="homework_feedback"),
     path("hours/", views.my_hours, name="hours"),
-    path("certificates/<int:pk>/", views.certificate, name="certificate"),
+    path("certificates/<int:pk>/", ledger_views.certificate, name="certificate"),
     path("topics/", views.topics, name="topics"),
     path("topics/new/", views.topic_propose, name="topic_propose"),
     path("topics/<int:pk>/vote/", views.topic_vote, name="topic_vote"),

@@ -20,7 +20,6 @@ from courses import selectors, services
 from courses.models import (
     STAGE_CHOICES,
     BookingStatus,
-    Certificate,
     Course,
     CourseBooking,
     CourseCategory,
@@ -28,9 +27,9 @@ from courses.models import (
     Homework,
     Lesson,
     LessonWatch,
-    SchoolSetting,
     TopicRequest,
 )
+from ledger import services as ledger
 from org.models import Kind, OrgUnit
 
 _error = flash_validation_error
@@ -353,12 +352,6 @@ def _int(value):
 
 
 @login_required
-def certificate(request, pk):
-    cert = fetch_for(request.user, Certificate.objects.select_related("guardian", "period"), pk)
-    return render(request, "courses/certificate.html", {"cert": cert})
-
-
-@login_required
 def topics(request):
     user = request.user
     scope = get_scope(user)
@@ -429,7 +422,7 @@ def school_settings(request):
         else:
             messages.success(request, _("已保存。"))
         return redirect("courses:settings")
-    targets = dict(SchoolSetting.objects.filter(school__in=schools).values_list("school_id", "hours_target"))
+    targets = ledger.school_hours_targets(schools)
     for s in schools:
         s.hours_target = targets.get(s.pk)
     return render(request, "courses/settings.html", {"schools": schools})

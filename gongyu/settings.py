@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "periods",
     "accounts",
     "people",
+    # Platform apps: domain apps below call them, they import no domain app.
+    "ledger",
     "roster",
     "notices",
     "homeschool",

@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activities import services
-from activities.models import CampaignKind, CampaignPhoto, CampaignPost, Participation
+from activities.models import CampaignKind, CampaignPhoto, CampaignPost
 from activities.testing import png_bytes, png_upload
+from ledger.models import Participation
 
 
 @pytest.fixture(autouse=True)
@@ -36,10 +37,10 @@ def test_post_with_photos_and_participation(client, world, family_day):
     assert "打卡成功".encode() in resp.content
     post = CampaignPost.objects.get()
     assert post.photos.count() == 2 and post.school_class_id == world.class_a1.pk
-    assert Participation.objects.filter(campaign=family_day, student=world.child_a1).count() == 1
+    assert Participation.objects.filter(source_key=f"activity.campaign:{family_day.pk}", student=world.child_a1).count() == 1
     # A second post the same month is welcome but the family is counted once.
     services.campaign_post_create(actor=world.grandparent_a1, campaign=family_day, student_id=world.child_a1.pk, text="又做了一次。")
-    assert Participation.objects.filter(campaign=family_day).count() == 1
+    assert Participation.objects.filter(source_key=f"activity.campaign:{family_day.pk}").count() == 1
     photo = post.photos.first()
     img = client.get(reverse("activities:campaign_photo", args=[photo.pk]))
     assert img.status_code == 200 and img["Content-Type"] == "image/png" and b"".join(img.streaming_content) == png_bytes()

@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activities import qr, services
-from activities.models import ActivityKind, Audience, CheckIn, CheckInMethod, Participation
+from activities.models import ActivityKind, Audience, CheckIn, CheckInMethod
 from activities.testing import make_activity
-from courses.models import LearningHours
+from ledger.models import LearningHours, Participation
 
 SOON = dt.timedelta(minutes=10)
 
@@ -157,13 +157,13 @@ def test_attendance_becomes_participation_and_hours_once(world, live):
     activity, session = live
     services.checkin_self(actor=world.parent_a1, session_id=session.pk, include_self=True, student_ids=[world.child_a1.pk])
     services.checkin_manual(actor=world.teacher_a1, session=session, guardian_ids=[world.guardians["parent_a1"].pk], student_ids=[world.child_a1.pk])
-    assert Participation.objects.filter(session=session).count() == 1  # one family row for child_a1
+    assert Participation.objects.filter(source_key=f"activity.session:{session.pk}").count() == 1  # one family row for child_a1
     row = Participation.objects.get()
     assert (row.student_id, row.school_class_id, row.school_id, row.class_path) == (
         world.child_a1.pk, world.class_a1.pk, world.school_a.pk, world.class_a1.path,
     )
     hours = LearningHours.objects.get()
-    assert hours.guardian_id == world.guardians["parent_a1"].pk and hours.hours == Decimal("2") and hours.source_key == f"session:{session.pk}"
+    assert hours.guardian_id == world.guardians["parent_a1"].pk and hours.hours == Decimal("2") and hours.source_key == f"activity.session:{session.pk}"
     assert hours.school_id == world.school_a.pk
 
 

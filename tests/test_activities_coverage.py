@@ -71,7 +71,7 @@ def test_family_coverage_per_class_and_school(world, semester, django_assert_num
 
 def test_rollup_backfills_a_period_created_later(world):
     """Participation recorded before the district set up its calendar still counts once the period exists."""
-    from activities.models import FamilyPeriod
+    from ledger.models import FamilyPeriod
 
     activity, session = _held(world, world.school_a, world.school_admin_a)
     services.checkin_manual(actor=world.school_admin_a, session=session, guardian_ids=[world.guardians["parent_a1"].pk], student_ids=[])
@@ -88,7 +88,7 @@ def test_rollup_backfills_a_period_created_later(world):
 
 
 def test_training_hours_per_school_against_target(world, semester, django_assert_max_num_queries):
-    from courses.models import SchoolSetting
+    from ledger.models import SchoolSetting
 
     SchoolSetting.objects.create(school=world.school_b, hours_target=Decimal("4"))
     a1, s1 = _held(world, world.class_a1, world.teacher_a1, hours=2, kind=ActivityKind.PARENT_MEETING, audience=Audience.GUARDIANS)

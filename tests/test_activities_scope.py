@@ -31,18 +31,17 @@ from activities.models import (
 )
 from activities.testing import make_activity, png_upload
 from courses import services as course_services
-from courses.ledger import certificates_sweep, hours_credit
 from courses.models import (
-    Certificate,
     Course,
     CourseBooking,
     Homework,
-    HoursKind,
     Lesson,
     LessonWatch,
     TopicRequest,
     TopicVote,
 )
+from ledger.models import Certificate
+from ledger.services import certificates_sweep, credit
 from periods.services import school_year_ensure, school_year_start_for
 
 # Who may reach what (everyone else: 404).
@@ -135,7 +134,7 @@ def _objects(w) -> dict:
     course_services.course_publish(actor=w.school_admin_a, course=course)
     homework = course_services.homework_submit(actor=w.parent_a1, lesson=lesson, text="〔A1作业〕")
     school_year_ensure(district=w.district, start_year=school_year_start_for(today))
-    hours_credit(guardian_ids=[w.guardians["parent_a1"].pk], source_key="x:1", kind=HoursKind.ACTIVITY, hours=8, earned_on=today,
+    credit(guardian_ids=[w.guardians["parent_a1"].pk], source="activity.session:999999", hours=8, day=today,
                  title="x", school_id=None, district_id=w.district.pk)
     certificates_sweep()  # the worker's job after the credit commits
     topic = course_services.topic_propose(actor=w.parent_a1, school=w.school_a, stage="primary", title="〔A校点单〕")

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from activities import services as activity_services
 from courses import services
-from courses.ledger import certificates_issue_due, hours_credit
-from courses.models import Certificate, CourseMode, HoursKind, LearningHours, LessonWatch, SchoolSetting
+from courses.models import CourseMode, LessonWatch
+from ledger.models import Certificate, LearningHours, SchoolSetting
+from ledger.services import certificates_issue_due, credit
 from periods.services import school_year_ensure, school_year_start_for
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
@@ -59,7 +60,7 @@ def test_real_playback_counts(world, semester):
     watch = _play(world.parent_a1, lesson, [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], t0)
     assert watch.watched_seconds == 100 and watch.completed_at is not None
     row = LearningHours.objects.get()
-    assert (row.source_key, row.kind, row.hours) == (f"lesson:{lesson.pk}", HoursKind.LESSON, Decimal("1.0"))
+    assert (row.source_key, row.kind, row.hours) == (f"course.lesson:{lesson.pk}", "lesson", Decimal("1.0"))
 
 
 def test_skipping_ahead_or_a_click_does_not_count(world, semester):
@@ -106,10 +107,10 @@ def test_attending_and_watching_the_same_lesson_counts_once(world, semester):
     activity_services.signup_create(actor=world.parent_a1, session_id=session.pk, include_self=True, student_ids=[])
     activity_services.checkin_self(actor=world.parent_a1, session_id=session.pk, include_self=True, student_ids=[])
     row = LearningHours.objects.get()
-    assert row.source_key == f"lesson:{lesson.pk}" and row.hours == Decimal("2.0") and row.kind == HoursKind.LESSON
+    assert row.source_key == f"course.lesson:{lesson.pk}" and row.hours == Decimal("2.0") and row.kind == "lesson"
     # The same key from the recording (or anything else crediting this lesson) adds nothing.
-    hours_credit(guardian_ids=[row.guardian_id], source_key=row.source_key, kind=HoursKind.LESSON, hours=Decimal("2"),
-                 earned_on=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
+    credit(guardian_ids=[row.guardian_id], source=row.source_key, hours=Decimal("2"),
+                 day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
     assert LearningHours.objects.count() == 1
 
 
@@ -120,11 +121,11 @@ def test_certificate_at_the_schools_threshold(world, semester, client, django_ca
     # Certificates are checked by the worker once the credit commits (the queue runs inline in tests).
     with django_capture_on_commit_callbacks(execute=True):
         for i, h in enumerate(["1", "1.5"]):
-            hours_credit(guardian_ids=[g], source_key=f"session:{900 + i}", kind=HoursKind.ACTIVITY, hours=Decimal(h), earned_on=today,
+            credit(guardian_ids=[g], source=f"activity.session:{900 + i}", hours=Decimal(h), day=today,
                          title=f"讲座{i}", school_id=world.school_a.pk, district_id=world.district.pk)
     assert not Certificate.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        hours_credit(guardian_ids=[g], source_key="session:902", kind=HoursKind.ACTIVITY, hours=Decimal("1"), earned_on=today,
+        credit(guardian_ids=[g], source="activity.session:902", hours=Decimal("1"), day=today,
                      title="讲座2", school_id=world.school_a.pk, district_id=world.district.pk)
     cert = Certificate.objects.get()
     assert cert.guardian_id == g and cert.hours == Decimal("3.5") and cert.threshold == Decimal("3")
@@ -142,22 +143,22 @@ def test_certificate_at_the_schools_threshold(world, semester, client, django_ca
 def test_default_threshold_is_eight(world, semester, django_capture_on_commit_callbacks):
     g = world.guardians["parent_a2"].pk
     with django_capture_on_commit_callbacks(execute=True):
-        hours_credit(guardian_ids=[g], source_key="session:1", kind=HoursKind.ACTIVITY, hours=Decimal("7.5"),
-                     earned_on=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
+        credit(guardian_ids=[g], source="activity.session:1", hours=Decimal("7.5"),
+                     day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
     assert not Certificate.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        hours_credit(guardian_ids=[g], source_key="session:2", kind=HoursKind.ACTIVITY, hours=Decimal("0.5"),
-                     earned_on=timezone.localdate(), title="y", school_id=None, district_id=world.district.pk)
+        credit(guardian_ids=[g], source="activity.session:2", hours=Decimal("0.5"),
+                     day=timezone.localdate(), title="y", school_id=None, district_id=world.district.pk)
     assert Certificate.objects.filter(guardian_id=g, threshold=Decimal("8")).exists()
 
 
 def test_the_hourly_sweep_issues_a_certificate_whose_check_was_never_queued(world, semester):
-    from courses.ledger import certificates_sweep
+    from ledger.services import certificates_sweep
 
     g = world.guardians["parent_a2"].pk
     # No on-commit callbacks run here: as if the worker's queue had lost the message.
-    hours_credit(guardian_ids=[g], source_key="session:7", kind=HoursKind.ACTIVITY, hours=Decimal("9"),
-                 earned_on=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
+    credit(guardian_ids=[g], source="activity.session:7", hours=Decimal("9"),
+                 day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
     assert not Certificate.objects.exists()
     assert certificates_sweep() == 1
     assert Certificate.objects.filter(guardian_id=g, hours=Decimal("9")).count() == 1
@@ -165,8 +166,8 @@ def test_the_hourly_sweep_issues_a_certificate_whose_check_was_never_queued(worl
 
 
 def test_ledger_is_private_to_the_family_and_course_staff(world, semester):
-    hours_credit(guardian_ids=[world.guardians["parent_a1"].pk], source_key="session:5", kind=HoursKind.ACTIVITY, hours=Decimal("1"),
-                 earned_on=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
+    credit(guardian_ids=[world.guardians["parent_a1"].pk], source="activity.session:5", hours=Decimal("1"),
+                 day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
     assert LearningHours.objects.visible_to(world.parent_a1).count() == 1
     assert LearningHours.objects.visible_to(world.parent_a2).count() == 0
     assert LearningHours.objects.visible_to(world.school_admin_a).count() == 1

@@ -44,19 +44,18 @@ from activities.models import (
 )
 from activities.testing import make_activity, png_upload
 from courses import services as course_services
-from courses.ledger import certificates_sweep, hours_credit
 from courses.models import (
-    Certificate,
     Course,
     CourseBooking,
     Homework,
-    HoursKind,
     Lesson,
     TopicRequest,
     TopicVote,
 )
 from homeschool import services as hs
 from homeschool.models import Consultation, ConsultationMessage, HomeVisit
+from ledger.models import Certificate
+from ledger.services import certificates_sweep, credit
 from notices.models import Notice, NoticeAttachment
 from org.models import OrgUnit
 from people.models import Guardian, Student
@@ -254,7 +253,7 @@ def objects(world, notice_settings, django_capture_on_commit_callbacks):  # noqa
     homework = course_services.homework_submit(actor=w.parent_a1, lesson=courses["course_a"][1], text=_marker("homework_a1"))
     o["homework_a1"] = ("homework", homework, {"parent_a1"} | RUNS_COURSES_A)
     school_year_ensure(district=w.district, start_year=school_year_start_for(today))
-    hours_credit(guardian_ids=[w.guardians["parent_a1"].pk], source_key="x:1", kind=HoursKind.ACTIVITY, hours=8, earned_on=today,
+    credit(guardian_ids=[w.guardians["parent_a1"].pk], source="activity.session:999999", hours=8, day=today,
                  title="x", school_id=None, district_id=w.district.pk)
     certificates_sweep()
     o["certificate_a1"] = ("certificate", Certificate.objects.get(), {"parent_a1"} | RUNS_COURSES_A)

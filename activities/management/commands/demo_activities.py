@@ -16,8 +16,12 @@ class Command(DemoCommand):  # refuses under production settings
     def handle(self, *args, district=None, **options):
         from activities.demo import build
 
+        # The parent school's demo runs here until modules declare their demo builders (the module contract).
+        from courses.demo import build as build_courses
+
         qs = OrgUnit.objects.filter(kind=Kind.DISTRICT)
         target = qs.filter(code=district).first() if district else qs.order_by("id").first()
         if target is None:
             raise CommandError("没有找到区县，请先运行 build_demo。")
         build(target, out=self.stdout.write)
+        build_courses(target, out=self.stdout.write)

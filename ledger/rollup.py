@@ -1,7 +1,7 @@
 """The coverage roll-up: one FamilyPeriod row per (period, family, source), kept next to Participation.
 
-Writers call families_took_part() with every participation row they add; readers call ensure() once per
-period before counting, which back-fills a period created after its participation rows."""
+credit() adds the rows of every participation it writes; readers call ensure() once per period before
+counting, which back-fills a period created after its participation rows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from activities.models import FamilyPeriod, PeriodRollup
+from ledger.models import FamilyPeriod, Participation, PeriodRollup
 from periods.models import Period
 
 
@@ -32,15 +32,25 @@ def families_took_part(*, district_id: int, day: dt.date, student_ids, source: s
         FamilyPeriod.objects.bulk_create(rows, ignore_conflicts=True)
 
 
+def families_withdrawn(*, district_id: int, day: dt.date, student_ids, source: str) -> None:
+    """After a revoke: drop the roll-up rows of students with no other participation left in the period."""
+    for period in Period.objects.filter(id__in=periods_containing(district_id, day)):
+        still = Participation.objects.filter(
+            student_id__in=student_ids, source=source, district_id=district_id, day__gte=period.start, day__lte=period.end
+        ).values_list("student_id", flat=True)
+        FamilyPeriod.objects.filter(period=period, source=source, student_id__in=student_ids).exclude(student_id__in=still).delete()
+
+
 def ensure(period_id: int) -> None:
     """Back-fill the roll-up of a period from Participation, once: 1 query when already done, 3 the first
     time. Both statements are idempotent, so a crash between them only means the next call repeats them."""
     if PeriodRollup.objects.filter(period_id=period_id).exists():
         return
+    part, fam, mark = Participation._meta.db_table, FamilyPeriod._meta.db_table, PeriodRollup._meta.db_table
     with connection.cursor() as cur:
         cur.execute(
-            "INSERT INTO activities_familyperiod (period_id, student_id, source, district_id) "
-            "SELECT DISTINCT pr.id, p.student_id, p.source, p.district_id FROM activities_participation p "
+            f"INSERT INTO {fam} (period_id, student_id, source, district_id) "  # noqa: S608 — table names from the models
+            f"SELECT DISTINCT pr.id, p.student_id, p.source, p.district_id FROM {part} p "
             "JOIN periods_period pr ON pr.id = %s "
             "WHERE p.district_id = pr.district_id AND p.day >= pr.start AND p.day <= pr.\"end\" "
             "ON CONFLICT (period_id, student_id, source) DO NOTHING",
@@ -48,8 +58,8 @@ def ensure(period_id: int) -> None:
         )
         if connection.vendor == "postgresql" and cur.rowcount > 10_000:
             # Many rows at once: give the planner fresh statistics now rather than after autovacuum.
-            cur.execute("ANALYZE activities_familyperiod")
+            cur.execute(f"ANALYZE {fam}")
         cur.execute(
-            "INSERT INTO activities_periodrollup (period_id, built_at) VALUES (%s, %s) ON CONFLICT (period_id) DO NOTHING",
+            f"INSERT INTO {mark} (period_id, built_at) VALUES (%s, %s) ON CONFLICT (period_id) DO NOTHING",  # noqa: S608
             [period_id, timezone.now()],
         )
