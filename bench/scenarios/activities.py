@@ -153,7 +153,7 @@ def _sessions(district, classes, window) -> list[int]:
 
 def _participation(district, students: int, session_ids: list[int]) -> int:
     """10·N rows: 70 % of students' families, each in ~14 sessions (never twice in one)."""
-    from activities.models import Participation
+    from ledger.models import Participation
 
     target = 10 * students
     have = Participation.objects.filter(district=district).count()
@@ -178,8 +178,9 @@ def _participation(district, students: int, session_ids: list[int]) -> int:
         # block number and the student: unique (session, student) by construction.
         cur.execute(
             """INSERT INTO activities_participation (district_id, student_id, school_id, school_class_id, class_path, day, source,
-                                                     kind, session_id, created_at)
-               SELECT st.district_id, st.id, st.school_id, st.school_class_id, st.path, se.day, 'activity', 'parent_child', se.id, now()
+                                                     kind, source_key, created_at)
+               SELECT st.district_id, st.id, st.school_id, st.school_class_id, st.path, se.day, 'activity', 'parent_child',
+                      'activity.session:' || se.id, now()
                FROM generate_series(0, %s) g
                JOIN bench_st st ON st.rn = g %% %s
                JOIN bench_se se ON se.rn = ((g / %s) * 100 + st.rn %% 100) %% %s""",
@@ -265,7 +266,7 @@ def coverage(ctx: Context) -> Result:
     if not ctx.keep:
         ctx.state.setdefault("cleanups", []).append(lambda: _clean(district))
 
-    from activities import rollup
+    from ledger import rollup
 
     started = time.perf_counter()
     rollup.ensure(window.period_id)
@@ -394,8 +395,8 @@ def _as_request(e: dict) -> load.Request:
 
 @scenario("checkin-burst", "500 guardians check in within 10 s against gunicorn on this database (paced, loopback)")
 def checkin_burst(ctx: Context) -> Result:
-    from activities.models import CheckIn, Participation
-    from courses.models import LearningHours
+    from activities.models import CheckIn
+    from ledger.models import LearningHours, Participation
 
     db = connection.settings_dict
     if connection.vendor != "postgresql":
@@ -439,7 +440,7 @@ def checkin_burst(ctx: Context) -> Result:
     checked_families = g_rows.values("guardian_id").distinct().count()
     span = g_rows.aggregate(first=Min("at"), last=Max("at"))
     span_s = (span["last"] - span["first"]).total_seconds() if span["first"] else 0.0
-    hours = LearningHours.objects.filter(source_key=f"session:{session.pk}")
+    hours = LearningHours.objects.filter(source_key=f"activity.session:{session.pk}")
     errors = burst.errors
     details = {
         "database": db.get("NAME"),
@@ -448,7 +449,7 @@ def checkin_burst(ctx: Context) -> Result:
         "checked in": f"{checked_families} of {BURST} guardians, {s_rows.count()} children, within {span_s:.1f} s; "
                       f"duplicates {dup_g + dup_s}",
         "learning hours rows": f"{hours.count()} (one per guardian), participation rows "
-                               f"{Participation.objects.filter(session=session).count()}",
+                               f"{Participation.objects.filter(source_key=f'activity.session:{session.pk}').count()}",
         "latency": f"p50 {burst.percentile(50):.1f} ms, p99 {burst.percentile(99):.1f} ms, max {max(burst.latencies_ms, default=0):.1f} ms",
         "floor (/healthz, same sessions and pacing)": f"p50 {floor.percentile(50):.1f} ms, p99 {floor.percentile(99):.1f} ms",
     }
