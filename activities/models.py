@@ -372,11 +372,6 @@ class ParticipationSource(models.TextChoices):
     CAMPAIGN = "campaign", _("家庭打卡")
 
 
-# The ledger source kinds activities register (activities/apps.py) and credit under.
-SESSION_SOURCE = "activity.session"
-CAMPAIGN_SOURCE = "activity.campaign"
-
-
 class ActivityRating(GuardianRating):
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="ratings")
 

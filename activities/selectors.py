@@ -19,7 +19,6 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from activities.models import (
-    CAMPAIGN_SOURCE,
     ActivitySession,
     ActivityStatus,
     Audience,
@@ -27,6 +26,7 @@ from activities.models import (
     SignUpPerson,
     SignUpStatus,
 )
+from activities.sources import CAMPAIGN_SOURCE
 from core.scoping import get_scope
 from ledger import registry as ledger_registry
 from ledger import rollup as period_rollup

@@ -20,8 +20,6 @@ from django.utils.translation import ngettext
 
 from activities import reach
 from activities.models import (
-    CAMPAIGN_SOURCE,
-    SESSION_SOURCE,
     Activity,
     ActivityPhoto,
     ActivityRating,
@@ -39,6 +37,7 @@ from activities.models import (
     SignUpPerson,
     SignUpStatus,
 )
+from activities.sources import CAMPAIGN_SOURCE, SESSION_SOURCE
 from activities.uploads import MAX_PHOTOS_PER_POST, photo_check, stored
 from audit.services import record
 from core.scoping import get_scope

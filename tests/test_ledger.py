@@ -186,3 +186,12 @@ def test_the_ledger_imports_no_domain_app():
         for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             assert not {n.split(".")[0] for n in names} & domain, f"{f.name} imports a domain app"
+
+
+def test_a_deleted_session_takes_its_credit_with_it(world, semester):
+    activity, session = make_activity(actor=world.teacher_a1, owner=world.class_a1, starts_in=dt.timedelta(minutes=5), credited_hours=2)
+    activity_services.checkin_manual(actor=world.teacher_a1, session=session, guardian_ids=[world.guardians["parent_a1"].pk], student_ids=[],
+                                     method="manual")
+    assert Participation.objects.filter(source_key=f"activity.session:{session.pk}").exists()
+    session.delete()
+    assert not Participation.objects.exists() and not LearningHours.objects.exists() and not FamilyPeriod.objects.exists()
