@@ -135,7 +135,7 @@ def _objects(w) -> dict:
     homework = course_services.homework_submit(actor=w.parent_a1, lesson=lesson, text="〔A1作业〕")
     school_year_ensure(district=w.district, start_year=school_year_start_for(today))
     credit(guardian_ids=[w.guardians["parent_a1"].pk], source="activity.session:999999", hours=8, day=today,
-                 title="x", school_id=None, district_id=w.district.pk)
+           title="x", school_id=None, district_id=w.district.pk)
     certificates_sweep()  # the worker's job after the credit commits
     topic = course_services.topic_propose(actor=w.parent_a1, school=w.school_a, stage="primary", title="〔A校点单〕")
     return {

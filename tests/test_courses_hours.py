@@ -110,7 +110,7 @@ def test_attending_and_watching_the_same_lesson_counts_once(world, semester):
     assert row.source_key == f"course.lesson:{lesson.pk}" and row.hours == Decimal("2.0") and row.kind == "lesson"
     # The same key from the recording (or anything else crediting this lesson) adds nothing.
     credit(guardian_ids=[row.guardian_id], source=row.source_key, hours=Decimal("2"),
-                 day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
+           day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
     assert LearningHours.objects.count() == 1
 
 
@@ -122,11 +122,11 @@ def test_certificate_at_the_schools_threshold(world, semester, client, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         for i, h in enumerate(["1", "1.5"]):
             credit(guardian_ids=[g], source=f"activity.session:{900 + i}", hours=Decimal(h), day=today,
-                         title=f"讲座{i}", school_id=world.school_a.pk, district_id=world.district.pk)
+                   title=f"讲座{i}", school_id=world.school_a.pk, district_id=world.district.pk)
     assert not Certificate.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         credit(guardian_ids=[g], source="activity.session:902", hours=Decimal("1"), day=today,
-                     title="讲座2", school_id=world.school_a.pk, district_id=world.district.pk)
+               title="讲座2", school_id=world.school_a.pk, district_id=world.district.pk)
     cert = Certificate.objects.get()
     assert cert.guardian_id == g and cert.hours == Decimal("3.5") and cert.threshold == Decimal("3")
     certificates_issue_due(guardian_ids=[g], day=today, district_id=world.district.pk)  # idempotent
@@ -144,11 +144,11 @@ def test_default_threshold_is_eight(world, semester, django_capture_on_commit_ca
     g = world.guardians["parent_a2"].pk
     with django_capture_on_commit_callbacks(execute=True):
         credit(guardian_ids=[g], source="activity.session:1", hours=Decimal("7.5"),
-                     day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
+               day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
     assert not Certificate.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         credit(guardian_ids=[g], source="activity.session:2", hours=Decimal("0.5"),
-                     day=timezone.localdate(), title="y", school_id=None, district_id=world.district.pk)
+               day=timezone.localdate(), title="y", school_id=None, district_id=world.district.pk)
     assert Certificate.objects.filter(guardian_id=g, threshold=Decimal("8")).exists()
 
 
@@ -158,7 +158,7 @@ def test_the_hourly_sweep_issues_a_certificate_whose_check_was_never_queued(worl
     g = world.guardians["parent_a2"].pk
     # No on-commit callbacks run here: as if the worker's queue had lost the message.
     credit(guardian_ids=[g], source="activity.session:7", hours=Decimal("9"),
-                 day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
+           day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
     assert not Certificate.objects.exists()
     assert certificates_sweep() == 1
     assert Certificate.objects.filter(guardian_id=g, hours=Decimal("9")).count() == 1
@@ -167,7 +167,7 @@ def test_the_hourly_sweep_issues_a_certificate_whose_check_was_never_queued(worl
 
 def test_ledger_is_private_to_the_family_and_course_staff(world, semester):
     credit(guardian_ids=[world.guardians["parent_a1"].pk], source="activity.session:5", hours=Decimal("1"),
-                 day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
+           day=timezone.localdate(), title="x", school_id=None, district_id=world.district.pk)
     assert LearningHours.objects.visible_to(world.parent_a1).count() == 1
     assert LearningHours.objects.visible_to(world.parent_a2).count() == 0
     assert LearningHours.objects.visible_to(world.school_admin_a).count() == 1

@@ -254,7 +254,7 @@ def objects(world, notice_settings, django_capture_on_commit_callbacks):  # noqa
     o["homework_a1"] = ("homework", homework, {"parent_a1"} | RUNS_COURSES_A)
     school_year_ensure(district=w.district, start_year=school_year_start_for(today))
     credit(guardian_ids=[w.guardians["parent_a1"].pk], source="activity.session:999999", hours=8, day=today,
-                 title="x", school_id=None, district_id=w.district.pk)
+           title="x", school_id=None, district_id=w.district.pk)
     certificates_sweep()
     o["certificate_a1"] = ("certificate", Certificate.objects.get(), {"parent_a1"} | RUNS_COURSES_A)
     topic = course_services.topic_propose(actor=w.parent_a1, school=w.school_a, stage="primary", title=_marker("topic_a"))
