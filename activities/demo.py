@@ -1,6 +1,6 @@
-"""Demo content for activities and campaigns (the parent school's is courses/demo.py), added to an existing demo district through
-the same services the pages use (so the figures on the coverage page are real). Idempotent: a district
-that already has activities is left as it is."""
+"""Demo content for activities and campaigns (the parent school's is courses/demo.py), added to an existing
+demo district through the same services the pages use (so the figures on the coverage page are real).
+Idempotent: a district that already has activities is left as it is."""
 
 from __future__ import annotations
 
