@@ -184,13 +184,9 @@ def run(job_id: int, *, now: dt.datetime | None = None) -> str:
     handler = handler_for(job.kind)
     token = _current.set(job)
     try:
-        if connection.in_atomic_block:
-            # Inside a transaction (a test, a nested run): a savepoint keeps a failed handler's writes out
-            # and the connection usable for recording the failure. In a worker each step commits itself.
-            with transaction.atomic():
-                handler.func(job)
-        else:
-            handler.func(job)
+        # No transaction around the handler: its steps commit as they go (a fan-out's batches), so that a
+        # rerun after a killed worker resumes where it stopped. A killed worker never reaches except/finally.
+        handler.func(job)
     except Exception as exc:
         log.exception("job %s (%s) failed on attempt %s", job.pk, job.kind, job.attempts)
         return _failed(job, handler, describe_error(exc))
@@ -234,7 +230,7 @@ def sweep(now: dt.datetime | None = None) -> dict:
                 handler = _handlers.get(job.kind)
                 if handler is not None and handler.on_give_up is not None:
                     handler.on_give_up(job)
-        elif still.update(status=Status.PENDING, last_error=lost_worker, run_after=now, queued_at=now):
+        elif still.update(status=Status.PENDING, last_error=lost_worker, queued_at=now):  # run_after: due already
             _send_after_commit(job.pk)
             counts["restarted"] += 1
     for pk in Job.objects.filter(status=Status.PENDING, queued_at__lt=stale).order_by("queued_at").values_list(
