@@ -13,6 +13,7 @@ Handlers live in the domain apps (their tasks.py, loaded by JobsConfig.ready): t
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import json
@@ -31,6 +32,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from jobs.models import Job, Status
+
+__all__ = ["Job", "Status", "claim", "complete", "current", "enqueue", "heartbeat", "register", "run", "running",
+           "sweep"]
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +186,21 @@ def run(job_id: int, *, now: dt.datetime | None = None) -> str:
     if job is None:
         return "skipped"
     handler = handler_for(job.kind)
+    with running(job):
+        return _run_claimed(job, handler)
+
+
+@contextlib.contextmanager
+def running(job: Job):
+    """Make `job` this thread's current job (heartbeat() without an argument beats it)."""
     token = _current.set(job)
+    try:
+        yield job
+    finally:
+        _current.reset(token)
+
+
+def _run_claimed(job: Job, handler: Handler) -> str:
     try:
         # No transaction around the handler: its steps commit as they go (a fan-out's batches), so that a
         # rerun after a killed worker resumes where it stopped. A killed worker never reaches except/finally.
@@ -190,8 +208,6 @@ def run(job_id: int, *, now: dt.datetime | None = None) -> str:
     except Exception as exc:
         log.exception("job %s (%s) failed on attempt %s", job.pk, job.kind, job.attempts)
         return _failed(job, handler, describe_error(exc))
-    finally:
-        _current.reset(token)
     finished = timezone.now()
     Job.objects.filter(pk=job.pk, status=Status.RUNNING).update(status=Status.DONE, finished_at=finished,
                                                                  heartbeat_at=finished)
