@@ -16,9 +16,12 @@ from activities.testing import make_activity
 from jobs import services as jobs
 from jobs.models import Job, Status
 from notices.models import Notice, NoticeJob, NoticeStatus, Receipt
+from notices.services import job_key, notice_create
+from roster import services as roster_services
 from roster.models import ImportJob
 from roster.models import JobStatus as ImportStatus
 from tests.test_notices_helpers import audience, notice_settings  # noqa: F401
+from tests.test_roster_pages import good_file, upload
 from tests.world import make_user
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -186,8 +189,6 @@ def test_a_worker_that_keeps_dying_ends_failed(db, lost, django_capture_on_commi
 
 # --- the domain jobs on the outbox ----------------------------------------------------------------------------
 def test_a_notice_fanout_runs_through_its_outbox_row(world, django_capture_on_commit_callbacks):
-    from notices.services import job_key, notice_create
-
     with django_capture_on_commit_callbacks(execute=True):
         notice = notice_create(actor=world.teacher_a1, title="家长会", body="请参加。", audience=audience(world.teacher_a1, [world.class_a1]))
     notice.refresh_from_db()
@@ -199,8 +200,6 @@ def test_a_notice_fanout_runs_through_its_outbox_row(world, django_capture_on_co
 
 
 def test_a_notice_whose_message_was_lost_is_published_by_the_sweeper(world, lost, django_capture_on_commit_callbacks, monkeypatch):
-    from notices.services import notice_create
-
     with django_capture_on_commit_callbacks(execute=True):
         notice = notice_create(actor=world.teacher_a1, title="家长会", body="请参加。", audience=audience(world.teacher_a1, [world.class_a1]))
     notice.refresh_from_db()
@@ -213,8 +212,6 @@ def test_a_notice_whose_message_was_lost_is_published_by_the_sweeper(world, lost
 
 
 def test_a_roster_import_runs_its_steps_as_outbox_rows(world, client, django_capture_on_commit_callbacks):
-    from tests.test_roster_pages import good_file, upload
-
     client.force_login(world.school_admin_a)
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, good_file(), world=world)
@@ -229,9 +226,6 @@ def test_a_roster_import_runs_its_steps_as_outbox_rows(world, client, django_cap
 
 
 def test_a_roster_step_that_keeps_failing_marks_the_import_failed(world, client, django_capture_on_commit_callbacks, monkeypatch):
-    from roster import services as roster_services
-    from tests.test_roster_pages import good_file, upload
-
     def broken(job_id):
         raise OSError("disk")
 
