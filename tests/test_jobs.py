@@ -7,7 +7,8 @@ import re
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
@@ -320,3 +321,28 @@ def test_only_one_huey_consumer_runs_the_periodic_scheduler():
     commands = [line for line in deploy.splitlines() if re.search(r"manage\.py run_huey\b.*--", line) and "ExecStart" in line]
     assert len(commands) >= 2
     assert sum("--no-periodic" not in line for line in commands) == 1
+
+
+# --- the data move ------------------------------------------------------------------------------------------
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="migrates inside the test's transaction: PostgreSQL's DDL is transactional")
+def test_unfinished_notice_jobs_move_into_the_outbox_on_upgrade(world):
+    before, after = [("notices", "0008_a_reply_implies_a_read")], [("notices", "0009_noticejob_runs_as_a_jobs_row")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    OldNotice, OldJob = old.get_model("notices", "Notice"), old.get_model("notices", "NoticeJob")
+    notice = OldNotice.objects.create(district_id=world.district.pk, sender_unit_id=world.school_a.pk, title="t", body="b",
+                                      status="publishing", audience={}, publish_at=timezone.now())
+    pending = OldJob.objects.create(notice=notice, kind="fanout", status="pending")
+    running = OldJob.objects.create(notice=notice, kind="escalate", status="running", attempts=2, error="KeyError",
+                                    heartbeat_at=timezone.now())
+    OldJob.objects.create(notice=notice, kind="remind", ref=1, status="done", attempts=1)
+    with connection.cursor() as cur:  # deferred foreign-key checks now: ALTER TABLE refuses pending ones
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    rows = {row.key: row for row in Job.objects.all()}
+    assert set(rows) == {f"notices.job:{pending.pk}", f"notices.job:{running.pk}"}
+    moved = rows[f"notices.job:{running.pk}"]
+    assert (moved.status, moved.attempts, moved.last_error, moved.district_id) == (Status.PENDING, 2, "KeyError", world.district.pk)
+    assert rows[f"notices.job:{pending.pk}"].payload == {"notice_job": pending.pk}
