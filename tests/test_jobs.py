@@ -2,11 +2,13 @@
 
 import ast
 import datetime as dt
+import io
 import pathlib
 import re
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
@@ -291,6 +293,22 @@ def test_operators_see_jobs_read_only_with_attempts_and_errors(world, client, lo
     assert client.get(reverse("admin:jobs_job_add")).status_code == 403
     response = client.post(reverse("admin:jobs_job_delete", args=[job.pk]), {"post": "yes"})
     assert response.status_code == 403 and Job.objects.filter(pk=job.pk).exists()
+
+
+def test_the_status_command_fails_the_check_on_failed_or_overdue_jobs(db, lost, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.enqueue("test.effect", key="ok", payload={"n": 1})
+    out = io.StringIO()
+    call_command("jobs_status", "--check", stdout=out)  # pending, just sent: fine
+    assert "test.effect" in out.getvalue() and "failed in 24 h: 0" in out.getvalue()
+    Job.objects.filter(pk=job.pk).update(run_after=later(-600), queued_at=later(-600))  # lost and not swept
+    with pytest.raises(SystemExit):
+        call_command("jobs_status", "--check", stdout=io.StringIO())
+    Job.objects.filter(pk=job.pk).update(status=Status.FAILED, finished_at=timezone.now())
+    with pytest.raises(SystemExit):
+        call_command("jobs_status", "--check", stdout=io.StringIO())
+    Job.objects.filter(pk=job.pk).update(finished_at=later(-2 * 86400))
+    call_command("jobs_status", "--check", stdout=io.StringIO())
 
 
 @pytest.mark.parametrize("who", ["district_admin", "school_admin_a", "teacher_a1"])
