@@ -106,11 +106,13 @@ def enqueue(kind: str, *, key: str, payload: dict, run_after: dt.datetime | None
     """The row, in the caller's transaction; the message, after it commits. Same key: the row there is."""
     handler = handler_for(kind)
     _check_payload(payload)
+    if not key or len(key) > 200:  # cut, two keys could meet: refuse instead
+        raise ValueError("a job key has 1 to 200 characters")
     now = timezone.now()
     when = run_after or now
     with transaction.atomic():
         job, created = Job.objects.get_or_create(
-            key=key[:200],
+            key=key,
             defaults={"kind": kind, "payload": payload, "run_after": when, "queued_at": when, "district_id": district_id,
                       "max_attempts": max_attempts or handler.max_attempts},
         )

@@ -94,6 +94,8 @@ def test_unknown_kinds_and_large_payloads_are_refused(db):
         jobs.enqueue("test.no-such-handler", key="x", payload={})
     with pytest.raises(ValueError):
         jobs.enqueue("test.effect", key="x", payload={"ids": list(range(1000))})
+    with pytest.raises(ValueError):
+        jobs.enqueue("test.effect", key="x" * 201, payload={})
     assert not Job.objects.exists()
 
 
