@@ -55,7 +55,8 @@ def job_key(notice_job_id: int) -> str:
 def _new_job(notice: Notice, kind: str, ref: int = 0) -> NoticeJob:
     """The notice's record of the work and its outbox row, both in the caller's transaction."""
     job, _created = NoticeJob.objects.get_or_create(notice=notice, kind=kind, ref=ref)
-    jobs.enqueue(JOB_KIND, key=job_key(job.pk), payload={"notice_job": job.pk}, district_id=notice.district_id)
+    district_id = notice.district_id or Notice.objects.filter(pk=notice.pk).values_list("district_id", flat=True).first()
+    jobs.enqueue(JOB_KIND, key=job_key(job.pk), payload={"notice_job": job.pk}, district_id=district_id)
     return job
 
 
