@@ -187,7 +187,10 @@ def run(job_id: int, *, now: dt.datetime | None = None) -> str:
     job = claim(job_id, now=now)
     if job is None:
         return "skipped"
-    handler = handler_for(job.kind)
+    handler = _handlers.get(job.kind)
+    if handler is None:  # a worker still on older code during a deployment: try again later, on another
+        return _failed(job, Handler(job.kind, lambda job: None, job.max_attempts, None, None),
+                       f"UnknownKind: {job.kind}"[:300])
     with running(job):
         return _run_claimed(job, handler)
 

@@ -135,6 +135,13 @@ def _retry_until_failed(job):
     assert jobs.run(job.pk, now=later(9000)) == "skipped"
 
 
+def test_a_kind_this_worker_does_not_know_is_retried_not_lost(db, lost):
+    job = Job.objects.create(kind="test.newer-code", key="new", run_after=timezone.now(), queued_at=timezone.now())
+    assert jobs.run(job.pk) == "retry"
+    job.refresh_from_db()
+    assert job.status == Status.PENDING and job.attempts == 1 and job.last_error == "UnknownKind: test.newer-code"
+
+
 # --- the sweeper ---------------------------------------------------------------------------------------------
 def test_a_lost_message_is_sent_again_by_the_sweeper(db, lost, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
