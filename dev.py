@@ -111,6 +111,8 @@ def cmd_run(argv: list[str]) -> int:
     access_log = var_dir / "access.log"
     say(f"starting the web server on port {port} and the background worker …")
     procs = [
+        # One consumer, and it alone runs the periodic tasks (the jobs sweeper among them): a second one
+        # would need --no-periodic (huey #716, docs/deploy.md).
         subprocess.Popen([str(VPY), "manage.py", "run_huey", "--quiet"], cwd=ROOT, env=env),
         subprocess.Popen(
             [str(VPY), "-m", "gunicorn", "gongyu.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--threads", "4",

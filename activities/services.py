@@ -41,6 +41,7 @@ from activities.sources import CAMPAIGN_SOURCE, SESSION_SOURCE
 from activities.uploads import MAX_PHOTOS_PER_POST, photo_check, stored
 from audit.services import record
 from core.scoping import get_scope
+from jobs import services as jobs
 from ledger import registry as ledger_registry
 from ledger import services as ledger
 from notices.audience import can_send, resolve
@@ -210,7 +211,7 @@ def activity_submit(*, actor, activity: Activity) -> Activity:
     activity.save(update_fields=["status", "updated_at"])
     record("activities.submit", model="activities.activity", object_id=activity.pk, changes={"status": activity.status})
     if activity.status == ActivityStatus.PUBLISHED:
-        transaction.on_commit(lambda: announce(activity_id=activity.pk))
+        queue_announcement(activity)
     return activity
 
 
@@ -230,7 +231,7 @@ def activity_approve(*, actor, activity: Activity, approve: bool, note: str = ""
     record("activities.approve" if approve else "activities.reject", model="activities.activity", object_id=activity.pk,
            changes={"note": activity.approval_note})
     if approve:
-        transaction.on_commit(lambda: announce(activity_id=activity.pk))
+        queue_announcement(activity)
     return activity
 
 
@@ -285,6 +286,17 @@ def when_label(moment: dt.datetime) -> str:
     """A session's day and time in the reader's language (12月18日 14:00 / December 18 2 p.m.)."""
     local = timezone.localtime(moment)
     return f"{formats.date_format(local, 'MONTH_DAY_FORMAT')} {formats.time_format(local, 'TIME_FORMAT')}"
+
+
+ANNOUNCE = "activities.announce"  # outbox handler (activities/tasks.py)
+
+
+def queue_announcement(activity: Activity) -> None:
+    """The announcement is an outbox row written with the publishing, keyed by the activity: a process that
+    dies after the commit leaves the row for the sweeper (never lost), and publishing twice, or a rerun,
+    announces once (never doubled)."""
+    jobs.enqueue(ANNOUNCE, key=f"{ANNOUNCE}:{activity.pk}", payload={"activity": activity.pk},
+                 district_id=activity.district_id)
 
 
 def announce(*, activity_id: int) -> None:

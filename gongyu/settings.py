@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "accounts",
     "people",
     # Platform apps: domain apps below call them, they import no domain app.
+    "jobs",
     "ledger",
     "roster",
     "notices",
@@ -174,6 +175,8 @@ else:
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
     }
+# A running job whose heartbeat is older than this lost its worker: the sweeper queues it again (jobs app).
+GONGYU_JOB_STALE_SECONDS = envint("GONGYU_JOB_STALE_SECONDS", 60, minimum=5)
 HUEY["consumer"] = {"workers": envint("HUEY_WORKERS", 2, minimum=1), "worker_type": "thread"}
 
 # --- Accounts, passwords, sessions -----------------------------------------------------------------

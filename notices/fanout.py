@@ -18,14 +18,13 @@ import datetime as dt
 import logging
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
+from jobs.services import heartbeat
 from notices import conf
 from notices.models import (
     DeliveryKind,
     DeliveryStatus,
-    JobStatus,
     Notice,
     NoticeJob,
     NoticeStatus,
@@ -254,10 +253,12 @@ def guardian_id_range() -> tuple[int, int] | None:
 
 
 def _beat(job: NoticeJob, **fields) -> None:
-    fields["heartbeat_at"] = timezone.now()
-    NoticeJob.objects.filter(pk=job.pk).update(**fields)
-    for k, v in fields.items():
-        setattr(job, k, v)
+    """Record progress on the notice's job and tell the outbox this worker is alive."""
+    if fields:
+        NoticeJob.objects.filter(pk=job.pk).update(**fields)
+        for k, v in fields.items():
+            setattr(job, k, v)
+    heartbeat()
 
 
 def run_fanout_receipts(job: NoticeJob) -> None:
@@ -303,19 +304,3 @@ def run_fanout(job: NoticeJob) -> None:
         insert_deliveries(notice, kind=DeliveryKind.NOTICE, round_=0, now=now)
         _beat(job)
     refresh_class_count_statistics(classes)
-
-
-def job_claim(job_id: int) -> NoticeJob | None:
-    """Take a pending job for this worker; None when another worker has it or it is finished."""
-    now = timezone.now()
-    taken = NoticeJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-        status=JobStatus.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now
-    )
-    if not taken:
-        return None
-    return NoticeJob.objects.select_related("notice").get(pk=job_id)
-
-
-def job_finish(job: NoticeJob, *, error: str = "") -> None:
-    status = JobStatus.FAILED if error else JobStatus.DONE
-    NoticeJob.objects.filter(pk=job.pk).update(status=status, finished_at=timezone.now(), heartbeat_at=timezone.now(), error=error[:200])

@@ -512,23 +512,21 @@ class JobStatus(models.TextChoices):
 
 
 class NoticeJob(models.Model):
-    """The outbox row of one unit of background work; the queue message carries only its id."""
+    """What a notice's background work has done (its fan-out cursor, its state for the notice's pages).
+
+    Its execution — claim, heartbeat, attempts, last error, retries, the sweeper — is the jobs outbox's
+    (a jobs.Job row keyed "notices.job:<id>", docs/decisions/0007-one-jobs-outbox.md)."""
 
     notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=10, choices=JobKind.choices)
     ref = models.PositiveIntegerField(default=0)  # the Reminder id for reminders
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
     cursor = models.BigIntegerField(default=0)  # fan-out: guardian ids below this are done
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["notice", "kind", "ref"], name="notice_job_unique")]
-        indexes = [models.Index(fields=["status", "heartbeat_at"], name="notice_job_status_idx")]
 
 
 def attachment_path(instance, filename):  # generated names: the original never reaches the disk

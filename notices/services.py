@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from core.scoping import get_scope, prefix_q
+from jobs import services as jobs
 from notices import conf, fanout
 from notices.audience import Audience, can_send, common_unit
 from notices.files import safe_original_name
@@ -44,18 +45,18 @@ from notices.sending import release_stale_claims, send_due
 from people.models import Guardian
 
 log = logging.getLogger(__name__)
-MAX_JOB_ATTEMPTS = 5
+JOB_KIND = "notices.job"  # the jobs outbox's handler (notices/tasks.py) for every NoticeJob
 
 
-def _enqueue(job_id: int) -> None:
-    from notices.tasks import run_notice_job
-
-    transaction.on_commit(lambda: run_notice_job(job_id))
+def job_key(notice_job_id: int) -> str:
+    return f"{JOB_KIND}:{notice_job_id}"
 
 
 def _new_job(notice: Notice, kind: str, ref: int = 0) -> NoticeJob:
+    """The notice's record of the work and its outbox row, both in the caller's transaction."""
     job, _created = NoticeJob.objects.get_or_create(notice=notice, kind=kind, ref=ref)
-    _enqueue(job.pk)
+    district_id = notice.district_id or Notice.objects.filter(pk=notice.pk).values_list("district_id", flat=True).first()
+    jobs.enqueue(JOB_KIND, key=job_key(job.pk), payload={"notice_job": job.pk}, district_id=district_id)
     return job
 
 
@@ -508,56 +509,38 @@ def escalate_due(now: dt.datetime | None = None) -> int:
 
 
 def run_pending_jobs(notice: Notice) -> None:
-    """Run the notice's queued jobs now, in this process, as the worker would (job_run skips a job that
-    has already run): for the demo data and the tests, which need the outcome at once."""
-    for job_id in NoticeJob.objects.filter(notice=notice, status=JobStatus.PENDING).values_list("pk", flat=True):
-        job_run(job_id)
+    """Run the notice's queued jobs now, in this process, as the worker would (a job already run is
+    skipped): for the demo data and the tests, which need the outcome at once."""
+    keys = [job_key(pk) for pk in NoticeJob.objects.filter(notice=notice).values_list("pk", flat=True)]
+    jobs.run_pending(keys=keys)
 
 
 RUNNERS = {JobKind.FANOUT: fanout.run_fanout, JobKind.REMIND: run_reminder, JobKind.ESCALATE: run_escalation}
 
 
-def job_run(job_id: int) -> str:
-    """Run one outbox job to the end (or leave it for the sweeper when it fails)."""
-    job = fanout.job_claim(job_id)
-    if job is None:
+def job_run(notice_job_id: int) -> str:
+    """The outbox handler's body: run one notice job to the end. The jobs runner has claimed its row, so
+    no other worker runs it now; a rerun (after a killed worker) resumes from the job's cursor."""
+    job = NoticeJob.objects.select_related("notice").get(pk=notice_job_id)
+    if job.status in (JobStatus.DONE, JobStatus.FAILED):
         return "skipped"
-    try:
-        RUNNERS[job.kind](job)
-    except Exception as exc:
-        log.exception("notice job %s (%s) failed: %s", job.pk, job.kind, type(exc).__name__)
-        status = JobStatus.FAILED if job.attempts >= MAX_JOB_ATTEMPTS else JobStatus.PENDING
-        NoticeJob.objects.filter(pk=job.pk).update(
-            status=status, error=f"{type(exc).__name__}"[:200], heartbeat_at=timezone.now()
-        )
-        if connection.in_atomic_block:
-            raise
-        return "failed"
-    fanout.job_finish(job)
+    NoticeJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    RUNNERS[job.kind](job)
+    NoticeJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE, finished_at=timezone.now())
     send_due(notice_id=job.notice_id)
     return "done"
 
 
-def sweep(now: dt.datetime | None = None) -> int:
-    """Re-queue jobs whose message was lost or whose worker died; release stale delivery claims."""
-    now = now or timezone.now()
-    stale = now - dt.timedelta(minutes=conf.stale_minutes())
-    requeued = 0
-    dead = NoticeJob.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale)
-    dead.filter(attempts__gte=MAX_JOB_ATTEMPTS).update(
-        status=JobStatus.FAILED, error="gave up after repeated failures"
+def job_gave_up(notice_job_id: int) -> None:
+    """The outbox ran out of attempts: the notice's record says so (the reason is on the jobs row)."""
+    NoticeJob.objects.filter(pk=notice_job_id).exclude(status=JobStatus.DONE).update(
+        status=JobStatus.FAILED, finished_at=timezone.now()
     )
-    dead.update(status=JobStatus.PENDING)
-    for pk in (
-        NoticeJob.objects.filter(status=JobStatus.PENDING)
-        .filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale))
-        .values_list("pk", flat=True)[:100]
-    ):
-        NoticeJob.objects.filter(pk=pk).update(heartbeat_at=now)
-        _enqueue(pk)
-        requeued += 1
-    release_stale_claims()
-    return requeued
+
+
+def sweep(now: dt.datetime | None = None) -> int:
+    """Release stale delivery claims (notice jobs are swept by the jobs outbox's one sweeper)."""
+    return release_stale_claims()
 
 
 def tick() -> dict:
@@ -565,7 +548,7 @@ def tick() -> dict:
     return {
         "published": publish_due(),
         "escalated": escalate_due(),
-        "requeued": sweep(),
+        "released": sweep(),
         "sent": send_due(),
     }
 

@@ -1,19 +1,19 @@
-"""Huey tasks of the notices module. Messages carry ids only; the rows in NoticeJob are the truth."""
+"""Huey tasks and outbox handlers of the notices module. Messages carry ids only; the rows are the truth."""
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task
+
+from jobs.services import register
+from notices import services
 
 
-@db_task()
-def run_notice_job(job_id: int) -> str:
-    from notices.services import job_run
-
-    return job_run(job_id)
+@register(services.JOB_KIND, on_give_up=lambda job: services.job_gave_up(job.payload["notice_job"]))
+def run_notice_job(job) -> str:
+    return services.job_run(job.payload["notice_job"])
 
 
 @db_periodic_task(crontab(minute="*"))
 def notices_tick() -> dict:
-    """Every minute: publish scheduled notices, escalate unread emergencies, sweep, send due pushes."""
-    from notices.services import tick
-
-    return tick()
+    """Every minute: publish scheduled notices, escalate unread emergencies, release stale send claims,
+    send due pushes (queued jobs are swept by the jobs app's sweeper)."""
+    return services.tick()

@@ -1,8 +1,8 @@
 """Roster operations: upload a file as an import job, validate it, commit it, discard it; export a scope.
 
-An ImportJob row is the unit of work (outbox): services change its status in the database and queue a
-background task that carries only the job id, after the transaction commits. Each task claims the job
-with a conditional UPDATE, so a task delivered twice runs once; the commit writes the people, the job's
+An ImportJob row is the import's record (its state, report and problems); each step's execution is a
+jobs outbox row written with the state change and queued after the transaction commits (jobs app). Each
+step also claims the import with a conditional UPDATE, so a step run twice changes nothing; the commit writes the people, the job's
 final status and the summary audit row in one transaction, so it either happened completely or not at all.
 """
 
@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import Actor, actor_for, record, record_access
 from core.scoping import get_scope
+from jobs import services as jobs
 from org.models import Kind, OrgUnit
 from people.contact import log_export
 from roster import exporter, reader
@@ -113,18 +114,21 @@ def job_create(*, user, upload, target: ImportTarget) -> ImportJob:
                 district=target.district, school=target.school, created_by=user, source="web", file_name=stored,
                 original_name=original, file_format=fmt, file_size=upload.size, phase=_("等待校验"),
             )
-            _enqueue("validate", job.pk)
+            _enqueue("validate", job)
     except Exception:
         default_storage.delete(stored)  # no job row: the file would never be cleaned up
         raise
     return job
 
 
-def _enqueue(which: str, job_id: int) -> None:
-    from roster import tasks
+VALIDATE, COMMIT = "roster.validate", "roster.commit"  # outbox handlers (roster/tasks.py)
 
-    task = tasks.validate_import_job if which == "validate" else tasks.commit_import_job
-    transaction.on_commit(lambda: task(job_id))
+
+def _enqueue(which: str, job: ImportJob) -> None:
+    """The import's execution is a jobs outbox row, one per step: written with the job's state change,
+    sent after commit, swept if its message or its worker is lost."""
+    kind = VALIDATE if which == "validate" else COMMIT
+    jobs.enqueue(kind, key=f"{kind}:{job.pk}", payload={"import_job": job.pk}, district_id=job.district_id)
 
 
 def job_request_commit(*, user, job: ImportJob) -> ImportJob:
@@ -135,7 +139,7 @@ def job_request_commit(*, user, job: ImportJob) -> ImportJob:
             status=JobStatus.COMMIT_QUEUED, phase=_("等待导入"), progress_done=0, progress_total=0, updated_at=timezone.now())
         if not updated:
             raise ValidationError(_("该导入当前不能提交（可能已经提交或已放弃）。"), code="state")
-        _enqueue("commit", job.pk)
+        _enqueue("commit", job)
     job.refresh_from_db()
     return job
 
@@ -156,6 +160,7 @@ def job_discard(*, user, job: ImportJob) -> ImportJob:
 def _progress_writer(job_id: int):
     def write(phase: str, done: int, total: int) -> None:
         ImportJob.objects.filter(pk=job_id).update(phase=phase[:40], progress_done=done, progress_total=total, updated_at=timezone.now())
+        jobs.heartbeat()  # the outbox row's worker is alive (a no-op on the command line)
 
     return write
 
@@ -183,7 +188,10 @@ def _store_result(job: ImportJob, imp: RosterImport) -> None:
 
 
 def _claim(job_id: int, from_status: str, to_status: str) -> ImportJob | None:
-    claimed = ImportJob.objects.filter(pk=job_id, status=from_status).update(status=to_status, updated_at=timezone.now())
+    # The outbox has given this worker the step's row: a job still in to_status was left by a killed worker
+    # (a validation is simply redone; an interrupted commit was rolled back), so it is taken up again.
+    claimed = ImportJob.objects.filter(pk=job_id, status__in=[from_status, to_status]).update(
+        status=to_status, updated_at=timezone.now())
     if not claimed:
         return None  # already taken by another delivery of the same message, or no longer wanted
     return ImportJob.objects.select_related("district", "school", "created_by").get(pk=job_id)
@@ -272,6 +280,14 @@ def _audit_counts(job: ImportJob, counts: dict) -> dict:
 
 def _fail(job_id: int, message: str) -> None:
     ImportJob.objects.filter(pk=job_id).update(status=JobStatus.FAILED, phase="", error=message, updated_at=timezone.now())
+
+
+def give_up(job_id: int) -> None:
+    """The outbox ran out of attempts for a step (its worker kept dying): the import failed, nothing written."""
+    ImportJob.objects.filter(pk=job_id, status__in=[JobStatus.VALIDATING, JobStatus.COMMITTING, JobStatus.QUEUED,
+                                                    JobStatus.COMMIT_QUEUED]).update(
+        status=JobStatus.FAILED, phase="", updated_at=timezone.now(),
+        error=_("处理该导入时后台任务多次中断，未写入任何数据。请重新上传；如仍失败，请联系管理员。"))
 
 
 def delete_upload(job: ImportJob) -> None:

@@ -1,51 +1,43 @@
-"""Background work for roster imports. Messages carry only the job id; the job row says what to do.
+"""Background work for roster imports. Each step (validate, commit) runs as a jobs outbox row whose payload
+is the import job's id; the ImportJob row says what the import is and how far it got.
 
-A sweeper re-queues jobs whose message was lost or whose worker died, and removes uploaded files (which
-hold personal data) once they are no longer needed."""
+The jobs app's sweeper re-queues a step whose message was lost or whose worker died; the periodic task
+here only removes uploaded files (which hold personal data) once they are no longer needed."""
 
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task
 
+from jobs.services import register
 from roster import services
 from roster.models import RUNNING, ImportJob, JobStatus
 
-QUEUED_GRACE = timedelta(minutes=5)  # a queued job untouched this long lost its message
-RUNNING_GRACE = timedelta(minutes=30)  # a running job without a heartbeat this long lost its worker
+# A commit writes everything in one transaction, so its progress and heartbeats stay invisible until it
+# commits: the sweeper waits this long before it takes the worker for dead (as before the jobs outbox).
+COMMIT_STALE_SECONDS = 30 * 60
 
 
-@db_task()
-def validate_import_job(job_id: int) -> None:
-    services.job_validate(job_id)
+def _gave_up(job) -> None:
+    services.give_up(job.payload["import_job"])
 
 
-@db_task()
-def commit_import_job(job_id: int) -> None:
-    services.job_commit(job_id)
+@register(services.VALIDATE, on_give_up=_gave_up)
+def validate_import_job(job) -> None:
+    services.job_validate(job.payload["import_job"])
+
+
+@register(services.COMMIT, on_give_up=_gave_up, stale_seconds=COMMIT_STALE_SECONDS)
+def commit_import_job(job) -> None:
+    services.job_commit(job.payload["import_job"])
 
 
 def sweep(now=None) -> dict:
+    """Uploads are kept only while a job may still need them."""
     now = now or timezone.now()
-    counts = {"requeued": 0, "restarted": 0, "expired": 0}
-    # Lost messages: queue again (claiming makes a duplicate delivery harmless).
-    web = ImportJob.objects.filter(source="web")  # command-line runs are synchronous: nothing to re-queue
-    for job_id, status in web.filter(
-        status__in=[JobStatus.QUEUED, JobStatus.COMMIT_QUEUED], updated_at__lt=now - QUEUED_GRACE
-    ).values_list("id", "status"):
-        (validate_import_job if status == JobStatus.QUEUED else commit_import_job)(job_id)
-        counts["requeued"] += 1
-    # Dead workers: a validation is simply redone; an interrupted commit was rolled back, so redo it too.
-    for job_id, status in web.filter(
-        status__in=[JobStatus.VALIDATING, JobStatus.COMMITTING], updated_at__lt=now - RUNNING_GRACE
-    ).values_list("id", "status"):
-        back = JobStatus.QUEUED if status == JobStatus.VALIDATING else JobStatus.COMMIT_QUEUED
-        if ImportJob.objects.filter(pk=job_id, status=status).update(status=back, updated_at=now):
-            (validate_import_job if back == JobStatus.QUEUED else commit_import_job)(job_id)
-            counts["restarted"] += 1
-    # Uploads are kept only while a job may still need them.
+    counts = {"expired": 0}
     keep = timedelta(hours=int(getattr(settings, "ROSTER_FILE_RETENTION_HOURS", 72)))
     stale = ImportJob.objects.filter(updated_at__lt=now - keep).exclude(file_name="").exclude(status__in=RUNNING)
     for job in stale:

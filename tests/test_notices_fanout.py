@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
 
+from jobs import services as jobs
+from jobs.models import Job
 from notices import fanout, services
 from notices.channels import MemoryBackend
 from notices.models import (
@@ -120,17 +122,21 @@ def test_worker_killed_mid_way_and_restarted_leaves_one_receipt_and_one_delivery
             audience=audience(world.district_admin, [world.district]),
         )
     job = NoticeJob.objects.get(kind="fanout")
-    assert job.status == JobStatus.RUNNING  # the worker died holding it
+    row = Job.objects.get(key=services.job_key(job.pk))
+    assert job.status == JobStatus.RUNNING and row.status == JobStatus.RUNNING  # the worker died holding it
     partial = Receipt.objects.filter(notice=job.notice).count()
     assert 0 < partial < 5 and job.cursor > 0
     assert not Delivery.objects.exists()
 
-    # The sweeper finds the job silent for too long and queues it again; a new worker finishes it.
-    later = timezone.now() + dt.timedelta(minutes=30)
+    # The jobs sweeper finds the row silent past the stale limit (60 s) and queues it again; a new worker
+    # resumes from the cursor and finishes it.
     with django_capture_on_commit_callbacks(execute=True):
-        services.sweep(now=later)
+        assert jobs.sweep(now=timezone.now() + dt.timedelta(seconds=30))["restarted"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.sweep(now=timezone.now() + dt.timedelta(seconds=61))["restarted"] == 1
     job.refresh_from_db()
-    assert job.status == JobStatus.DONE and job.attempts == 2
+    row.refresh_from_db()
+    assert job.status == JobStatus.DONE and row.status == JobStatus.DONE and row.attempts == 2
     notice = job.notice
     notice.refresh_from_db()
     assert notice.status == NoticeStatus.PUBLISHED and notice.recipient_count == 5
@@ -142,10 +148,10 @@ def test_worker_killed_mid_way_and_restarted_leaves_one_receipt_and_one_delivery
     assert Delivery.objects.filter(channel="sms").count() == 5
     assert len(MemoryBackend.sent) == 5
 
-    # Running the same job again (a duplicated queue message) does nothing.
-    job.status = JobStatus.PENDING
-    job.save()
+    # Running the same job again (a duplicated queue message, or its handler once more) does nothing.
     monkeypatch.setattr(fanout, "after_batch", None)
+    assert jobs.run(row.pk) == "skipped"
+    NoticeJob.objects.filter(pk=job.pk).update(status=JobStatus.PENDING, cursor=0)
     services.job_run(job.pk)
     assert Receipt.objects.filter(notice=notice).count() == 5
     assert Delivery.objects.count() == 5

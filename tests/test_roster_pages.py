@@ -13,6 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from jobs import services as jobs
+from jobs.models import Job
 from people.models import Guardian, Student
 from roster import tasks
 from roster.models import ImportJob, JobStatus
@@ -220,16 +222,28 @@ def test_sweeper_requeues_lost_jobs_and_restarts_dead_ones(world, django_capture
     upload(client, good_file(), world=world)  # on_commit callbacks not run: the message is "lost"
     job = ImportJob.objects.get()
     assert job.status == JobStatus.QUEUED
-    assert tasks.sweep()["requeued"] == 0  # too recent to be considered lost
-    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
-    assert tasks.sweep()["requeued"] == 1
+    step = Job.objects.get(key=f"roster.validate:{job.pk}")
+    assert step.payload == {"import_job": job.pk} and step.district_id == job.district_id
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.sweep()["resent"] == 0  # too recent to be considered lost
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.sweep(now=timezone.now() + timedelta(minutes=2))["resent"] == 1
     job.refresh_from_db()
     assert job.status == JobStatus.READY
-    # A worker that died while committing: the transaction rolled back, so the commit is simply redone.
-    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.COMMITTING, updated_at=timezone.now() - timedelta(hours=1))
-    assert tasks.sweep()["restarted"] == 1
+    # A worker that died while committing: the transaction rolled back, so the commit is simply redone —
+    # but only after the commit's longer stale limit (its heartbeats are inside its one transaction).
+    client.post(reverse("roster:job_commit", args=[job.pk]))  # message lost again
+    commit = Job.objects.get(key=f"roster.commit:{job.pk}")
+    assert jobs.claim(commit.pk) is not None
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.COMMITTING)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.sweep(now=timezone.now() + timedelta(minutes=5))["restarted"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.sweep(now=timezone.now() + timedelta(minutes=31))["restarted"] == 1
     job.refresh_from_db()
+    commit.refresh_from_db()
     assert job.status == JobStatus.DONE and Student.objects.filter(name__startswith="页面生").count() == 2
+    assert commit.status == JobStatus.DONE and commit.attempts == 2
 
 
 def test_sweeper_deletes_old_uploads(world, django_capture_on_commit_callbacks, client):

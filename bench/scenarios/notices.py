@@ -148,6 +148,7 @@ def _clean(district) -> None:
 
     from accounts.models import ApiToken, User
     from homeschool.models import Consultation
+    from jobs.models import Job
     from notices.models import (
         Delivery,
         Notice,
@@ -172,6 +173,7 @@ def _clean(district) -> None:
             Receipt.objects.filter(notice__in=notices),
             Reminder.objects.filter(notice__in=notices),
             NoticeJob.objects.filter(notice__in=notices),
+            Job.objects.filter(district_id=district.pk),
             NoticeTarget.objects.filter(notice__in=notices),
             notices,
             Consultation.objects.filter(district=district),
@@ -318,11 +320,11 @@ def _analyze():
 
 def _no_enqueue():
     """Publish without a queue message: the scenario runs the job itself, as the worker would."""
-    from notices import services
+    from jobs import services as jobs
 
-    original = services._enqueue
-    services._enqueue = lambda job_id: None
-    return lambda: setattr(services, "_enqueue", original)
+    original = jobs.send_message
+    jobs.send_message = lambda job_id, eta: None
+    return lambda: setattr(jobs, "send_message", original)
 
 
 # --- notice-fanout -------------------------------------------------------------------------------------------
@@ -332,6 +334,7 @@ def notice_fanout(ctx: Context) -> Result:
     from django.utils import timezone
 
     from bench.__main__ import peak_rss_mb
+    from jobs import services as jobs
     from notices import fanout, services
     from notices.audience import resolve
     from notices.models import Delivery, Notice, NoticeJob, Receipt, ReceiptClass
@@ -356,15 +359,17 @@ def notice_fanout(ctx: Context) -> Result:
     floor = time.perf_counter() - started
     floor_rows = Receipt.objects.filter(notice=floor_notice).count()
     # The product: the job as the worker runs it.
-    job = fanout.job_claim(NoticeJob.objects.get(notice=notice, kind="fanout").pk)
-    started = time.perf_counter()
-    fanout.run_fanout_receipts(job)
-    value = time.perf_counter() - started
-    rss_after_receipts = peak_rss_mb()
-    started = time.perf_counter()
-    fanout.run_fanout(job)  # the rest: publish, push rows (receipts are done: the cursor is past the end)
-    fanout.job_finish(job)
-    rest = time.perf_counter() - started
+    job = NoticeJob.objects.select_related("notice").get(notice=notice, kind="fanout")
+    row = jobs.claim(jobs.Job.objects.get(key=services.job_key(job.pk)).pk)  # heartbeats go to this outbox row
+    with jobs.running(row):
+        started = time.perf_counter()
+        fanout.run_fanout_receipts(job)
+        value = time.perf_counter() - started
+        rss_after_receipts = peak_rss_mb()
+        started = time.perf_counter()
+        fanout.run_fanout(job)  # the rest: publish, push rows (receipts are done: the cursor is past the end)
+        jobs.complete(row)
+        rest = time.perf_counter() - started
     receipts = Receipt.objects.filter(notice=notice).count()
     dup = receipts - Receipt.objects.filter(notice=notice).values("guardian_id").distinct().count()
     # The floor's rows are not needed any more.
