@@ -20,10 +20,20 @@ from django.utils import timezone
 
 from accounts.models import RoleAssignment, User
 from accounts.roles import Role
+from audit import services as audit_services
 from audit.models import AccessEvent, AppendOnlyError, AuditEvent
 from audit.registry import deferred_create, registered_models
-from audit import services as audit_services
-from audit.services import GENESIS, Actor, ActorMismatch, acting_as, actor_for, record, record_access, seal, verify_chain
+from audit.services import (
+    GENESIS,
+    Actor,
+    ActorMismatch,
+    acting_as,
+    actor_for,
+    record,
+    record_access,
+    seal,
+    verify_chain,
+)
 from gongyu.env import envint
 from org.models import Kind, OrgUnit, School
 from org.services import unit_create, unit_update
