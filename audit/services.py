@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 GENESIS = "0" * 64
 # Only the sealer takes these (one per table); writers never wait on them.
 _SEAL_LOCK_KEYS = {AuditEvent: 7_340_011, AccessEvent: 7_340_012}
-_SEAL_EVERY_SECONDS = 1.0  # after a commit, a process tries to seal at most this often (decision 0009)
-_last_seal_try = 0.0
+_SEAL_EVERY_SECONDS = 5.0  # after a commit, a process tries to seal at most this often (decision 0009)
+_last_seal_try: dict[type, float] = {}
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def _append(event_class: type[ChainedEvent], *, actor: Actor, **fields) -> Chain
     _check_actor(actor)
     row = event_class(at=timezone.now(), actor_id=actor.id, actor_label=actor.label[:80], ip=normalise_ip(actor.ip), **fields)
     row.save(force_insert=True)
-    transaction.on_commit(_seal_soon)
+    transaction.on_commit(lambda: _seal_soon(event_class))
     return row
 
 
@@ -165,15 +165,18 @@ def record_access(*, user, obj, reason: str = "", ip: str | None = None, actor: 
 # --- sealing ----------------------------------------------------------------------------------------------
 
 
-def _seal_soon() -> None:
-    """After an audited commit: seal what is committed, unless this process tried a moment ago or a sealer runs."""
-    global _last_seal_try  # noqa: PLW0603 - a per-process throttle
+def _seal_soon(model: type[ChainedEvent]) -> None:
+    """After an audited commit: seal what is committed, unless this process tried a moment ago or a sealer runs.
+
+    On SQLite every commit seals (writers are serialised by the database anyway); on PostgreSQL each process
+    tries at most every few seconds, so sealing costs writers little and rows stay unsealed only briefly.
+    """
     now = time.monotonic()
-    if now - _last_seal_try < _SEAL_EVERY_SECONDS and connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and now - _last_seal_try.get(model, 0.0) < _SEAL_EVERY_SECONDS:
         return
-    _last_seal_try = now
+    _last_seal_try[model] = now
     try:
-        seal(wait=False)
+        _seal_table(model, wait=False, batch=2000)
     except DatabaseError:
         # Sealing is catch-up work: the periodic task and audit_verify seal whatever is left.
         logger.warning("audit: sealing after commit failed; the periodic sealer will catch up", exc_info=True)

@@ -308,7 +308,7 @@ def export(request, pk):
     if not selectors.may_list_families(user):  # names and phones: not for senders without people.view
         raise Http404
     fmt = request.GET.get("format", "xlsx")
-    record("notice.export", model="notices.notice", object_id=notice.pk, changes={"format": fmt})
+    record("notice.export", actor=request.user, model="notices.notice", object_id=notice.pk, changes={"format": fmt})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     # Reply comments are the guardians' own text: the shared helper keeps them from running as formulas.
     sheet = exports.Sheet("阅读情况", selectors.EXPORT_HEADERS, selectors.export_rows(user, notice), widths={0: 16, 1: 16, 2: 14, 3: 14, 4: 14},

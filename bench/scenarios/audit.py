@@ -21,8 +21,8 @@ from bench import Context, Result, scenario
 from bench.scenarios.activities import _district, _schools, _students
 
 CLIENTS = 8
-PHASE = 6.0  # seconds per measured phase
-ROUNDS = 2  # unaudited, audited, unaudited, audited
+PHASE = 5.0  # seconds per measured phase
+ROUNDS = 3  # unaudited, audited, unaudited, audited, …
 
 
 def _data(n: int):
