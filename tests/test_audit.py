@@ -528,6 +528,16 @@ def test_a_write_recorded_for_someone_other_than_the_requester_is_flagged(world)
     assert row.actor_id == world.subject_teacher_a1.pk
 
 
+def test_a_bulk_write_records_one_row_per_object_in_the_chain(world):
+    last = _last_id()
+    students = [world.child_a1, world.child_a2]
+    assert audit_services.record_many("roster.import_row", model="people.student", actor=world.teacher_a1,
+                                      rows=[(s.pk, {"name": s.name}) for s in students]) == 2
+    rows = _since(last)
+    assert [(r.object_id, r.changes, r.actor_id) for r in rows] == [(str(s.pk), {"name": s.name}, world.teacher_a1.pk) for s in students]
+    assert verify_chain().ok
+
+
 # --- concurrency (PostgreSQL: writers take no lock; one sealer links rows in commit order) ------------------
 
 
