@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from core.scoping import get_scope
+from core.uploads import safe_original_name
 from homeschool.models import (
     FAQ,
     OVERSEE,
@@ -34,7 +35,6 @@ from homeschool.models import (
     VisitMode,
     VisitStatus,
 )
-from notices.files import safe_original_name
 from notices.sanitize import clean_html
 from people.models import Student
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.scoping import fetch_for, get_scope
+from core.uploads import attachment_response, check_attachment
 from homeschool import selectors, services
 from homeschool.forms import (
     AskForm,
@@ -39,7 +40,6 @@ from homeschool.models import (
     Stage,
     Topic,
 )
-from notices.files import attachment_response, validate_upload
 from notices.selectors import own_children
 from org.models import Kind, OrgUnit, SchoolClass
 from people.models import Student
@@ -55,7 +55,7 @@ def _upload(request):
     upload = request.FILES.get("attachment")
     if not upload:
         return None
-    data, ftype = validate_upload(upload)
+    ftype, data = check_attachment(upload)
     return upload.name, data, ftype.content_type
 
 
