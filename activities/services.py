@@ -40,6 +40,7 @@ from activities.models import (
 )
 from activities.uploads import MAX_PHOTOS_PER_POST, photo_check, stored
 from audit.services import record
+from core.errors import refusal as _err
 from core.scoping import get_scope
 from notices.audience import can_send, resolve
 from notices.services import notice_create, notice_to_families
@@ -47,10 +48,6 @@ from org.models import Kind, OrgUnit
 from people.models import Guardian, Guardianship, Student
 
 log = logging.getLogger(__name__)
-
-
-def _err(message: str, code: str) -> ValidationError:
-    return ValidationError(message, code=code)
 
 
 # --- Who may do what -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from activities import services as activity_services
 from activities.models import ActivityKind, Audience
 from activities.uploads import video_check
 from audit.services import record
+from core.errors import refusal as _err
 from core.scoping import get_scope
 from courses.ledger import hours_credit
 from courses.models import (
@@ -38,10 +39,6 @@ from courses.models import (
 )
 from org.models import Kind, OrgUnit
 from people.models import Student
-
-
-def _err(message: str, code: str) -> ValidationError:
-    return ValidationError(message, code=code)
 
 
 def can_manage(user, obj) -> bool:

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import messages_of as _errors
 from core.scoping import fetch_for, get_scope
 from core.uploads import attachment_response, check_attachment
 from homeschool import selectors, services
@@ -43,12 +44,6 @@ from homeschool.models import (
 from notices.selectors import own_children
 from org.models import Kind, OrgUnit, SchoolClass
 from people.models import Student
-
-
-def _errors(exc: ValidationError) -> list[str]:
-    if hasattr(exc, "error_dict"):
-        return [m for msgs in exc.message_dict.values() for m in msgs]
-    return list(exc.messages)
 
 
 def _upload(request):

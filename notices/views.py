@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from core import exports
+from core.errors import messages_of as _messages_from
 from core.ids import parse_id, parse_int
 from core.scoping import fetch_for, get_scope
 from notices import conf, selectors, services
@@ -54,12 +55,6 @@ def _staff_notice(user, pk) -> Notice:
     if not selectors.can_view_notice_as_staff(user, notice):
         raise Http404
     return notice
-
-
-def _messages_from(exc: ValidationError) -> list[str]:
-    if hasattr(exc, "error_dict"):
-        return [m for msgs in exc.message_dict.values() for m in msgs]
-    return list(exc.messages)
 
 
 @login_required
