@@ -137,7 +137,7 @@ def _append(event_class: type[ChainedEvent], *, actor: Actor, **fields) -> Chain
     _check_actor(actor)
     row = event_class(at=timezone.now(), actor_id=actor.id, actor_label=actor.label[:80], ip=normalise_ip(actor.ip), **fields)
     row.save(force_insert=True)
-    transaction.on_commit(lambda: _seal_soon(event_class))
+    _seal_after_commit(event_class)
     return row
 
 
@@ -166,7 +166,7 @@ def record_many(action: str, *, model: str, rows, actor) -> int:
               for object_id, changes in rows]
     AuditEvent.objects.bulk_create(events, batch_size=1000)
     if events:
-        transaction.on_commit(lambda: _seal_soon(AuditEvent))
+        _seal_after_commit(AuditEvent)
     return len(events)
 
 
@@ -178,6 +178,18 @@ def record_access(*, user, obj, reason: str = "", ip: str | None = None, actor: 
 
 
 # --- sealing ----------------------------------------------------------------------------------------------
+
+
+def _seal_after_commit(model: type[ChainedEvent]) -> None:
+    """Once per transaction and table, however many rows it appends (an import or a fan-out appends many)."""
+    if connection.in_atomic_block and any(getattr(fn, "audit_model", None) is model for _sids, fn, *_rest in connection.run_on_commit):
+        return
+
+    def callback():
+        _seal_soon(model)
+
+    callback.audit_model = model
+    transaction.on_commit(callback)
 
 
 def _seal_soon(model: type[ChainedEvent]) -> None:
