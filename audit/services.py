@@ -1,4 +1,4 @@
-"""Writing audit rows: who did what, when, from where; each row chained to the previous by hash."""
+"""Writing audit rows: who did what, when, from where; rows are inserted without a lock and sealed into an HMAC chain after commit (ADR 0009)."""
 
 from __future__ import annotations
 
