@@ -519,6 +519,19 @@ def test_the_actor_is_recorded_as_passed(world):
     assert (system_row.actor_id, system_row.actor_label) == (None, "system")
 
 
+def test_registry_rows_name_the_actor_the_service_was_given(world):
+    """Signals cannot take an argument: the service sets instance._audit_actor, and the registry uses it."""
+    admin = world.district_admin
+    last = _last_id()
+    with acting_as(actor_for(admin, ip="10.9.8.7")):
+        unit_update(actor=admin, unit=OrgUnit.objects.get(pk=world.street_1.pk), name="东街道（新）")
+    row = _one(last)
+    assert (row.action, row.actor_id, row.ip) == ("update", admin.pk, "10.9.8.7")
+    last = _last_id()
+    unit_create(actor=None, kind=Kind.COMMUNITY, name="系统社区", parent=world.street_1)  # None: the system
+    assert (_one(last).actor_id, _one(last).actor_label) == (None, "system")
+
+
 def test_a_write_recorded_for_someone_other_than_the_requester_is_flagged(world):
     with acting_as(actor_for(world.teacher_a1)), pytest.raises(ActorMismatch):
         record("test.mismatch", model="test", object_id=1, actor=world.subject_teacher_a1)
