@@ -35,7 +35,8 @@ fi
 export GONGYU_ENV=production
 SECRET_KEY="ci-$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"
 GONGYU_FIELD_KEY="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
-export SECRET_KEY GONGYU_FIELD_KEY
+GONGYU_AUDIT_KEY="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+export SECRET_KEY GONGYU_FIELD_KEY GONGYU_AUDIT_KEY
 export ALLOWED_HOSTS=gongyu.example.edu.cn
 export DATABASE_URL="$PG/$DB"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import ApiToken, SmsCode, User, UserSession
-from audit.services import acting_as, actor_for, current_actor, record
+from audit.services import Actor, acting_as, actor_for, current_actor, record
 from core.crypto import digest
 from core.scoping import get_scope
 
@@ -38,7 +38,7 @@ def user_logout_everywhere(*, user: User) -> None:
     """End every web session and revoke every API token of the account (e.g. a lost phone)."""
     with transaction.atomic():
         _end_sessions(user)
-        record("auth.logout_everywhere", model="accounts.user", object_id=user.pk)
+        record("auth.logout_everywhere", actor=user, model="accounts.user", object_id=user.pk)
 
 
 def user_disable(*, actor: User | None, user: User) -> User:
@@ -46,9 +46,9 @@ def user_disable(*, actor: User | None, user: User) -> User:
     The is_active change is audited through the model registry, attributed to the actor."""
     if actor is not None and not _may_manage_account(actor, user):
         raise PermissionDenied
-    ctx = actor_for(actor, ip=current_actor().ip) if actor is not None else current_actor()
-    with acting_as(ctx), transaction.atomic():
+    with transaction.atomic():
         if user.is_active:
+            user._audit_actor = actor if actor is not None else current_actor()
             user.is_active = False
             user.save(update_fields=["is_active"])
         _end_sessions(user)
@@ -265,7 +265,7 @@ def guardian_activate(*, req: ActivationRequest, ip: str | None) -> ActivationRe
         )
         if not links:
             # Logged without the phone: which child was tried, and that the phone was not on its roster.
-            record("accounts.activate_refused", model="people.student", object_id=students[0].pk, changes={"reason": "phone_not_on_roster"})
+            record("accounts.activate_refused", actor=Actor(None, "anonymous", ip), model="people.student", object_id=students[0].pk, changes={"reason": "phone_not_on_roster"})
             raise ActivationError(_(NOT_ON_ROSTER), "not_on_roster")
         guardians = {link.guardian_id: link.guardian for link in links}
         if len(guardians) > 1:
@@ -328,6 +328,7 @@ def guardian_activate(*, req: ActivationRequest, ip: str | None) -> ActivationRe
                     consent_give(guardian=guardian, purpose=ConsentPurpose.GROWTH_SHARING, rules_version=version, student=link.student)
             record(
                 "accounts.activate",
+                actor=actor_for(user, ip=ip),
                 model="people.guardian",
                 object_id=guardian.pk,
                 changes={"students": [link.student_id for link in links], "new_account": created},

@@ -14,6 +14,7 @@ from ninja.pagination import paginate
 from activities import qr, selectors, services
 from activities.models import Activity, ActivitySession, ActivityStatus, SignUp, SignUpStatus
 from core.api import MAX_ID, Pagination
+from core.api import refused as _refused
 from core.scoping import fetch_for, get_scope
 from org.models import OrgUnit
 
@@ -23,10 +24,6 @@ router = Router(tags=["协同活动"])
 class ErrorOut(Schema):
     detail: str
     code: str
-
-
-def _refused(exc: ValidationError):
-    return Status(409, {"detail": exc.messages[0], "code": exc.code or "invalid"})
 
 
 class SessionOut(Schema):

@@ -40,6 +40,7 @@ from activities.models import (
 from activities.sources import CAMPAIGN_SOURCE, SESSION_SOURCE
 from activities.uploads import MAX_PHOTOS_PER_POST, photo_check, stored
 from audit.services import record
+from core.errors import refusal as _err
 from core.scoping import get_scope
 from jobs import services as jobs
 from ledger import registry as ledger_registry
@@ -50,10 +51,6 @@ from org.models import Kind, OrgUnit
 from people.models import Guardian, Guardianship, Student
 
 log = logging.getLogger(__name__)
-
-
-def _err(message: str, code: str) -> ValidationError:
-    return ValidationError(message, code=code)
 
 
 # --- Who may do what -------------------------------------------------------------------------------
@@ -159,7 +156,7 @@ def activity_create(*, actor, owner_unit: OrgUnit, audience_units, co_organisers
         ActivitySession.objects.create(
             activity=activity, district_id=activity.district_id, starts_at=starts_at, ends_at=ends_at, capacity=capacity
         )
-    record("activities.create", model="activities.activity", object_id=activity.pk,
+    record("activities.create", actor=actor, model="activities.activity", object_id=activity.pk,
            changes={"kind": activity.kind, "owner_unit": owner_unit.pk, "audience_units": [u.pk for u in audience_units]})
     return activity
 
@@ -190,7 +187,7 @@ def activity_update(*, actor, activity: Activity, audience_units=None, co_organi
         activity.audience_units.set(audience)
     if co_organisers is not None:
         activity.co_organisers.set([u for u in co if u.pk != activity.owner_unit_id])
-    record("activities.update", model="activities.activity", object_id=activity.pk, changes=changes)
+    record("activities.update", actor=actor, model="activities.activity", object_id=activity.pk, changes=changes)
     return activity
 
 
@@ -209,7 +206,7 @@ def activity_submit(*, actor, activity: Activity) -> Activity:
     else:
         activity.status = ActivityStatus.PUBLISHED
     activity.save(update_fields=["status", "updated_at"])
-    record("activities.submit", model="activities.activity", object_id=activity.pk, changes={"status": activity.status})
+    record("activities.submit", actor=actor, model="activities.activity", object_id=activity.pk, changes={"status": activity.status})
     if activity.status == ActivityStatus.PUBLISHED:
         queue_announcement(activity)
     return activity
@@ -228,7 +225,7 @@ def activity_approve(*, actor, activity: Activity, approve: bool, note: str = ""
     activity.approved_at = timezone.now()
     activity.approval_note = note.strip()[:200]
     activity.save(update_fields=["status", "approved_by", "approved_at", "approval_note", "updated_at"])
-    record("activities.approve" if approve else "activities.reject", model="activities.activity", object_id=activity.pk,
+    record("activities.approve" if approve else "activities.reject", actor=actor, model="activities.activity", object_id=activity.pk,
            changes={"note": activity.approval_note})
     if approve:
         queue_announcement(activity)
@@ -246,7 +243,7 @@ def activity_cancel(*, actor, activity: Activity, reason: str = "") -> Activity:
     )
     SignUpPerson.objects.filter(signup__activity=activity).update(active=False)
     ActivitySession.objects.filter(activity=activity).update(places_taken=0)
-    record("activities.cancel", model="activities.activity", object_id=activity.pk, changes={"reason": reason[:200]})
+    record("activities.cancel", actor=actor, model="activities.activity", object_id=activity.pk, changes={"reason": reason[:200]})
     return activity
 
 
@@ -260,7 +257,7 @@ def session_add(*, actor, activity: Activity, starts_at, ends_at, capacity: int 
     session = ActivitySession.objects.create(
         activity=activity, district_id=activity.district_id, starts_at=starts_at, ends_at=ends_at, capacity=capacity, venue=venue
     )
-    record("activities.session_add", model="activities.activitysession", object_id=session.pk, changes={"activity": activity.pk})
+    record("activities.session_add", actor=actor, model="activities.activitysession", object_id=session.pk, changes={"activity": activity.pk})
     return session
 
 
@@ -277,7 +274,7 @@ def session_set_capacity(*, actor, session: ActivitySession, capacity: int | Non
     session.capacity = capacity
     session.save(update_fields=["capacity"])
     promoted = _promote_waitlist(session)
-    record("activities.capacity", model="activities.activitysession", object_id=session.pk,
+    record("activities.capacity", actor=actor, model="activities.activitysession", object_id=session.pk,
            changes={"capacity": capacity, "promoted": [s.pk for s in promoted]})
     return promoted
 
@@ -433,7 +430,7 @@ def signup_create(*, actor, session_id: int, include_self: bool, student_ids, no
     if fits:
         session.places_taken += size
         session.save(update_fields=["places_taken"])
-    record("activities.signup", model="activities.signup", object_id=signup.pk,
+    record("activities.signup", actor=actor, model="activities.signup", object_id=signup.pk,
            changes={"session": session.pk, "status": signup.status, "party_size": size})
     return signup
 
@@ -488,7 +485,7 @@ def signup_cancel(*, actor, signup_id: int) -> list[SignUp]:
         session.places_taken -= signup.party_size
         session.save(update_fields=["places_taken"])
         promoted = _promote_waitlist(session)
-    record("activities.signup_cancel", model="activities.signup", object_id=signup.pk,
+    record("activities.signup_cancel", actor=actor, model="activities.signup", object_id=signup.pk,
            changes={"was": "confirmed" if was_confirmed else "waitlisted", "promoted": [s.pk for s in promoted]})
     return promoted
 
@@ -536,7 +533,7 @@ def _checkin_rows(*, actor, session: ActivitySession, guardian_ids, student_ids,
     result.already = len(wanted) - len(inserted)
     if result.created:
         _credit(session=session, guardian_ids=result.guardians, student_ids=result.students)
-        record("activities.checkin", model="activities.activitysession", object_id=session.pk,
+        record("activities.checkin", actor=actor, model="activities.activitysession", object_id=session.pk,
                changes={"method": method, "guardians": result.guardians, "students": result.students})
     return result
 
@@ -719,7 +716,7 @@ def rating_save(*, actor, activity: Activity, stars: int, comment: str) -> Activ
         activity=activity, guardian=guardian,
         defaults={"stars": int(stars), "comment": comment.strip()[:1000], "district_id": activity.district_id},
     )
-    record("activities.rate", model="activities.activityrating", object_id=rating.pk, changes={"stars": rating.stars})
+    record("activities.rate", actor=actor, model="activities.activityrating", object_id=rating.pk, changes={"stars": rating.stars})
     return rating
 
 
@@ -737,7 +734,7 @@ def photos_add(*, actor, activity: Activity, files, caption: str = "") -> list[A
         )
         for kind, data in checked
     ]
-    record("activities.photos", model="activities.activity", object_id=activity.pk, changes={"added": len(photos)})
+    record("activities.photos", actor=actor, model="activities.activity", object_id=activity.pk, changes={"added": len(photos)})
     return photos
 
 
@@ -751,7 +748,7 @@ def minutes_save(*, actor, activity: Activity, text: str) -> Activity:
     activity.minutes_by = actor
     activity.minutes_at = timezone.now()
     activity.save(update_fields=["minutes", "minutes_by", "minutes_at", "updated_at"])
-    record("activities.minutes", model="activities.activity", object_id=activity.pk, changes={"length": len(activity.minutes)})
+    record("activities.minutes", actor=actor, model="activities.activity", object_id=activity.pk, changes={"length": len(activity.minutes)})
     return activity
 
 
@@ -778,7 +775,7 @@ def campaign_create(*, actor, owner_unit: OrgUnit, audience_units, kind: str, ti
         starts_on=starts_on, ends_on=ends_on, created_by=actor,
     )
     campaign.audience_units.set(audience_units)
-    record("activities.campaign_create", model="activities.campaign", object_id=campaign.pk, changes={"kind": kind})
+    record("activities.campaign_create", actor=actor, model="activities.campaign", object_id=campaign.pk, changes={"kind": kind})
     return campaign
 
 
@@ -810,7 +807,7 @@ def campaign_post_create(*, actor, campaign: Campaign, student_id: int, text: st
         CampaignPhoto.objects.create(post=post, image=stored(data, kind), content_type=kind)
     ledger.credit(source=ledger_registry.key(CAMPAIGN_SOURCE, campaign.pk), district_id=student.district_id, day=today,
                   student_ids=[student.pk], channel=ParticipationSource.CAMPAIGN, kind=campaign.kind)
-    record("activities.campaign_post", model="activities.campaignpost", object_id=post.pk,
+    record("activities.campaign_post", actor=actor, model="activities.campaignpost", object_id=post.pk,
            changes={"campaign": campaign.pk, "photos": len(checked)})
     return post
 
@@ -827,7 +824,7 @@ def post_comment(*, actor, post: CampaignPost, text: str) -> CampaignComment:
     if not text:
         raise _err(_("请填写评语。"), "text_required")
     comment = CampaignComment.objects.create(post=post, author=actor, text=text[:500])
-    record("activities.post_comment", model="activities.campaignpost", object_id=post.pk, changes={"comment": comment.pk})
+    record("activities.post_comment", actor=actor, model="activities.campaignpost", object_id=post.pk, changes={"comment": comment.pk})
     return comment
 
 
@@ -837,5 +834,5 @@ def post_feature(*, actor, post: CampaignPost, featured: bool) -> CampaignPost:
     post.featured = featured
     post.featured_by = actor if featured else None
     post.save(update_fields=["featured", "featured_by"])
-    record("activities.post_feature", model="activities.campaignpost", object_id=post.pk, changes={"featured": featured})
+    record("activities.post_feature", actor=actor, model="activities.campaignpost", object_id=post.pk, changes={"featured": featured})
     return post

@@ -364,7 +364,7 @@ def session_export(request, pk):
             rows.append([n, s.guardian.name, name, cls, s.get_status_display(),
                          timezone.localtime(s.created_at).strftime("%Y-%m-%d %H:%M"), _("是") if came else ""])
     head = [_("序号"), _("报名家长"), _("成员"), _("班级"), _("状态"), _("报名时间"), _("已签到")]
-    record("activities.export", model="activities.activitysession", object_id=session.pk, changes={"rows": len(rows)})
+    record("activities.export", actor=request.user, model="activities.activitysession", object_id=session.pk, changes={"rows": len(rows)})
     # Names are typed by families: the shared helper keeps them from running as formulas.
     sheet = exports.Sheet(_("报名名单"), head, rows, widths={0: 6, 1: 16, 2: 16, 3: 16, 4: 14, 5: 14, 6: 14})
     return exports.xlsx_response(f"signups-{session.pk}", [sheet])

@@ -38,7 +38,7 @@ class ReadOnlyEventAdmin(admin.ModelAdmin):
 class AuditEventAdmin(ReadOnlyEventAdmin):
     list_display = ("id", "at", "actor_label", "ip", "action", "model", "object_id")
     list_filter = ("action", "model")
-    fields = ("id", "at", "actor_id", "actor_label", "ip", "action", "model", "object_id", "changes_pretty", "prev_hash", "hash")
+    fields = ("id", "at", "actor_id", "actor_label", "ip", "action", "model", "object_id", "changes_pretty", "seq", "key_id", "prev_hash", "hash")
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields

@@ -1,4 +1,4 @@
-"""Append-only, hash-chained audit rows. Database triggers refuse UPDATE and DELETE on them."""
+"""Append-only, HMAC-chained audit rows. Database triggers refuse DELETE, and UPDATE except the one seal of a row."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -23,8 +23,12 @@ class ChainedEvent(models.Model):
     ip = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
     model = models.CharField(_("对象类型"), max_length=60, db_index=True)
     object_id = models.CharField(_("对象ID"), max_length=40, db_index=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    # Sealed after commit by one sealer (audit.services.seal, decision 0009): empty/NULL until then.
+    # seq is the row's place in the chain (commit order); hash = HMAC(key key_id, row, seq, prev_hash).
+    seq = models.BigIntegerField(null=True, blank=True, unique=True)
+    key_id = models.CharField(max_length=16, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from django.apps import apps
 from django.db.models.signals import post_delete, post_save, pre_save
 
-from audit.services import record
+from audit.services import current_actor, record
 from core.crypto import EncryptedCharField
 
 _registry: dict[type, dict] = {}
@@ -30,6 +30,12 @@ def _shown(name: str, value, sensitive) -> object:
     if name in sensitive:
         return SENSITIVE_MARK if value else ""
     return value
+
+
+def _actor(instance):
+    """Who is changing instance: a service sets instance._audit_actor (a User, an Actor, or None for the
+    system) before saving; a model saved without one is attributed to the request's or task's context."""
+    return instance.__dict__.get("_audit_actor", current_actor())
 
 
 def _conf(sender) -> dict:
@@ -73,7 +79,7 @@ def _on_post_save(sender, instance, created, raw=False, update_fields=None, **kw
             diff[name] = [_shown(name, old, sensitive), _shown(name, value, sensitive)]
     diff.pop("updated_at", None)
     if diff:
-        record("update", model=_label(sender), object_id=instance.pk, changes=diff)
+        record("update", actor=_actor(instance), model=_label(sender), object_id=instance.pk, changes=diff)
 
 
 def _snapshot(sender, instance) -> dict:
@@ -86,12 +92,12 @@ def _snapshot(sender, instance) -> dict:
 
 
 def _record_create(sender, instance) -> None:
-    record("create", model=_label(sender), object_id=instance.pk, changes=_snapshot(sender, instance))
+    record("create", actor=_actor(instance), model=_label(sender), object_id=instance.pk, changes=_snapshot(sender, instance))
 
 
 def _on_post_delete(sender, instance, **kwargs):
     # What was deleted, so that the row can be reconstructed (sensitive values still only as ***).
-    record("delete", model=_label(sender), object_id=instance.pk, changes=_snapshot(sender, instance))
+    record("delete", actor=_actor(instance), model=_label(sender), object_id=instance.pk, changes=_snapshot(sender, instance))
 
 
 @contextmanager

@@ -1,23 +1,31 @@
-"""Writing audit rows: who did what, when, from where; each row chained to the previous by hash."""
+"""Writing audit rows: who did what, when, from where; rows are inserted without a lock and sealed into an HMAC chain after commit (ADR 0009)."""
 
 from __future__ import annotations
 
 import contextvars
 import hashlib
+import hmac
 import ipaddress
 import json
+import logging
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
 from audit.models import AccessEvent, AuditEvent, ChainedEvent
 
+logger = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
-# Fixed advisory-lock keys: one chain per table, appends serialised so each row links to its predecessor.
-_LOCK_KEYS = {AuditEvent: 7_340_001, AccessEvent: 7_340_002}
+# Only the sealer takes these (one per table); writers never wait on them.
+_SEAL_LOCK_KEYS = {AuditEvent: 7_340_011, AccessEvent: 7_340_012}
+_SEAL_EVERY_SECONDS = 5.0  # after a commit, a process tries to seal at most this often (decision 0009)
+_last_seal_try: dict[type, float] = {}
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class Actor:
     id: int | None
     label: str
     ip: str | None = None
+    on_behalf: bool = False  # a service acting for someone other than the requesting user, on purpose
 
 
 SYSTEM = Actor(None, "system")
@@ -65,8 +74,15 @@ def normalise_ip(ip: str | None) -> str | None:
     return clean_ipv6_address(text) if addr.version == 6 else str(addr)
 
 
-def _canonical(row: ChainedEvent, fields: dict) -> bytes:
+def _canonical(row: ChainedEvent) -> bytes:
+    if isinstance(row, AuditEvent):
+        fields = {"action": row.action, "changes": row.changes}
+    else:
+        fields = {"reason": row.reason}
     payload = {
+        "id": row.pk,
+        "seq": row.seq,
+        "key": row.key_id,
         "prev": row.prev_hash,
         "at": row.at.isoformat(),
         "actor_id": row.actor_id,
@@ -79,36 +95,79 @@ def _canonical(row: ChainedEvent, fields: dict) -> bytes:
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
 
 
-def row_hash(row: ChainedEvent) -> str:
-    if isinstance(row, AuditEvent):
-        fields = {"action": row.action, "changes": row.changes}
-    else:
-        fields = {"reason": row.reason}
-    return hashlib.sha256(_canonical(row, fields)).hexdigest()
+def _key(key_id: str) -> bytes | None:
+    secret = settings.GONGYU_AUDIT_KEYS.get(key_id)
+    return secret.encode("utf-8") if secret else None
 
 
-def _append(event_class: type[ChainedEvent], *, actor: Actor | None, **fields) -> ChainedEvent:
-    actor = actor or current_actor()
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEYS[event_class]])
-        # On SQLite the IMMEDIATE transaction already holds the database's single write lock.
-        last = event_class.objects.order_by("-id").values_list("hash", flat=True).first()
-        row = event_class(
-            at=timezone.now(), actor_id=actor.id, actor_label=actor.label[:80], ip=normalise_ip(actor.ip), prev_hash=last or GENESIS, **fields
-        )
-        # JSON round-trip so the hash is computed over exactly what the database will return.
-        if isinstance(row, AuditEvent):
-            row.changes = json.loads(json.dumps(row.changes, default=str))
-        row.hash = row_hash(row)
-        row.save(force_insert=True)
-        return row
+def row_hash(row: ChainedEvent, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the row's canonical form, its position and its predecessor, under the row's key."""
+    key = key or _key(row.key_id)
+    if key is None:
+        raise KeyError(row.key_id)
+    return hmac.new(key, _canonical(row), hashlib.sha256).hexdigest()
 
 
-def record(action: str, *, model: str, object_id, changes: dict | None = None, actor: Actor | None = None) -> AuditEvent:
-    """Record one event. action is dotted and stable, e.g. 'create', 'update', 'roster.import', 'auth.login'."""
-    return _append(AuditEvent, actor=actor, action=action, model=model, object_id=str(object_id or ""), changes=changes or {})
+def _check_actor(actor: Actor) -> None:
+    """The actor is passed explicitly; in DEBUG and tests a request/task context naming someone else is a bug."""
+    if not (settings.DEBUG or settings.GONGYU_ENV == "test"):
+        return
+    ctx = _current.get()
+    if ctx.id is not None and actor.id is not None and ctx.id != actor.id and not actor.on_behalf:
+        raise ActorMismatch(f"audit row recorded for actor {actor.id} inside the context of user {ctx.id}")
+
+
+class ActorMismatch(AssertionError):
+    """A write recorded with an actor other than the requesting user (DEBUG and tests only)."""
+
+
+def as_actor(actor) -> Actor:
+    """An Actor from what a service was given: an Actor, a User (the request's address kept), or None (the system)."""
+    if isinstance(actor, Actor):
+        return actor
+    if actor is None:
+        ctx = _current.get()
+        # No user given: the system acts, from the request's address when there is one.
+        return Actor(None, "system", ctx.ip) if ctx.id is None else SYSTEM
+    return actor_for(actor, ip=_current.get().ip)
+
+
+def _append(event_class: type[ChainedEvent], *, actor: Actor, **fields) -> ChainedEvent:
+    """Insert the row unsealed: no lock, no read of the chain head; the sealer links it after commit."""
+    _check_actor(actor)
+    row = event_class(at=timezone.now(), actor_id=actor.id, actor_label=actor.label[:80], ip=normalise_ip(actor.ip), **fields)
+    row.save(force_insert=True)
+    _seal_after_commit(event_class)
+    return row
+
+
+_IMPLICIT = object()
+
+
+def record(action: str, *, model: str, object_id, changes: dict | None = None, actor=_IMPLICIT) -> AuditEvent:
+    """Record one event. action is dotted and stable, e.g. 'create', 'update', 'roster.import', 'auth.login'.
+
+    actor: who acted — an Actor, a User, or None for the system; services pass it explicitly.
+    """
+    actor = current_actor() if actor is _IMPLICIT else as_actor(actor)
+    # JSON round-trip so the row holds exactly what the database will return (the sealer hashes that).
+    return _append(AuditEvent, actor=actor, action=action, model=model, object_id=str(object_id or ""),
+                   changes=json.loads(json.dumps(changes or {}, default=str)))
+
+
+def record_many(action: str, *, model: str, rows, actor) -> int:
+    """One row per object for a bulk write (bulk_create/update bypass the registry's signals): rows is an
+    iterable of (object_id, changes). One INSERT per 1,000 rows, unsealed like every append; returns the count."""
+    actor = as_actor(actor)
+    _check_actor(actor)
+    at, ip = timezone.now(), normalise_ip(actor.ip)
+    events = [AuditEvent(at=at, actor_id=actor.id, actor_label=actor.label[:80], ip=ip, action=action, model=model,
+                         object_id=str(object_id), changes=json.loads(json.dumps(changes or {}, default=str)))
+              for object_id, changes in rows]
+    AuditEvent.objects.bulk_create(events, batch_size=1000)
+    if events:
+        _seal_after_commit(AuditEvent)
+    return len(events)
 
 
 def record_access(*, user, obj, reason: str = "", ip: str | None = None, actor: Actor | None = None) -> AccessEvent:
@@ -116,6 +175,87 @@ def record_access(*, user, obj, reason: str = "", ip: str | None = None, actor: 
     actor: who acted when there is no user (a command run as the system)."""
     actor = actor or actor_for(user, ip=ip or current_actor().ip)
     return _append(AccessEvent, actor=actor, model=obj._meta.label_lower, object_id=str(obj.pk), reason=reason[:200])
+
+
+# --- sealing ----------------------------------------------------------------------------------------------
+
+
+def _seal_after_commit(model: type[ChainedEvent]) -> None:
+    """Once per transaction and table, however many rows it appends (an import or a fan-out appends many)."""
+    if connection.in_atomic_block and any(getattr(fn, "audit_model", None) is model for _sids, fn, *_rest in connection.run_on_commit):
+        return
+
+    def callback():
+        _seal_soon(model)
+
+    callback.audit_model = model
+    transaction.on_commit(callback)
+
+
+def _seal_soon(model: type[ChainedEvent]) -> None:
+    """After an audited commit: seal what is committed, unless this process tried a moment ago or a sealer runs.
+
+    On SQLite every commit seals (writers are serialised by the database anyway); on PostgreSQL each process
+    tries at most every few seconds, so sealing costs writers little and rows stay unsealed only briefly.
+    """
+    now = time.monotonic()
+    if connection.vendor == "postgresql" and now - _last_seal_try.get(model, 0.0) < _SEAL_EVERY_SECONDS:
+        return
+    _last_seal_try[model] = now
+    try:
+        _seal_table(model, wait=False, batch=2000)
+    except DatabaseError:
+        # Sealing is catch-up work: the periodic task and audit_verify seal whatever is left.
+        logger.warning("audit: sealing after commit failed; the periodic sealer will catch up", exc_info=True)
+
+
+def _seal_table(model: type[ChainedEvent], *, wait: bool, batch: int) -> int | None:
+    table = connection.ops.quote_name(model._meta.db_table)
+    sealed = 0
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                if wait:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK_KEYS[model]])
+                else:
+                    cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SEAL_LOCK_KEYS[model]])
+                    if not cur.fetchone()[0]:
+                        return None  # another process is sealing: it will take our rows too, or the next one will
+        # On SQLite the IMMEDIATE transaction already holds the database's single write lock.
+        head = model.objects.exclude(seq=None).order_by("-seq").values_list("seq", "hash").first()
+        seq, prev = head or (0, GENESIS)
+        key_id = settings.GONGYU_AUDIT_KEY_ID
+        key = _key(key_id)
+        while True:
+            # Commit order, not id order: a row whose id is lower but committed later is sealed in a later
+            # batch, after rows with higher ids. The chain's order is seq.
+            rows = list(model.objects.filter(hash=None).order_by("id")[:batch])
+            if not rows:
+                return sealed
+            updates = []
+            for row in rows:
+                seq += 1
+                row.seq, row.prev_hash, row.key_id = seq, prev, key_id
+                row.hash = prev = row_hash(row, key)
+                updates.append((row.seq, row.prev_hash, row.key_id, row.hash, row.pk))
+            with connection.cursor() as cur:
+                cur.executemany(
+                    f"UPDATE {table} SET seq = %s, prev_hash = %s, key_id = %s, hash = %s WHERE id = %s AND hash IS NULL",  # noqa: S608
+                    updates,
+                )
+            sealed += len(rows)
+
+
+def seal(*, wait: bool = True, batch: int = 2000) -> int:
+    """Link every committed unsealed row into its chain, in commit order; returns how many were sealed.
+
+    One sealer at a time per table (an advisory lock only sealers take); wait=False gives up at once if
+    another process is sealing.
+    """
+    total = 0
+    for model in (AuditEvent, AccessEvent):
+        total += _seal_table(model, wait=wait, batch=batch) or 0
+    return total
 
 
 @dataclass
@@ -131,16 +271,29 @@ class ChainReport:
         return self.first_broken_id is None
 
 
-def verify_chain(model: type[ChainedEvent] = AuditEvent, batch: int = 5000) -> ChainReport:
-    """Walk the chain in id order; report the first row whose link or content does not match."""
+def verify_chain(model: type[ChainedEvent] = AuditEvent, batch: int = 5000, *, seal_first: bool = True) -> ChainReport:
+    """Walk the chain in seal order; report the first row whose link, position, key or content does not match.
+
+    Seals first (waiting for a running sealer), so rows committed a moment ago are checked too. A row whose
+    hash was recomputed without the key fails its HMAC; a row under a key id not in the key ring is reported.
+    """
+    if seal_first:
+        _seal_table(model, wait=True, batch=batch)
     prev = GENESIS
     checked = 0
     last_id = None
-    for row in model.objects.order_by("id").iterator(chunk_size=batch):
+    for row in model.objects.exclude(seq=None).order_by("seq").iterator(chunk_size=batch):
         if row.prev_hash != prev:
             return ChainReport(checked, row.pk, "prev_hash does not match the previous row (a row was removed or inserted)")
-        if row_hash(row) != row.hash:
-            return ChainReport(checked, row.pk, "content does not match its hash (the row was altered)")
+        if row.seq != checked + 1:
+            return ChainReport(checked, row.pk, f"position {row.seq} where {checked + 1} was expected (a row was removed)")
+        key = _key(row.key_id)
+        if key is None:
+            return ChainReport(checked, row.pk, f"sealed under key id {row.key_id!r}, which is not in the key ring "
+                                                "(GONGYU_AUDIT_KEYS): restore the retired key, or the row was forged")
+        if not hmac.compare_digest(row_hash(row, key), row.hash):
+            return ChainReport(checked, row.pk, "content does not match its hash (the row was altered, "
+                                                "or its hash was recomputed without the audit key)")
         prev, last_id = row.hash, row.pk
         checked += 1
     return ChainReport(checked, last_id=last_id, last_hash=prev if last_id else "")

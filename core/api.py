@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Field, Schema
+from ninja import Field, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.pagination import PaginationBase
 
@@ -56,6 +56,11 @@ _FIELD_LABELS = {
     "phone": "手机号 phone",
     "password": "密码 password",
 }
+
+
+def refused(exc) -> Status:
+    """The API's answer to a service's refusal (a django ValidationError): 409 with its first message and code."""
+    return Status(409, {"detail": exc.messages[0], "code": exc.code or "invalid"})
 
 
 def _field_label(loc: list) -> str:

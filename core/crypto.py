@@ -161,7 +161,7 @@ def rotate_encrypted_fields(batch: int = 500) -> dict[str, int]:
                 for obj in model._base_manager.filter(pk__in=pks[start : start + batch]):
                     obj.save(update_fields=fields + digests)
         counts[model._meta.label_lower] = len(pks)
-        record("crypto.rotate", model=model._meta.label_lower, object_id="", changes={"rows": len(pks)})
+        record("crypto.rotate", actor=None, model=model._meta.label_lower, object_id="", changes={"rows": len(pks)})
     return counts
 
 

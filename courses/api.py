@@ -9,6 +9,7 @@ from ninja import Field, Path, Router, Schema, Status
 from ninja.pagination import paginate
 
 from core.api import MAX_ID, Pagination
+from core.api import refused as _refused
 from core.scoping import fetch_for
 from courses import selectors, services
 from courses.models import Lesson, TopicRequest
@@ -81,7 +82,7 @@ def progress(request, payload: BeaconIn, lesson_id: int = Path(..., ge=1, le=MAX
     try:
         watch = services.watch_beacon(actor=request.user, lesson=lesson, position=payload.position)
     except ValidationError as exc:
-        return Status(409, {"detail": exc.messages[0], "code": exc.code or "invalid"})
+        return _refused(exc)
     return Status(200, {"watched_seconds": watch.watched_seconds, "completed": watch.completed_at is not None})
 
 
@@ -114,5 +115,5 @@ def vote(request, topic_id: int = Path(..., ge=1, le=MAX_ID)):
     try:
         services.topic_vote(actor=request.user, topic=topic)
     except ValidationError as exc:
-        return Status(409, {"detail": exc.messages[0], "code": exc.code or "invalid"})
+        return _refused(exc)
     return Status(200, selectors.topics_ranked(user=request.user).get(pk=topic.pk))

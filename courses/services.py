@@ -17,6 +17,7 @@ from activities import services as activity_services
 from activities.models import ActivityKind, Audience
 from activities.uploads import video_check
 from audit.services import record
+from core.errors import refusal as _err
 from core.scoping import get_scope
 from courses.models import (
     BookingStatus,
@@ -36,10 +37,6 @@ from courses.models import (
 from ledger import services as ledger
 from org.models import Kind, OrgUnit
 from people.models import Student
-
-
-def _err(message: str, code: str) -> ValidationError:
-    return ValidationError(message, code=code)
 
 
 def can_manage(user, obj) -> bool:
@@ -65,7 +62,7 @@ def course_create(*, actor, owner_unit: OrgUnit, topic: TopicRequest | None = No
     fields = {k: v for k, v in fields.items() if k in COURSE_FIELDS}
     _check_course_fields(fields)
     course = Course.objects.create(district_id=owner_unit.district_id, owner_unit=owner_unit, topic=topic, created_by=actor, **fields)
-    record("courses.create", model="courses.course", object_id=course.pk, changes={"category": course.category, "mode": course.mode})
+    record("courses.create", actor=actor, model="courses.course", object_id=course.pk, changes={"category": course.category, "mode": course.mode})
     return course
 
 
@@ -78,7 +75,7 @@ def course_update(*, actor, course: Course, **fields) -> Course:
     for k, v in fields.items():
         setattr(course, k, v)
     course.save()
-    record("courses.update", model="courses.course", object_id=course.pk, changes={"fields": sorted(fields)})
+    record("courses.update", actor=actor, model="courses.course", object_id=course.pk, changes={"fields": sorted(fields)})
     return course
 
 
@@ -90,7 +87,7 @@ def course_publish(*, actor, course: Course) -> Course:
         raise _err(_("请先添加至少一个课时。"), "lesson_required")
     course.status = CourseStatus.PUBLISHED
     course.save(update_fields=["status", "updated_at"])
-    record("courses.publish", model="courses.course", object_id=course.pk)
+    record("courses.publish", actor=actor, model="courses.course", object_id=course.pk)
     return course
 
 
@@ -218,7 +215,7 @@ def course_book(*, actor, course: Course) -> CourseBooking:
         raise _err(_("您已预约该课程。"), "already_booked")
     booking.status = BookingStatus.BOOKED
     booking.save(update_fields=["status"])
-    record("courses.book", model="courses.coursebooking", object_id=booking.pk, changes={"course": course.pk})
+    record("courses.book", actor=actor, model="courses.coursebooking", object_id=booking.pk, changes={"course": course.pk})
     return booking
 
 
@@ -228,7 +225,7 @@ def course_unbook(*, actor, course: Course) -> None:
     updated = CourseBooking.objects.filter(course=course, guardian=guardian, status=BookingStatus.BOOKED).update(status=BookingStatus.CANCELLED)
     if not updated:
         raise _err(_("您没有预约该课程。"), "not_booked")
-    record("courses.unbook", model="courses.course", object_id=course.pk)
+    record("courses.unbook", actor=actor, model="courses.course", object_id=course.pk)
 
 
 # --- Watching recorded lessons -------------------------------------------------------------------
@@ -293,7 +290,7 @@ def watch_beacon(*, actor, lesson: Lesson, position: float, now: dt.datetime | N
                 title=f"{course.title}：{lesson.title}", school_id=course.owner_unit_id if course.owner_unit.kind == Kind.SCHOOL else None,
                 district_id=course.district_id,
             )
-            record("courses.watch_complete", model="courses.lesson", object_id=lesson.pk, changes={"guardian": guardian.pk})
+            record("courses.watch_complete", actor=actor, model="courses.lesson", object_id=lesson.pk, changes={"guardian": guardian.pk})
     return watch
 
 
@@ -316,7 +313,7 @@ def homework_submit(*, actor, lesson: Lesson, text: str) -> Homework:
             raise _err(_("老师已反馈，作业不能再修改。"), "already_reviewed")
         hw.text = text
         hw.save(update_fields=["text", "updated_at"])
-    record("courses.homework_submit", model="courses.homework", object_id=hw.pk, changes={"lesson": lesson.pk})
+    record("courses.homework_submit", actor=actor, model="courses.homework", object_id=hw.pk, changes={"lesson": lesson.pk})
     return hw
 
 
@@ -331,7 +328,7 @@ def homework_feedback(*, actor, homework: Homework, text: str) -> Homework:
     homework.feedback_by = actor
     homework.feedback_at = timezone.now()
     homework.save(update_fields=["feedback", "feedback_by", "feedback_at", "updated_at"])
-    record("courses.homework_feedback", model="courses.homework", object_id=homework.pk)
+    record("courses.homework_feedback", actor=actor, model="courses.homework", object_id=homework.pk)
     return homework
 
 
@@ -350,7 +347,7 @@ def course_rate(*, actor, course: Course, stars: int, comment: str) -> CourseRat
     rating, _created = CourseRating.objects.update_or_create(
         course=course, guardian=guardian, defaults={"stars": stars, "comment": (comment or "").strip()[:1000], "district_id": course.district_id}
     )
-    record("courses.rate", model="courses.courserating", object_id=rating.pk, changes={"stars": stars})
+    record("courses.rate", actor=actor, model="courses.courserating", object_id=rating.pk, changes={"stars": stars})
     return rating
 
 
@@ -365,7 +362,7 @@ def school_setting_update(*, actor, school: OrgUnit, hours_target):
     if target <= 0 or target > 200:
         raise _err(_("每学期学时要求应在 0.5 到 200 之间。"), "hours_invalid")
     setting = ledger.school_hours_target_set(school_id=school.pk, hours_target=target)
-    record("courses.setting", model="org.orgunit", object_id=school.pk, changes={"hours_target": str(target)})
+    record("courses.setting", actor=actor, model="org.orgunit", object_id=school.pk, changes={"hours_target": str(target)})
     return setting
 
 
@@ -393,7 +390,7 @@ def topic_propose(*, actor, school: OrgUnit, stage: str, title: str, description
         description=(description or "").strip()[:2000], proposed_by=guardian,
     )
     TopicVote.objects.create(topic=topic, guardian=guardian)
-    record("courses.topic_propose", model="courses.topicrequest", object_id=topic.pk)
+    record("courses.topic_propose", actor=actor, model="courses.topicrequest", object_id=topic.pk)
     return topic
 
 
@@ -413,7 +410,7 @@ def topic_vote(*, actor, topic: TopicRequest, vote: bool = True) -> bool:
             TopicVote.objects.create(topic=topic, guardian=guardian)
     except IntegrityError as exc:
         raise _err(_("您已为该主题投过票。"), "already_voted") from exc
-    record("courses.topic_vote", model="courses.topicrequest", object_id=topic.pk)
+    record("courses.topic_vote", actor=actor, model="courses.topicrequest", object_id=topic.pk)
     return True
 
 
@@ -430,5 +427,5 @@ def topic_adopt(*, actor, topic: TopicRequest, mode: str = CourseMode.OFFLINE, l
     )
     topic.status = TopicStatus.ADOPTED
     topic.save(update_fields=["status"])
-    record("courses.topic_adopt", model="courses.topicrequest", object_id=topic.pk, changes={"course": course.pk})
+    record("courses.topic_adopt", actor=actor, model="courses.topicrequest", object_id=topic.pk, changes={"course": course.pk})
     return course

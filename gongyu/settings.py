@@ -4,6 +4,8 @@ GONGYU_ENV=demo (default) runs on SQLite with no other service; GONGYU_ENV=produ
 without a real SECRET_KEY and field key, and turns on every transport and second-factor protection.
 """
 
+import hashlib
+import hmac
 from datetime import timedelta
 from pathlib import Path
 
@@ -244,6 +246,26 @@ GONGYU_SMS_BACKEND = env("GONGYU_SMS_BACKEND", "core.sms.OutboxBackend")
 
 # --- Audit --------------------------------------------------------------------------------------
 GONGYU_AUDIT_RETENTION_DAYS = envint("GONGYU_AUDIT_RETENTION_DAYS", 365, minimum=180)
+# The audit chain is an HMAC under this key (decision 0009): without it, a rewritten row cannot be re-sealed.
+# GONGYU_AUDIT_KEY seals new rows under GONGYU_AUDIT_KEY_ID; GONGYU_AUDIT_OLD_KEYS ("id:key,id:key") keeps
+# retired keys so rows sealed under them still verify (rotation, docs/security.md).
+GONGYU_AUDIT_KEY_ID = env("GONGYU_AUDIT_KEY_ID", "k1").strip()
+_audit_key = env("GONGYU_AUDIT_KEY", "")
+if PRODUCTION and (len(_audit_key) < 32 or _audit_key in (SECRET_KEY, *GONGYU_FIELD_KEYS)):
+    raise ImproperlyConfigured("GONGYU_AUDIT_KEY must be set in production to a random value of 32+ characters of its own "
+                               "(python -m core.crypto genkey)")
+if not _audit_key:  # demo and test: derived, so that a demo database verifies across restarts
+    _audit_key = hmac.new(SECRET_KEY.encode(), b"gongyu-audit-chain", hashlib.sha256).hexdigest()
+GONGYU_AUDIT_KEYS = {GONGYU_AUDIT_KEY_ID: _audit_key}
+for _item in envlist("GONGYU_AUDIT_OLD_KEYS", []):
+    _kid, _sep, _secret = _item.partition(":")
+    if not (_sep and _kid.strip() and _secret.strip()):
+        raise ImproperlyConfigured("GONGYU_AUDIT_OLD_KEYS must be id:key pairs, comma-separated")
+    if _kid.strip() == GONGYU_AUDIT_KEY_ID:
+        raise ImproperlyConfigured("GONGYU_AUDIT_OLD_KEYS must not reuse the id of GONGYU_AUDIT_KEY_ID")
+    GONGYU_AUDIT_KEYS[_kid.strip()] = _secret.strip()
+if not (0 < len(GONGYU_AUDIT_KEY_ID) <= 16) or ":" in GONGYU_AUDIT_KEY_ID:
+    raise ImproperlyConfigured("GONGYU_AUDIT_KEY_ID must be 1-16 characters without ':'")
 
 # --- i18n ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from core.scoping import get_scope
+from core.uploads import safe_original_name
 from homeschool.models import (
     FAQ,
     OVERSEE,
@@ -34,7 +35,6 @@ from homeschool.models import (
     VisitMode,
     VisitStatus,
 )
-from notices.files import safe_original_name
 from notices.sanitize import clean_html
 from people.models import Student
 
@@ -98,7 +98,7 @@ def expert_add(*, actor, district, phone: str, title: str = "") -> Expert:
     if user is None:
         raise ValidationError({"phone": _("找不到使用该手机号的账号，请先为专家开通账号。")})
     expert, _created = Expert.objects.update_or_create(district=district, user=user, defaults={"title": title.strip()[:60], "is_active": True})
-    record("homeschool.expert_add", model="homeschool.expert", object_id=expert.pk, changes={"user": user.pk})
+    record("homeschool.expert_add", actor=actor, model="homeschool.expert", object_id=expert.pk, changes={"user": user.pk})
     return expert
 
 
@@ -107,7 +107,7 @@ def expert_remove(*, actor, expert: Expert) -> None:
     if not _district_admin_of(actor, expert.district):
         raise PermissionDenied(_("只有区级管理员可以管理专家库。"))
     Expert.objects.filter(pk=expert.pk).update(is_active=False)
-    record("homeschool.expert_remove", model="homeschool.expert", object_id=expert.pk)
+    record("homeschool.expert_remove", actor=actor, model="homeschool.expert", object_id=expert.pk)
 
 
 # --- consultations ------------------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def consultation_ask(*, actor, student: Student, target: str, subject: str, body
     message = ConsultationMessage(consultation=consultation, author=actor, from_family=True, author_label=_("家长"), body=body)
     _save_attachment(message, attachment)
     message.save()
-    record("homeschool.consult_ask", model="homeschool.consultation", object_id=consultation.pk, changes={"target": target, "topic": topic})
+    record("homeschool.consult_ask", actor=actor, model="homeschool.consultation", object_id=consultation.pk, changes={"target": target, "topic": topic})
     return consultation
 
 
@@ -201,7 +201,7 @@ def consultation_reply(*, actor, consultation: Consultation, body: str, attachme
                 first_reply_at=now, first_reply_by=actor, first_reply_hours=school_hours(consultation.created_at, now)
             )
     Consultation.objects.filter(pk=consultation.pk).update(**updates)
-    record("homeschool.consult_reply", model="homeschool.consultation", object_id=consultation.pk, changes={"from_family": family})
+    record("homeschool.consult_reply", actor=actor, model="homeschool.consultation", object_id=consultation.pk, changes={"from_family": family})
     return message
 
 
@@ -210,7 +210,7 @@ def consultation_close(*, actor, consultation: Consultation) -> None:
     if not Consultation.objects.visible_to(actor).filter(pk=consultation.pk).exists():
         raise PermissionDenied(_("您无权关闭该咨询。"))
     Consultation.objects.filter(pk=consultation.pk).exclude(status=ConsultStatus.CLOSED).update(status=ConsultStatus.CLOSED, closed_at=timezone.now())
-    record("homeschool.consult_close", model="homeschool.consultation", object_id=consultation.pk)
+    record("homeschool.consult_close", actor=actor, model="homeschool.consultation", object_id=consultation.pk)
 
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -277,7 +277,7 @@ def faq_create(*, actor, district_id: int, question: str, answer: str, stage: st
         district_id=district_id, stage=stage, topic=topic if topic in Topic.values else Topic.OTHER, question=question[:2000],
         answer=answer[:6000], source=source, created_by=actor, is_published=publish,
     )
-    record("homeschool.faq_create", model="homeschool.faq", object_id=faq.pk, changes={"source": source.pk if source else None})
+    record("homeschool.faq_create", actor=actor, model="homeschool.faq", object_id=faq.pk, changes={"source": source.pk if source else None})
     return faq
 
 
@@ -321,7 +321,7 @@ def guide_publish(*, actor, author_unit, title: str, body: str, topic: str, stag
         topic=topic,
         published_at=timezone.now(),
     )
-    record("homeschool.guide_publish", model="homeschool.microguide", object_id=guide.pk, changes={"stage": stage, "topic": topic})
+    record("homeschool.guide_publish", actor=actor, model="homeschool.microguide", object_id=guide.pk, changes={"stage": stage, "topic": topic})
     return guide
 
 
@@ -373,7 +373,7 @@ def visit_plan(*, actor, student: Student, planned_for: dt.date, mode: str = Vis
         district_id=student.district_id, school_class_id=student.school_class_id, student=student, planned_for=planned_for, mode=mode,
         created_by=actor,
     )
-    record("homeschool.visit_plan", model="homeschool.homevisit", object_id=visit.pk, changes={"student": student.pk, "planned_for": planned_for})
+    record("homeschool.visit_plan", actor=actor, model="homeschool.homevisit", object_id=visit.pk, changes={"student": student.pk, "planned_for": planned_for})
     return visit
 
 
@@ -403,7 +403,7 @@ def visit_record(*, actor, visit: HomeVisit, status: str, visited_on: dt.date | 
         visit.mode = mode
     visit.recorded_by = actor
     visit.save()
-    record("homeschool.visit_record", model="homeschool.homevisit", object_id=visit.pk, changes={"before": before, "status": status})
+    record("homeschool.visit_record", actor=actor, model="homeschool.homevisit", object_id=visit.pk, changes={"before": before, "status": status})
     return visit
 
 

@@ -15,7 +15,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import messages_of as _errors
 from core.scoping import fetch_for, get_scope
+from core.uploads import attachment_response, check_attachment
 from homeschool import selectors, services
 from homeschool.forms import (
     AskForm,
@@ -39,23 +41,16 @@ from homeschool.models import (
     Stage,
     Topic,
 )
-from notices.files import attachment_response, validate_upload
 from notices.selectors import own_children
 from org.models import Kind, OrgUnit, SchoolClass
 from people.models import Student
-
-
-def _errors(exc: ValidationError) -> list[str]:
-    if hasattr(exc, "error_dict"):
-        return [m for msgs in exc.message_dict.values() for m in msgs]
-    return list(exc.messages)
 
 
 def _upload(request):
     upload = request.FILES.get("attachment")
     if not upload:
         return None
-    data, ftype = validate_upload(upload)
+    ftype, data = check_attachment(upload)
     return upload.name, data, ftype.content_type
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from core import uploads
 from gongyu.env import env, envint
 
 DEFAULT_BACKENDS = {
@@ -74,7 +75,7 @@ def stale_minutes() -> int:
 
 
 def attachment_max_bytes() -> int:
-    return _get("GONGYU_ATTACHMENT_MAX_MB", 10) * 1024 * 1024
+    return uploads.attachment_max_bytes()  # one reader of the limit, beside the one upload checker
 
 
 def attachments_per_item() -> int:

@@ -134,6 +134,7 @@ def notice_create(
         notice.has_attachments = True
     record(
         "notice.schedule" if scheduled else "notice.publish",
+        actor=actor,
         model="notices.notice",
         object_id=notice.pk,
         changes={
@@ -294,6 +295,7 @@ def notice_reply(*, user, notice_id, choice: str, comment: str = "") -> Receipt:
     sync_extra_classes(touched)
     record(
         "notice.reply",
+        actor=user,
         model="notices.receipt",
         object_id=receipt.pk,
         changes={"notice": notice.pk, "reply": choice},
@@ -354,6 +356,7 @@ def notice_remind(*, actor, notice: Notice, class_ids: list[int] | None = None) 
     Reminder.objects.filter(pk=reminder.pk).update(reminded_count=reminder.reminded_count)
     record(
         "notice.remind",
+        actor=actor,
         model="notices.notice",
         object_id=notice.pk,
         changes={"reminder": reminder.pk, "classes": class_ids or "all", "queued": reminder.reminded_count},
@@ -382,7 +385,7 @@ def notice_withdraw(*, actor, notice: Notice, reason: str) -> Notice:
     Delivery.objects.filter(notice=notice, status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.CANCELLED, error=_("通知已撤回")
     )
-    record("notice.withdraw", model="notices.notice", object_id=notice.pk, changes={"reason": reason})
+    record("notice.withdraw", actor=actor, model="notices.notice", object_id=notice.pk, changes={"reason": reason})
     notice.refresh_from_db()
     return notice
 
@@ -405,6 +408,7 @@ def guardian_channels_set(
     GuardianChannel.objects.filter(guardian=guardian, channel="wechat").update(enabled=wechat_enabled)
     record(
         "notice.channels",
+        actor=actor,
         model="people.guardian",
         object_id=guardian.pk,
         changes={"email": "***" if email else "", "sms": sms_enabled, "wechat": wechat_enabled},
@@ -422,7 +426,7 @@ def guardian_wechat_bind(*, actor, guardian, openid: str) -> None:
     GuardianChannel.objects.update_or_create(
         guardian=guardian, channel="wechat", defaults={"address": openid, "enabled": True}
     )
-    record("notice.wechat_bind", model="people.guardian", object_id=guardian.pk, changes={"wechat": "***"})
+    record("notice.wechat_bind", actor=actor, model="people.guardian", object_id=guardian.pk, changes={"wechat": "***"})
 
 
 # --- background jobs --------------------------------------------------------------------------------------
@@ -572,7 +576,7 @@ def notice_to_families(*, sender_unit, title: str, body: str, students) -> Notic
     NoticeTarget.objects.bulk_create(
         [NoticeTarget(notice=notice, unit_id=i) for i in sorted({s.school_class_id for s in students})], ignore_conflicts=True
     )
-    record("notice.publish", model="notices.notice", object_id=notice.pk,
+    record("notice.publish", actor=None, model="notices.notice", object_id=notice.pk,
            changes={"title": notice.title, "audience": notice.audience_summary, "system": True})
     _new_job(notice, JobKind.FANOUT)
     return notice

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from core import exports
+from core.errors import messages_of as _messages_from
 from core.ids import parse_id, parse_int
 from core.scoping import fetch_for, get_scope
 from notices import conf, selectors, services
@@ -54,12 +55,6 @@ def _staff_notice(user, pk) -> Notice:
     if not selectors.can_view_notice_as_staff(user, notice):
         raise Http404
     return notice
-
-
-def _messages_from(exc: ValidationError) -> list[str]:
-    if hasattr(exc, "error_dict"):
-        return [m for msgs in exc.message_dict.values() for m in msgs]
-    return list(exc.messages)
 
 
 @login_required
@@ -308,7 +303,7 @@ def export(request, pk):
     if not selectors.may_list_families(user):  # names and phones: not for senders without people.view
         raise Http404
     fmt = request.GET.get("format", "xlsx")
-    record("notice.export", model="notices.notice", object_id=notice.pk, changes={"format": fmt})
+    record("notice.export", actor=request.user, model="notices.notice", object_id=notice.pk, changes={"format": fmt})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     # Reply comments are the guardians' own text: the shared helper keeps them from running as formulas.
     sheet = exports.Sheet("阅读情况", selectors.EXPORT_HEADERS, selectors.export_rows(user, notice), widths={0: 16, 1: 16, 2: 14, 3: 14, 4: 14},

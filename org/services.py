@@ -35,6 +35,7 @@ def unit_create(*, actor, kind: str, name: str, parent: OrgUnit | None, **fields
     if kind == Kind.CLASS and not fields.get("invite_code"):
         fields["invite_code"] = new_invite_code()
     unit = OrgUnit(kind=kind, name=name, parent=parent, **fields)
+    unit._audit_actor = actor  # None: the system
     unit.district_id = parent.district_id if parent else None
     unit.depth = parent.depth + 1 if parent else 0
     unit.full_clean(exclude=["district", "path"])
@@ -55,6 +56,7 @@ def unit_update(*, actor, unit: OrgUnit, **fields) -> OrgUnit:
     for key in ("kind", "parent", "path", "district", "depth"):
         if key in fields:
             raise ValidationError(_("不能通过编辑修改单位的类型或位置。"))
+    unit._audit_actor = actor
     for key, value in fields.items():
         setattr(unit, key, value.strip() if isinstance(value, str) else value)
     if not unit.name:
@@ -72,6 +74,7 @@ def unit_set_active(*, actor, unit: OrgUnit, active: bool) -> OrgUnit:
     if not active and unit.kind == Kind.DISTRICT:
         raise ValidationError(_("区县不能停用。"))
     for u in OrgUnit.objects.filter(path__startswith=unit.path):
+        u._audit_actor = actor
         u.is_active = active
         u.save(update_fields=["is_active", "updated_at"])
     unit.refresh_from_db()
@@ -81,6 +84,7 @@ def unit_set_active(*, actor, unit: OrgUnit, active: bool) -> OrgUnit:
 def class_reset_invite_code(*, actor, unit: OrgUnit) -> OrgUnit:
     if actor is not None and not get_scope(actor).can("people.manage", unit):
         raise PermissionDenied(_("您无权重置该班级的邀请码。"))
+    unit._audit_actor = actor
     unit.invite_code = new_invite_code()
     unit.save(update_fields=["invite_code", "updated_at"])
     return unit

@@ -762,7 +762,7 @@ class DemoBuilder:
                 school_year_ensure(district=self.b.district, start_year=start_year)
             counts = {k: v for k, v in sorted(self.b.counts.items())}
             counts["seconds"] = round(time.monotonic() - self.started, 1)
-            record("demo.build", model="org.orgunit", object_id=self.b.district.pk,
+            record("demo.build", actor=None, model="org.orgunit", object_id=self.b.district.pk,
                    changes={"seed": self.seed, "requested_students": self.n_students, **counts})
         return counts
 

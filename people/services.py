@@ -11,7 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.services import acting_as, actor_for, current_actor
+from audit.services import current_actor
 from core.scoping import get_scope
 from people.models import Consent, ConsentPurpose, Guardian, Guardianship, Student
 
@@ -55,9 +55,9 @@ def consent_withdraw(*, actor, consent: Consent) -> Consent:
         )
     if not _may_withdraw(actor, consent):
         raise PermissionDenied
-    actor_ctx = actor_for(actor, ip=current_actor().ip) if actor is not None else current_actor()
-    with acting_as(actor_ctx), transaction.atomic():
+    with transaction.atomic():
         locked = Consent.objects.select_for_update().get(pk=consent.pk)
+        locked._audit_actor = actor if actor is not None else current_actor()
         if locked.withdrawn_at is None:
             locked.withdrawn_at = timezone.now()
             locked.save(update_fields=["withdrawn_at"])

@@ -5,7 +5,8 @@ transaction.
 Set-based by design: rows are normalised in Python, the database is asked in a fixed number of
 IN-list queries per 2,000 keys (学籍号, ID-number and phone digests), and writes are
 bulk_create / bulk_update in batches. Bulk writes bypass save() and the per-row audit signals, so
-this module sets the digest columns itself and the caller writes one summary audit row per import.
+this module sets the digest columns itself, records one audit row per student and guardian it creates
+or changes (audit.services.record_many, ADR 0009), and the caller writes one summary row per import.
 
 Keys: a student is the same student when the 学籍号 matches (its digest, unique in the district); a guardian is the
 same guardian when the mobile number matches (its digest, unique in the district). Blank cells and
@@ -25,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import record_many
 from core.crypto import STUDENT_NO_MASK, digest, mask_id_number, mask_phone, mask_student_no
 from core.scoping import Scope, get_scope
 from org.models import Kind, OrgUnit, Stage
@@ -913,8 +915,9 @@ class RosterImport:
         return any(c.get(k, {}).get(a) for k in ("students", "guardians", "guardianships") for a in ("created", "updated"))
 
     # --- writing ------------------------------------------------------------------------------------
-    def commit(self) -> dict:
-        """Write the plan in one transaction. Call only after validate() found no problem."""
+    def commit(self, *, actor=None) -> dict:
+        """Write the plan in one transaction. Call only after validate() found no problem.
+        actor: who imports (a User or audit Actor; None: the system), named in every per-object audit row."""
         if not self.validated or self.problems:
             raise RuntimeError("commit() needs a validated import without problems")
         now = timezone.now()
@@ -925,8 +928,26 @@ class RosterImport:
             self.progress(_("写入"), len(self.students), total)
             guardian_ids = self._write_guardians(now)
             self._write_links(student_ids, guardian_ids)
+            self._audit_people(actor, student_ids, guardian_ids)
         self.progress(_("写入"), total, total, force=True)
         return self.counts
+
+    def _audit_people(self, actor, student_ids: dict, guardian_ids: dict) -> None:
+        """Per-object history of the people an import writes: one row per student and guardian, values as
+        the registry would show them (numbers and phones only as ***)."""
+        students = [s for s in self.students.values() if s.action in ("create", "update")]
+        created = [(student_ids[s.student_no], {"via": "roster.import", "name": s.name, "school_class_id": s.class_id,
+                                                "student_no": "***", "id_number": "***" if s.id_number else ""})
+                   for s in students if s.action == "create"]
+        updated = [(s.existing["id"], {"via": "roster.import", "fields": sorted(s.changes)}) for s in students if s.action == "update"]
+        record_many("create", model="people.student", rows=created, actor=actor)
+        record_many("update", model="people.student", rows=updated, actor=actor)
+        new_guardians = [(guardian_ids[("new", d)], {"via": "roster.import", "name": g.name, "phone": "***"})
+                         for d, g in self._new_guardians.items() if ("new", d) in guardian_ids]
+        changed = [(gid, {"via": "roster.import", "fields": sorted(k for k in u if k in ("name", "phone"))})
+                   for gid, u in self._guardian_updates.items()]
+        record_many("create", model="people.guardian", rows=new_guardians, actor=actor)
+        record_many("update", model="people.guardian", rows=changed, actor=actor)
 
     def _write_students(self, now) -> dict[str, int]:
         ids = {no: row["id"] for no, row in self._existing_students.items()}

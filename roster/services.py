@@ -260,7 +260,7 @@ def _commit(job: ImportJob) -> None:
 def commit_import(imp: RosterImport, *, job: ImportJob, actor: Actor | None) -> dict:
     """Write the validated import, finish the job and record the summary audit row — one transaction."""
     with transaction.atomic():
-        counts = imp.commit()
+        counts = imp.commit(actor=actor)
         _store_result(job, imp)
         job.status, job.phase = JobStatus.DONE, ""
         job.committed_at = timezone.now()

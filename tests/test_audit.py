@@ -1,5 +1,7 @@
 """The audit log: who changed what, when and from where; append-only; hash-chained and verifiable."""
 
+import hashlib
+import hmac
 import io
 import json
 import subprocess
@@ -18,9 +20,20 @@ from django.utils import timezone
 
 from accounts.models import RoleAssignment, User
 from accounts.roles import Role
+from audit import services as audit_services
 from audit.models import AccessEvent, AppendOnlyError, AuditEvent
 from audit.registry import deferred_create, registered_models
-from audit.services import GENESIS, acting_as, actor_for, record, record_access, verify_chain
+from audit.services import (
+    GENESIS,
+    Actor,
+    ActorMismatch,
+    acting_as,
+    actor_for,
+    record,
+    record_access,
+    seal,
+    verify_chain,
+)
 from gongyu.env import envint
 from org.models import Kind, OrgUnit, School
 from org.services import unit_create, unit_update
@@ -295,7 +308,11 @@ def _verify_output() -> tuple[str, bool]:
 
 
 def test_rows_link_to_their_predecessor(world):
-    rows = list(AuditEvent.objects.order_by("id"))
+    assert AuditEvent.objects.filter(hash=None).exists()  # written unsealed: no writer reads the chain head
+    seal()
+    assert not AuditEvent.objects.filter(hash=None).exists()
+    rows = list(AuditEvent.objects.order_by("seq"))
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
     assert len(rows) > 20
     assert rows[0].prev_hash == GENESIS
     assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
@@ -310,6 +327,7 @@ def test_verify_reports_ok_with_the_number_of_rows(world):
 
 
 def test_verify_finds_an_altered_row(world):
+    seal()
     ids = list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
     victim = ids[len(ids) // 2]
     original = AuditEvent.objects.get(pk=victim).changes
@@ -325,6 +343,7 @@ def test_verify_finds_an_altered_row(world):
 
 
 def test_verify_finds_a_removed_row(world):
+    seal()
     ids = list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
     victim, following = ids[len(ids) // 2], ids[len(ids) // 2 + 1]
     _drop_append_only("audit_auditevent")
@@ -369,6 +388,7 @@ def test_an_anchor_kept_outside_catches_removal_of_the_newest_rows(world):
 def test_verify_finds_an_altered_access_row(world):
     first = record_access(user=world.teacher_a1, obj=world.child_a1, reason="家访")
     record_access(user=world.teacher_a1, obj=world.child_a1, reason="复核")
+    seal()
     _drop_append_only("audit_accessevent")
     with connection.cursor() as cur:
         cur.execute("UPDATE audit_accessevent SET reason = %s WHERE id = %s", ["无", first.pk])
@@ -408,13 +428,145 @@ def test_audit_rows_cannot_be_changed_or_removed(world):
     assert verify_chain().ok and verify_chain(AccessEvent).ok
 
 
-# --- concurrency (PostgreSQL: each append takes an advisory lock) -------------------------------------------
+# --- the keyed chain, rotation, recomputation without the key -------------------------------------------
+
+
+def _reseal_from(pk: int, key: bytes | None, *, plain: bool = False) -> None:
+    """Recompute every hash from row pk onward, as someone with write access but without the audit key would."""
+    rows = list(AuditEvent.objects.filter(seq__gte=AuditEvent.objects.get(pk=pk).seq).order_by("seq"))
+    prev = AuditEvent.objects.filter(seq=rows[0].seq - 1).values_list("hash", flat=True).first() or GENESIS
+    with connection.cursor() as cur:
+        for row in rows:
+            row.prev_hash = prev
+            canonical = audit_services._canonical(row)
+            prev = hashlib.sha256(canonical).hexdigest() if plain else hmac.new(key, canonical, hashlib.sha256).hexdigest()
+            cur.execute("UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE id = %s", [row.prev_hash, prev, row.pk])
+
+
+def test_the_chain_is_an_hmac_under_the_configured_key(world):
+    row = record("test.keyed", model="test", object_id=1, actor=None)
+    seal()
+    row = AuditEvent.objects.get(pk=row.pk)
+    key = django_settings.GONGYU_AUDIT_KEYS[django_settings.GONGYU_AUDIT_KEY_ID].encode()
+    assert row.key_id == django_settings.GONGYU_AUDIT_KEY_ID
+    assert row.hash == hmac.new(key, audit_services._canonical(row), hashlib.sha256).hexdigest()
+    assert row.hash != hashlib.sha256(audit_services._canonical(row)).hexdigest()
+
+
+@pytest.mark.parametrize("how", ["wrong key", "plain sha256"])
+def test_verify_names_the_first_row_of_a_chain_recomputed_without_the_key(world, how):
+    seal()
+    ids = list(AuditEvent.objects.order_by("seq").values_list("id", flat=True))
+    victim = ids[len(ids) // 2]
+    _drop_append_only("audit_auditevent")
+    _set_changes(victim, {"name": "篡改"})
+    _reseal_from(victim, b"not-the-audit-key-0123456789abcdef", plain=how == "plain sha256")
+    # The links are consistent again (what passed audit_verify before the chain was keyed) …
+    rows = list(AuditEvent.objects.order_by("seq"))
+    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+    # … but the HMAC is not: verify names the first rewritten row.
+    report = verify_chain()
+    assert (report.ok, report.first_broken_id, report.checked) == (False, victim, ids.index(victim))
+    assert "without the audit key" in report.problem
+    output, ok = _verify_output()
+    assert not ok and f"audit.AuditEvent: BROKEN at row id={victim}" in output
+
+
+def test_rows_under_an_old_and_a_new_key_id_verify_after_rotation(world, settings):
+    old_id, old_key = settings.GONGYU_AUDIT_KEY_ID, settings.GONGYU_AUDIT_KEYS[settings.GONGYU_AUDIT_KEY_ID]
+    record("test.before_rotation", model="test", object_id=1, actor=None)
+    seal()
+    settings.GONGYU_AUDIT_KEY_ID = "k2"
+    settings.GONGYU_AUDIT_KEYS = {"k2": "a-new-audit-key-for-the-rotation-test-0123", old_id: old_key}
+    first_new = record("test.after_rotation", model="test", object_id=2, actor=None)
+    seal()
+    assert set(AuditEvent.objects.values_list("key_id", flat=True)) == {old_id, "k2"}
+    assert AuditEvent.objects.get(pk=first_new.pk).key_id == "k2"
+    report = verify_chain()
+    assert report.ok, report
+    assert report.checked == AuditEvent.objects.count()
+
+    # Dropping the retired key from the ring is reported at the first row sealed under it.
+    settings.GONGYU_AUDIT_KEYS = {"k2": settings.GONGYU_AUDIT_KEYS["k2"]}
+    report = verify_chain()
+    first_old = AuditEvent.objects.order_by("seq").first()
+    assert (report.ok, report.first_broken_id) == (False, first_old.pk)
+    assert "not in the key ring" in report.problem
+
+
+def test_a_sealed_row_cannot_be_resealed_and_an_unsealed_row_only_sealed(world):
+    sealed_row = record("test.sealed", model="test", object_id=1, actor=None)
+    seal()
+    unsealed = record("test.unsealed", model="test", object_id=2, actor=None)
+    attempts = [
+        ("UPDATE audit_auditevent SET hash = %s WHERE id = %s", ["f" * 64, sealed_row.pk]),
+        ("UPDATE audit_auditevent SET seq = seq + 1000 WHERE id = %s", [sealed_row.pk]),
+        ("UPDATE audit_auditevent SET seq = 999999 WHERE id = %s", [unsealed.pk]),  # no hash: not a seal
+        ("UPDATE audit_auditevent SET hash = %s, object_id = 'x' WHERE id = %s", ["e" * 64, unsealed.pk]),  # seal + change
+    ]
+    for sql, args in attempts:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
+            cur.execute(sql, args)
+    assert verify_chain().ok
+
+
+def test_the_actor_is_recorded_as_passed(world):
+    teacher = world.teacher_a1
+    with acting_as(actor_for(teacher, ip="10.1.2.3")):
+        row = record("test.explicit", model="test", object_id=1, actor=teacher)
+        system_row = record("test.explicit", model="test", object_id=2, actor=None)
+    assert (row.actor_id, row.actor_label, row.ip) == (teacher.pk, f"user:{teacher.pk}", "10.1.2.3")
+    assert (system_row.actor_id, system_row.actor_label) == (None, "system")
+
+
+def test_registry_rows_name_the_actor_the_service_was_given(world):
+    """Signals cannot take an argument: the service sets instance._audit_actor, and the registry uses it."""
+    admin = world.district_admin
+    last = _last_id()
+    with acting_as(actor_for(admin, ip="10.9.8.7")):
+        unit_update(actor=admin, unit=OrgUnit.objects.get(pk=world.street_1.pk), name="东街道（新）")
+    row = _one(last)
+    assert (row.action, row.actor_id, row.ip) == ("update", admin.pk, "10.9.8.7")
+    last = _last_id()
+    unit_create(actor=None, kind=Kind.COMMUNITY, name="系统社区", parent=world.street_1)  # None: the system
+    assert (_one(last).actor_id, _one(last).actor_label) == (None, "system")
+
+
+def test_a_write_recorded_for_someone_other_than_the_requester_is_flagged(world):
+    with acting_as(actor_for(world.teacher_a1)), pytest.raises(ActorMismatch):
+        record("test.mismatch", model="test", object_id=1, actor=world.subject_teacher_a1)
+    # A service that acts for someone else on purpose says so.
+    with acting_as(actor_for(world.teacher_a1)):
+        row = record("test.on_behalf", model="test", object_id=1, actor=Actor(world.subject_teacher_a1.pk, "job", on_behalf=True))
+    assert row.actor_id == world.subject_teacher_a1.pk
+
+
+def test_a_transaction_seals_once_after_commit_however_many_rows_it_appends(world):
+    rows = [record("test.many", model="test", object_id=i, actor=None) for i in range(3)]
+    pending = [fn for _sids, fn, *_rest in connection.run_on_commit if getattr(fn, "audit_model", None) is AuditEvent]
+    assert len(pending) == 1  # the world's rows and these three: one seal after this test's transaction commits
+    audit_services._last_seal_try.clear()  # this process may have tried a moment ago (the throttle)
+    pending[0]()  # what the commit runs
+    assert all(AuditEvent.objects.get(pk=r.pk).hash for r in rows)
+
+
+def test_a_bulk_write_records_one_row_per_object_in_the_chain(world):
+    last = _last_id()
+    students = [world.child_a1, world.child_a2]
+    assert audit_services.record_many("roster.import_row", model="people.student", actor=world.teacher_a1,
+                                      rows=[(s.pk, {"name": s.name}) for s in students]) == 2
+    rows = _since(last)
+    assert [(r.object_id, r.changes, r.actor_id) for r in rows] == [(str(s.pk), {"name": s.name}, world.teacher_a1.pk) for s in students]
+    assert verify_chain().ok
+
+
+# --- concurrency (PostgreSQL: writers take no lock; one sealer links rows in commit order) ------------------
 
 
 @pytest.mark.skipif(not POSTGRES, reason="PostgreSQL only: concurrent writers need separate connections")
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_appends_keep_one_chain():
-    threads, per_thread = 4, 25
+def test_concurrent_appends_keep_one_chain_without_gaps():
+    threads, per_thread = 8, 25
     before = AuditEvent.objects.count()
     barrier = threading.Barrier(threads)
     errors = []
@@ -425,7 +577,8 @@ def test_concurrent_appends_keep_one_chain():
         try:
             barrier.wait()
             for i in range(per_thread):
-                record("test.concurrent", model="test", object_id=f"{n}-{i}")
+                with transaction.atomic():  # each append commits (and may seal) on its own connection
+                    record("test.concurrent", model="test", object_id=f"{n}-{i}", actor=None)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -440,7 +593,41 @@ def test_concurrent_appends_keep_one_chain():
     report = verify_chain()
     assert report.ok, report
     assert report.checked == before + threads * per_thread
-    assert AuditEvent.objects.filter(action="test.concurrent").values("prev_hash").distinct().count() == threads * per_thread
+    assert not AuditEvent.objects.filter(hash=None).exists()
+    assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, before + threads * per_thread + 1))
+    assert AuditEvent.objects.filter(action="test.concurrent").values("object_id").distinct().count() == threads * per_thread
+
+
+@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL only: a transaction open on another connection")
+@pytest.mark.django_db(transaction=True)
+def test_a_row_that_commits_after_a_later_id_is_sealed_after_it():
+    """Ids are handed out at insert, rows become visible at commit: the chain follows commit order."""
+    inserted, release, done = threading.Event(), threading.Event(), []
+
+    def slow_writer():
+        from django.db import connection as conn
+
+        try:
+            with transaction.atomic():
+                done.append(record("test.slow", model="test", object_id=1, actor=None).pk)
+                inserted.set()
+                release.wait(timeout=30)
+        finally:
+            conn.close()
+
+    t = threading.Thread(target=slow_writer)
+    t.start()
+    assert inserted.wait(timeout=30)
+    fast = record("test.fast", model="test", object_id=2, actor=None)
+    seal()
+    assert fast.pk > done[0]
+    assert AuditEvent.objects.get(pk=fast.pk).seq is not None
+    release.set()
+    t.join()
+    report = verify_chain()
+    assert report.ok, report
+    slow, fast = AuditEvent.objects.get(pk=done[0]), AuditEvent.objects.get(pk=fast.pk)
+    assert slow.seq == fast.seq + 1 and slow.prev_hash == fast.hash
 
 
 # --- retention -----------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ def prod_env(tmp_path):
         "GONGYU_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(60)[:60],
         "GONGYU_FIELD_KEY": secrets.token_urlsafe(32),
+        "GONGYU_AUDIT_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "gongyu.example.edu.cn",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'check.sqlite3'}",
         # Named only: nothing these tests do reaches the cache.
@@ -70,11 +71,16 @@ def test_check_deploy_fails_on_an_unsafe_setting(prod_env):
         ({"GONGYU_FIELD_KEY": "ZGVtby1maWVsZC1rZXktbm90LWZvci1wcm9kdWN0aW9u"}, "GONGYU_FIELD_KEY must be set in production"),
         ({"GONGYU_FIELD_KEY": "too-short"}, "each GONGYU_FIELD_KEY must be a random value of 32+ characters"),
         ({"GONGYU_AUDIT_RETENTION_DAYS": "30"}, "GONGYU_AUDIT_RETENTION_DAYS must be at least 180, got 30"),
+        # The audit chain's HMAC key (ADR 0009): without it a rewritten chain could be re-sealed.
+        ({"GONGYU_AUDIT_KEY": None}, "GONGYU_AUDIT_KEY must be set in production"),
+        ({"GONGYU_AUDIT_KEY": "too-short"}, "GONGYU_AUDIT_KEY must be set in production"),
+        ({"GONGYU_AUDIT_OLD_KEYS": "no-separator"}, "GONGYU_AUDIT_OLD_KEYS must be id:key pairs"),
         # Per-process rate limits (SMS codes per address, activation failures) would multiply with the processes.
         ({"REDIS_URL": None}, "REDIS_URL must be set in production"),
     ],
     ids=[
         "no-secret-key", "short-secret-key", "no-field-key", "demo-field-key", "short-field-key", "short-retention",
+        "no-audit-key", "short-audit-key", "bad-old-audit-keys",
         "no-shared-cache",
     ],
 )
@@ -163,7 +169,7 @@ def test_documented_app_role_cannot_change_audit_rows(world):
     from django.db import DatabaseError, connection, transaction
 
     from audit.models import AuditEvent
-    from audit.services import record, verify_chain
+    from audit.services import record, seal, verify_chain
 
     role = f"gy_app_{secrets.token_hex(4)}"
     row = AuditEvent.objects.order_by("id").first()
@@ -185,6 +191,8 @@ def test_documented_app_role_cannot_change_audit_rows(world):
         ):
             with pytest.raises(DatabaseError, match="permission denied|must be owner"), transaction.atomic():
                 cur.execute(sql, [row.pk] if "%s" in sql else None)
+        # The sealer runs as the application role too: four columns, once per row (ADR 0009).
+        assert seal() >= 1
         cur.execute("RESET ROLE")
     assert verify_chain().ok
 

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
+from audit.services import verify_chain
 from core.crypto import digest
 from people.models import Guardian, Guardianship, Household, Relation, Student
 from roster import services
@@ -85,6 +86,32 @@ def test_import_creates_students_guardians_links_and_one_audit_row(world):
     assert event.changes["students"]["created"] == 2 and event.changes["guardianships"]["created"] == 3
     text = str(event.changes)
     assert "新生" not in text and "13700000001" not in text and id_number(1) not in text
+
+
+def test_import_records_one_audit_row_per_student_and_guardian_it_writes(world):
+    """Bulk writes bypass the registry; the import keeps each person's history itself (ADR 0009)."""
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    data = xlsx_bytes(template_rows([student(1), student(2)], [guardian(1, "13700000001"), guardian(2, "13700000002", relation="父亲")]))
+    assert run(world.school_admin_a, world.district, data).problems == []
+    rows = AuditEvent.objects.filter(id__gt=last, model__in=["people.student", "people.guardian"])
+    s1, s2 = (Student.objects.with_student_no(f"G{i:010d}").get() for i in (1, 2))
+    mum = Guardian.objects.get(phone_digest=digest("13700000001"))
+    assert sorted((r.action, r.model, r.object_id) for r in rows) == sorted(
+        [("create", "people.student", str(s1.pk)), ("create", "people.student", str(s2.pk)),
+         ("create", "people.guardian", str(mum.pk)),
+         ("create", "people.guardian", str(Guardian.objects.get(phone_digest=digest("13700000002")).pk))])
+    assert {r.actor_id for r in rows} == {world.school_admin_a.pk}
+    assert rows.get(object_id=str(s1.pk), model="people.student").changes["student_no"] == "***"
+    text = str([r.changes for r in rows])
+    assert "13700000001" not in text and id_number(1) not in text and "G0000000001" not in text
+
+    # A second file renames one student: one update row, for that student only.
+    last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    data = xlsx_bytes(template_rows([student(1, student_name="改名"), student(2)], [guardian(1, "13700000001"), guardian(2, "13700000002", relation="父亲")]))
+    assert run(world.school_admin_a, world.district, data).problems == []
+    rows = AuditEvent.objects.filter(id__gt=last, model__in=["people.student", "people.guardian"])
+    assert [(r.action, r.object_id, r.changes["fields"]) for r in rows] == [("update", str(s1.pk), ["name"])]
+    assert verify_chain().ok
 
 
 def test_reimport_same_file_changes_nothing_and_updated_file_updates_in_place(world):
@@ -307,7 +334,7 @@ def test_normalises_full_width_spaces_excel_numbers_lower_x_merged_cells_and_dat
     data = xlsx_bytes({"学生": rows, "监护人": guardians}, merges={"学生": [(1, 1, 3, 1), (1, 2, 3, 2), (1, 3, 3, 3)]}, numbers=False)
     imp = run(world.school_admin_a, world.district, data)
     assert imp.problems == []
-    s1, s2, s3, s4 = (Student.objects.with_student_no(f"G000000000{i}").get() for i in (1, 2, 3, 4))
+    s1, s2, s3, s4 = (Student.objects.with_student_no(f"G{i:010d}").get() for i in (1, 2, 3, 4))
     assert (s1.name, s1.id_number, s1.school_class_id, s1.birth_date) == ("李小明", base, world.class_a1.pk, dt.date(2014, 5, 6))
     assert (s2.name, s2.school_class_id, s2.birth_date) == ("王芳", world.class_a1.pk, dt.date(2014, 4, 17))
     assert (s3.name, s3.birth_date, s3.school_class_id) == ("Ayşe Mehmet", dt.date(2014, 4, 7), world.class_a1.pk)
