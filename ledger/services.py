@@ -6,8 +6,8 @@ follow from the ledger's totals, never from a module's own counts."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
-from functools import partial
 
 from django.core.cache import cache
 from django.db import transaction
@@ -15,6 +15,7 @@ from django.db.models import DecimalField, Min, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from jobs import services as jobs
 from ledger import rollup
 from ledger.models import DEFAULT_HOURS_TARGET, Certificate, LearningHours, Participation, SchoolSetting
 from people.models import Guardianship, Student
@@ -71,14 +72,21 @@ def credit(
         )
         # The certificate check sums the guardian's semester: the worker does it once this commits, so that a
         # check-in (500 families in a few seconds) does not wait for it; the hourly sweep catches any missed.
-        transaction.on_commit(partial(_queue_certificates, guardian_ids, day, district_id))
+        _queue_certificates(guardian_ids, day, district_id)
     return [s["id"] for s in students]
 
 
-def _queue_certificates(guardian_ids: list[int], day: dt.date, district_id: int) -> None:
-    from ledger.tasks import issue_certificates  # noqa: PLC0415  # cycle: ledger.tasks imports this module
+CERTIFICATES = "ledger.certificates"
+_CERTIFICATE_BATCH = 80  # guardian ids per job: the payload stays well under the outbox's 1,000 characters
 
-    issue_certificates(guardian_ids, day.isoformat(), district_id)
+
+def _queue_certificates(guardian_ids: list[int], day: dt.date, district_id: int) -> None:
+    """One outbox row per batch, in the crediting transaction: the check runs once this commits and is
+    never lost (the handler is idempotent, so each credit gets its own row rather than a shared key)."""
+    for i in range(0, len(guardian_ids), _CERTIFICATE_BATCH):
+        batch = guardian_ids[i : i + _CERTIFICATE_BATCH]
+        jobs.enqueue(CERTIFICATES, key=f"{CERTIFICATES}:{uuid.uuid4().hex}", district_id=district_id,
+                     payload={"guardians": batch, "day": day.isoformat(), "district": district_id})
 
 
 @transaction.atomic

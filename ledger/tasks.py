@@ -3,15 +3,17 @@
 import datetime as dt
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task
 
+from jobs.services import register
 from ledger import services
 
 
-@db_task(retries=3, retry_delay=30)
-def issue_certificates(guardian_ids: list[int], day: str, district_id: int) -> int:
+@register(services.CERTIFICATES)
+def issue_certificates(job) -> int:
     """Certificates for these guardians if their semester total reached the threshold (idempotent)."""
-    return len(services.certificates_issue_due(guardian_ids=guardian_ids, day=dt.date.fromisoformat(day), district_id=district_id))
+    p = job.payload
+    return len(services.certificates_issue_due(guardian_ids=p["guardians"], day=dt.date.fromisoformat(p["day"]), district_id=p["district"]))
 
 
 @db_periodic_task(crontab(minute="17"))

@@ -20,6 +20,8 @@ from activities import services as activity_services
 from activities.testing import make_activity
 from courses import services as course_services
 from courses.models import CourseMode
+from jobs import services as jobs_services
+from jobs.models import Job
 from ledger import registry
 from ledger import services as ledger
 from ledger.models import Certificate, FamilyPeriod, LearningHours, Participation, SchoolSetting
@@ -195,3 +197,20 @@ def test_a_deleted_session_takes_its_credit_with_it(world, semester):
     assert Participation.objects.filter(source_key=f"activity.session:{session.pk}").exists()
     session.delete()
     assert not Participation.objects.exists() and not LearningHours.objects.exists() and not FamilyPeriod.objects.exists()
+
+
+def test_the_certificate_check_is_an_outbox_row_that_a_lost_message_does_not_lose(world, semester, django_capture_on_commit_callbacks):
+    """Crediting hours writes the check's job row in the same transaction; with its message lost (the worker
+    never got it), the one sweeper sends it again and the certificate is issued."""
+    SchoolSetting.objects.create(school=world.school_a, hours_target=Decimal("2"))
+    with django_capture_on_commit_callbacks(execute=False):  # the message never leaves
+        _credit(world, source="activity.session:7", hours="2")
+    job = Job.objects.get(kind=ledger.CERTIFICATES)
+    assert job.status == "pending" and job.payload["guardians"] == [world.guardians["parent_a1"].pk]
+    assert not Certificate.objects.exists()
+    later = timezone.now() + dt.timedelta(seconds=jobs_services.stale_seconds() + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs_services.sweep(now=later)["resent"] == 1
+    job.refresh_from_db()
+    assert job.status == "done"
+    assert Certificate.objects.filter(guardian=world.guardians["parent_a1"]).count() == 1
