@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "periods",
     "accounts",
     "people",
+    "messaging",  # platform: notify(), deliveries, channels (before the domain apps that call it)
     "roster",
     "notices",
     "homeschool",
