@@ -74,7 +74,7 @@ class Delivery(models.Model):
     """One push of one message to one recipient over one channel; the unique keys make a retried call
     write it once. The row id is the gateway's idempotency key (SMS OutId): see idempotency_key."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries", db_index=False, db_constraint=False)
     # Copied from the message so that a client counts its rows, and the worker caps and holds them, without a join.
     source = models.CharField(max_length=40)
     kind = models.CharField(max_length=12, blank=True, default="")

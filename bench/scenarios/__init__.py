@@ -1,3 +1,3 @@
 """Every scenario module is imported here; importing registers its scenarios."""
 
-from bench.scenarios import activities, notices, roster  # noqa: F401
+from bench.scenarios import activities, messaging, notices, roster  # noqa: F401
