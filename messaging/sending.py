@@ -139,7 +139,12 @@ def send_due(*, source: str | None = None, max_batches: int | None = None) -> in
         for d in rows:
             address = _address(d, addresses)
             compose = composer_for(d.source) or default_compose
-            out = compose(d, address, cache)
+            try:
+                out = compose(d, address, cache)
+            except Exception as exc:  # a client's composer must not keep the batch claimed, retried forever
+                log.exception("composer for %s failed: %s", d.source, type(exc).__name__)
+                d.status, d.error = DeliveryStatus.FAILED, _("消息内容无法生成")
+                continue
             if isinstance(out, str):
                 d.status, d.error = DeliveryStatus.CANCELLED, out[:200]
                 continue

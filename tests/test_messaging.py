@@ -206,3 +206,17 @@ def test_activity_promotion_tells_the_promoted_family_only(world, django_capture
     told = set(Delivery.objects.filter(kind="promoted").values_list("guardian_id", flat=True))
     assert told == {g["parent_a1"].pk, g["grandparent_a1"].pk, g["unactivated_a1"].pk}
     assert g["parent_a2"].pk not in told and g["parent_two_schools"].pk not in told  # the neighbouring family: nothing
+
+
+def test_a_broken_composer_fails_its_row_and_frees_the_batch(world, monkeypatch):
+    from messaging import registry
+
+    def broken(delivery, address, cache):
+        raise LookupError("the source row is gone")
+
+    monkeypatch.setitem(registry.COMPOSERS, "gone", broken)
+    notify([world.guardians["parent_a1"]], Note(title="x", source="gone:1"), channels=("sms",), key="gone")
+    notify([world.guardians["parent_a1"]], _note(), channels=("sms",), key="fine")
+    assert sending.send_due() == 1
+    assert Delivery.objects.get(message__key="gone").status == DeliveryStatus.FAILED
+    assert not Delivery.objects.filter(status=DeliveryStatus.SENDING).exists()
