@@ -11,7 +11,7 @@ from activities.models import SignUpStatus
 from activities.testing import make_activity
 from homeschool import services as homeschool
 from homeschool.models import Target
-from messaging import conf, sending
+from messaging import conf, registry, sending
 from messaging.channels import MemoryBackend
 from messaging.models import Delivery, DeliveryStatus, GuardianChannel, Message, SmsDay
 from messaging.services import Note, notify
@@ -209,8 +209,6 @@ def test_activity_promotion_tells_the_promoted_family_only(world, django_capture
 
 
 def test_a_broken_composer_fails_its_row_and_frees_the_batch(world, monkeypatch):
-    from messaging import registry
-
     def broken(delivery, address, cache):
         raise LookupError("the source row is gone")
 
