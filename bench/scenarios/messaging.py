@@ -128,12 +128,12 @@ def emergency_resume(ctx: Context) -> Result:
         before_kill = _accepted(cur)
         claimed = Delivery.objects.filter(source=source, status=DeliveryStatus.SENDING).count()
         second = _worker(source)
-        deadline = killed + 600
+        deadline = killed + max(600, total / 50)  # 50 SMS/s at the least
         while second.poll() is None and time.time() < deadline:
             time.sleep(0.2)
         if second.poll() is None:
             second.kill()
-            raise RuntimeError("the second worker did not finish within 10 minutes")
+            raise RuntimeError("the second worker did not finish in time")
         cur.execute(
             f"SELECT EXTRACT(EPOCH FROM MIN(first_at)) FROM {GATEWAY} WHERE first_at > to_timestamp(%s)"
             if connection.vendor == "postgresql" else f"SELECT MIN(first_at) FROM {GATEWAY} WHERE first_at > %s",
