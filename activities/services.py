@@ -45,8 +45,10 @@ from core.scoping import get_scope
 from jobs import services as jobs
 from ledger import registry as ledger_registry
 from ledger import services as ledger
+from messaging.models import Channel
+from messaging.services import Note, notify
 from notices.audience import can_send, resolve
-from notices.services import notice_create, notice_to_families
+from notices.services import notice_create
 from org.models import Kind, OrgUnit
 from people.models import Guardian, Guardianship, Student
 
@@ -322,28 +324,31 @@ def announce(*, activity_id: int) -> None:
 
 
 def notify_promoted(signup_ids: list[int]) -> None:
-    """Tell each family that moved up from the waitlist that its places are confirmed (after commit).
-    The notice goes to the family of the children in the party, or of the guardian's children when the
-    guardian signed up alone (the notices module addresses families through their children)."""
+    """Tell each family that moved up from the waitlist that its places are confirmed (after commit), through
+    messaging: the guardian who signed up and the guardians of the children in the party (or of the
+    guardian's children when the guardian signed up alone), once per sign-up and person."""
     signups = (
         SignUp.objects.filter(pk__in=signup_ids, status=SignUpStatus.CONFIRMED)
         .select_related("activity__owner_unit", "session", "guardian")
-        .prefetch_related("persons__student__school_class")
+        .prefetch_related("persons__student")
     )
     for signup in signups:
-        students = [p.student for p in signup.persons.all() if p.student_id]
-        if not students:
-            students = list(Student.objects.filter(guardianships__guardian_id=signup.guardian_id, is_active=True)
-                            .select_related("school_class"))
+        student_ids = [p.student_id for p in signup.persons.all() if p.student_id]
+        if not student_ids:
+            student_ids = list(Student.objects.filter(guardianships__guardian_id=signup.guardian_id, is_active=True)
+                               .values_list("id", flat=True))
+        guardians = list(Guardian.objects.filter(guardianships__student_id__in=student_ids, guardianships__student__is_active=True,
+                                                 is_active=True).distinct())
+        if signup.guardian is not None and signup.guardian not in guardians:
+            guardians.append(signup.guardian)
         activity, session = signup.activity, signup.session
-        body = "".join((
-            "<p>" + escape(_("您家在候补名单中的报名已转为报名成功：%(title)s") % {"title": activity.title}) + "</p>",
-            "<p>" + escape(_("时间：%(when)s　地点：%(venue)s") % {"when": when_label(session.starts_at), "venue": session.display_venue()})
-            + "</p>",
-            f'<p><a href="/activities/{activity.pk}/">/activities/{activity.pk}/</a></p>',
+        body = " ".join((
+            _("您家在候补名单中的报名已转为报名成功：%(title)s") % {"title": activity.title},
+            _("时间：%(when)s　地点：%(venue)s") % {"when": when_label(session.starts_at), "venue": session.display_venue()},
         ))
-        notice_to_families(sender_unit=activity.owner_unit, title=(_("候补转正：%(title)s") % {"title": activity.title})[:120],
-                           body=body, students=students)
+        notify(guardians, Note(title=(_("候补转正：%(title)s") % {"title": activity.title})[:120], body=body,
+                               link=f"/activities/{activity.pk}/", source=f"activity:{activity.pk}", kind="promoted"),
+               channels=(Channel.INAPP, Channel.WECHAT, Channel.SMS), key=f"activity-promoted:{signup.pk}")
 
 
 # --- Sign-up -------------------------------------------------------------------------------------

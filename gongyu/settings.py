@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "people",
     # Platform apps: domain apps below call them, they import no domain app.
     "jobs",
+    "messaging",
     "ledger",
     "roster",
     "notices",

@@ -34,9 +34,12 @@ from homeschool.models import (
     Topic,
     VisitMode,
     VisitStatus,
+    stage_for_grade_year,
 )
+from messaging.models import Channel
+from messaging.services import Note, notify
 from notices.sanitize import clean_html
-from people.models import Student
+from people.models import Guardian, Student
 
 # --- school-day clock ---------------------------------------------------------------------------------------
 
@@ -202,7 +205,20 @@ def consultation_reply(*, actor, consultation: Consultation, body: str, attachme
             )
     Consultation.objects.filter(pk=consultation.pk).update(**updates)
     record("homeschool.consult_reply", actor=actor, model="homeschool.consultation", object_id=consultation.pk, changes={"from_family": family})
+    if not family:
+        _notify_asker(consultation, message)
     return message
+
+
+def _notify_asker(consultation: Consultation, message: ConsultationMessage) -> None:
+    """The asking guardian hears of a reply (in-app, WeChat, or SMS); the text never quotes the thread."""
+    notify(
+        [consultation.guardian],
+        Note(title=(_("您的咨询有了新回复：%(subject)s") % {"subject": consultation.subject})[:120],
+             link=f"/homeschool/consultations/{consultation.pk}/", source=f"consultation:{consultation.pk}", kind="reply"),
+        channels=(Channel.INAPP, Channel.WECHAT, Channel.SMS),
+        key=f"consultation-reply:{message.pk}",
+    )
 
 
 @transaction.atomic
@@ -322,7 +338,35 @@ def guide_publish(*, actor, author_unit, title: str, body: str, topic: str, stag
         published_at=timezone.now(),
     )
     record("homeschool.guide_publish", actor=actor, model="homeschool.microguide", object_id=guide.pk, changes={"stage": stage, "topic": topic})
+    transaction.on_commit(lambda: push_guide(guide.pk))
     return guide
+
+
+GRADE_YEARS = range(-3, 13)  # 幼儿园 to 高三
+
+
+def guide_families(guide: MicroGuide):
+    """The guardians a guide is for: of active children in classes under its unit, in its stage (any when blank)."""
+    students = Student.objects.filter(is_active=True, school_class__path__startswith=guide.author_unit.path)
+    if guide.stage:
+        students = students.filter(
+            school_class__parent__grade_year__in=[y for y in GRADE_YEARS if stage_for_grade_year(y) == guide.stage]
+        )
+    return Guardian.objects.filter(is_active=True, guardianships__student__in=students).distinct()
+
+
+def push_guide(guide_id: int) -> int:
+    """Tell the guide's families (in-app and WeChat: a guide is never worth an SMS), once per guide."""
+    guide = MicroGuide.objects.select_related("author_unit").get(pk=guide_id)
+    if not guide.is_published:
+        return 0
+    return notify(
+        guide_families(guide),
+        Note(title=(_("新的家庭教育微指南：%(title)s") % {"title": guide.title})[:120], body=guide.summary,
+             link=f"/homeschool/guides/{guide.pk}/", source=f"guide:{guide.pk}", kind="guide"),
+        channels=(Channel.INAPP, Channel.WECHAT),
+        key=f"guide:{guide.pk}",
+    )
 
 
 def guide_mark_read(*, actor, guide: MicroGuide) -> GuideRead | None:

@@ -21,10 +21,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from jobs.services import heartbeat
+from messaging import bulk
+from messaging import conf as messaging_conf
 from notices import conf
 from notices.models import (
     DeliveryKind,
-    DeliveryStatus,
     Notice,
     NoticeJob,
     NoticeStatus,
@@ -39,20 +40,8 @@ after_batch = None
 
 
 def push_not_before(now: dt.datetime, priority: str) -> dt.datetime:
-    """When a push may go out: now, or the end of quiet hours for a non-emergency notice."""
-    window = conf.quiet_hours()
-    if priority == Priority.EMERGENCY or window is None:
-        return now
-    start, end = window
-    local = timezone.localtime(now)
-    t = local.time()
-    quiet = (start <= t < end) if start <= end else (t >= start or t < end)
-    if not quiet:
-        return now
-    release = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
-    if release <= local:
-        release += dt.timedelta(days=1)
-    return release
+    """When a push may go out: now, or the end of quiet hours for a non-emergency notice (messaging's rule)."""
+    return messaging_conf.push_not_before(now, priority)
 
 
 def _audience_sql(audience: dict, alias: str = "s") -> tuple[str, list]:
@@ -152,15 +141,21 @@ def insert_staff_receipts(notice: Notice, now: dt.datetime) -> int:
 
 
 def _channel_exists(channel: str) -> str:
-    return (
-        "EXISTS (SELECT 1 FROM notices_guardianchannel gc WHERE gc.guardian_id = g.id "
-        f"AND gc.channel = '{channel}' AND gc.enabled AND gc.address <> '')"
+    return bulk.channel_exists_sql(channel, "g.id")
+
+
+def notice_message(notice: Notice, *, kind: str, round_: int, now: dt.datetime):
+    """The messaging Message of one push round of a notice (once only by its key)."""
+    return bulk.message_for(
+        f"notice:{notice.pk}:{kind}:{round_}", source=f"notice:{notice.pk}", kind=kind, urgency=notice.priority,
+        title=notice.title, link=f"/notices/r/{notice.pk}/", now=now,
     )
 
 
 def insert_deliveries(notice: Notice, *, kind: str, round_: int, now: dt.datetime, only_unread: bool = False,
                       sms_for_all: bool | None = None, receipt_filter: str = "", filter_params=()) -> int:
-    """Push rows for guardian receipts of a notice, one per receipt and channel (ON CONFLICT: once only).
+    """Push rows for guardian receipts of a notice, one per receipt and channel (messaging's unique key on
+    (message, guardian, channel) with ON CONFLICT: once only), written set-based through messaging.bulk.
 
     SMS goes to every guardian for emergencies (and escalations); otherwise only to guardians the platform
     cannot reach another way (no account, no WeChat, no e-mail) and to those who asked for SMS.
@@ -190,20 +185,14 @@ def insert_deliveries(notice: Notice, *, kind: str, round_: int, now: dt.datetim
     channels = [("sms", sms_cond)]
     if kind != DeliveryKind.ESCALATION:
         channels += [("wechat", _channel_exists("wechat")), ("email", _channel_exists("email"))]
+    message = notice_message(notice, kind=kind, round_=round_, now=now)
     total = 0
-    with connection.cursor() as cur:
-        for channel, cond in channels:
-            cur.execute(
-                f"""
-                INSERT INTO notices_delivery (receipt_id, notice_id, channel, kind, round, status, not_before, attempts,
-                                              provider_ref, error, created_at)
-                SELECT r.id, r.notice_id, %s, %s, %s, %s, %s, 0, '', '', %s
-                FROM notices_receipt r JOIN people_guardian g ON g.id = r.guardian_id
-                WHERE {base_where} AND {cond}
-                ON CONFLICT DO NOTHING""",
-                [channel, kind, round_, DeliveryStatus.PENDING, not_before, now, notice.pk, *filter_params],
-            )
-            total += max(cur.rowcount, 0)
+    for channel, cond in channels:
+        select = f"""
+            SELECT r.guardian_id AS guardian_id, r.id AS ref
+            FROM notices_receipt r JOIN people_guardian g ON g.id = r.guardian_id
+            WHERE {base_where} AND {cond}"""
+        total += bulk.insert_guardian_deliveries(message, channel, select, [notice.pk, *filter_params], now=now, not_before=not_before)
     return total
 
 

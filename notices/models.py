@@ -1,4 +1,4 @@
-"""Notices (通知公告) that are read: one receipt per recipient, one delivery row per push attempt.
+"""Notices (通知公告) that are read: one receipt per recipient; pushes are messaging deliveries.
 
 Receipts and deliveries grow with the district (a district-wide notice is ~250,000 receipts), so they
 are written set-based by the worker (notices.fanout) and keyed by unique constraints that make every
@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.crypto import EncryptedCharField
 from core.scoping import ScopedQuerySet, any_q, prefix_q
 
 SEND_PERM = "notices.send"
@@ -414,73 +413,12 @@ class Reply(models.Model):
         ordering = ["created_at"]
 
 
-class Channel(models.TextChoices):
-    INAPP = "inapp", _("站内")
-    SMS = "sms", _("短信")
-    EMAIL = "email", _("电子邮件")
-    WECHAT = "wechat", _("微信模板消息")
-
-
-PUSH_CHANNELS = (Channel.SMS, Channel.WECHAT, Channel.EMAIL)
-
-
 class DeliveryKind(models.TextChoices):
+    """The kind of a notice's push: messaging's Delivery.kind for sources "notice:<id>"."""
+
     NOTICE = "notice", _("发布推送")
     REMINDER = "reminder", _("提醒")
     ESCALATION = "escalation", _("紧急补发短信")
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("待发送")
-    SENDING = "sending", _("发送中")
-    SENT = "sent", _("已发送")
-    FAILED = "failed", _("发送失败")
-    CANCELLED = "cancelled", _("已取消")
-
-
-class DeliveryQuerySet(ScopedQuerySet):
-    def scope_q(self, scope):
-        q = Receipt.objects.all().scope_q(scope)
-        return models.Q(receipt__in=Receipt.objects.filter(q)) if q is not None else None
-
-
-class Delivery(models.Model):
-    """One push of one receipt over one channel. The unique key makes a retried job send it once."""
-
-    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="+", db_index=False)
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    kind = models.CharField(max_length=10, choices=DeliveryKind.choices, default=DeliveryKind.NOTICE)
-    round = models.PositiveIntegerField(default=0)  # the Reminder id for reminders, else 0
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    # Held back until then (quiet hours); pending rows whose time has come are sent by the worker.
-    not_before = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    provider_ref = models.CharField(max_length=64, blank=True, default="")
-    error = models.CharField(max_length=200, blank=True, default="")  # never the address
-    created_at = models.DateTimeField()
-
-    objects = DeliveryQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("推送记录")
-        verbose_name_plural = _("推送记录")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["receipt", "channel", "kind", "round"], name="delivery_once_per_receipt_channel"
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["status", "not_before"], name="delivery_due_idx"),
-            models.Index(fields=["notice", "status"], name="delivery_notice_status_idx"),
-        ]
-
-    @property
-    def idempotency_key(self) -> str:
-        # Passed to gateways that deduplicate (e.g. an SMS provider's OutId): a re-claimed row is not sent twice.
-        return f"gy-{self.pk}"
 
 
 class Reminder(models.Model):
@@ -545,23 +483,6 @@ class NoticeAttachment(models.Model):
 
     class Meta:
         ordering = ["id"]
-
-
-class GuardianChannel(models.Model):
-    """A guardian's address and choice for one push channel (SMS uses the registered phone)."""
-
-    guardian = models.ForeignKey("people.Guardian", on_delete=models.CASCADE, related_name="notice_channels")
-    channel = models.CharField(max_length=8, choices=[(c.value, c.label) for c in PUSH_CHANNELS])
-    address = EncryptedCharField(blank=True, default="")  # e-mail address or WeChat openid
-    enabled = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = _("推送方式")
-        verbose_name_plural = _("推送方式")
-        constraints = [
-            models.UniqueConstraint(fields=["guardian", "channel"], name="guardian_channel_unique")
-        ]
 
 
 @functools.cache  # the same text every call: built once, and psycopg finds its prepared statement by it

@@ -15,10 +15,8 @@ from django.db.models import Case, Count, IntegerField, Q, Value, When
 
 from core.crypto import mask_phone
 from core.scoping import get_scope
+from messaging.models import Channel, Delivery, DeliveryStatus
 from notices.models import (
-    Channel,
-    Delivery,
-    DeliveryStatus,
     Notice,
     NoticeClassCount,
     NoticeStatus,
@@ -27,6 +25,7 @@ from notices.models import (
     ReceiptClass,
     ReplyKind,
 )
+from notices.sending import source_of
 from notices.services import followed_class_ids, manages
 from org.models import Kind, OrgUnit
 from people.contact import log_export
@@ -306,11 +305,11 @@ def notice_stats(user, notice: Notice) -> Stats:
         srow.total += row.total
         srow.read += row.read
         srow.replied += row.replied
-    deliveries = Delivery.objects.filter(notice=notice)
+    deliveries = Delivery.objects.filter(source=source_of(notice.pk))
     if not manager:
         deliveries = deliveries.filter(
-            Q(receipt__school_class_id__in=class_filter)
-            | Q(receipt_id__in=ReceiptClass.objects.filter(notice=notice, school_class_id__in=class_filter).values("receipt_id"))
+            Q(ref__in=Receipt.objects.filter(notice=notice, school_class_id__in=class_filter).values("id"))
+            | Q(ref__in=ReceiptClass.objects.filter(notice=notice, school_class_id__in=class_filter).values("receipt_id"))
         )
     # Failures are few and counted; pushes still waiting (quiet hours, a district's SMS queue) only need
     # to be known to exist — counting a quarter-million pending rows would cost more than the figures.
@@ -393,8 +392,8 @@ def class_report(user, notice: Notice, school_class: OrgUnit, *, unread_only: bo
         for g in Guardianship.objects.filter(guardian_id__in=[r.guardian_id for r in receipts], student_id__in=student_ids)
     }
     by_receipt: dict[int, dict[str, Delivery]] = defaultdict(dict)
-    for d in Delivery.objects.filter(receipt_id__in=[r.pk for r in receipts]).order_by("created_at"):
-        by_receipt[d.receipt_id][d.channel] = d  # the latest push per channel
+    for d in Delivery.objects.filter(source=source_of(notice.pk), ref__in=[r.pk for r in receipts]).order_by("created_at"):
+        by_receipt[d.ref][d.channel] = d  # the latest push per channel
     families: dict[object, FamilyLine] = {}
     for r in receipts:
         in_class = [i for i in r.student_ids if i in students and students[i].school_class_id == school_class.pk]
@@ -470,9 +469,9 @@ def _export_rows(user, notice: Notice, chunk: int):
         for rid, cid in ReceiptClass.objects.filter(receipt_id__in=[r.pk for r in batch]).values_list("receipt_id", "school_class_id"):
             extra[rid].append(cid)
         pushes: dict[int, dict[str, str]] = defaultdict(dict)
-        for rid, channel, status in Delivery.objects.filter(receipt_id__in=[r.pk for r in batch]).order_by("created_at").values_list(
-            "receipt_id", "channel", "status"
-        ):
+        for rid, channel, status in Delivery.objects.filter(source=source_of(notice.pk), ref__in=[r.pk for r in batch]).order_by(
+            "created_at"
+        ).values_list("ref", "channel", "status"):
             pushes[rid][channel] = str(status_label.get(status, status))
         for r in batch:
             classes = [r.school_class_id, *extra.get(r.pk, [])]

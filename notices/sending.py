@@ -1,45 +1,35 @@
-"""Sending due push rows: claim a batch (status pending → sending), send, record the result.
-
-The claim is one UPDATE on rows locked with SKIP LOCKED (PostgreSQL), so two workers never take the
-same row; a row left in "sending" by a killed worker is put back by the sweeper and re-sent with the
-same idempotency key, which gateways use to drop a duplicate.
-"""
+"""Notices' words for their pushes (messaging's composer for sources "notice:<id>"), and the send entry
+points notices call. Claiming, heartbeats, out-ids, quiet hours and caps live in messaging.sending."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from notices import conf
-from notices.channels import OutMessage, backend_for
-from notices.models import Delivery, DeliveryKind, DeliveryStatus, GuardianChannel, Priority, ReplyKind
+from messaging import sending as outbox
+from messaging.channels import OutMessage
+from messaging.conf import site_url
+from messaging.models import Delivery
+from notices.models import DeliveryKind, Notice, Priority, ReplyKind
 from notices.sanitize import to_text
 
-log = logging.getLogger(__name__)
+
+def source_of(notice_id: int) -> str:
+    """The messaging source label of a notice's deliveries."""
+    return f"notice:{notice_id}"
 
 
-def _claim(now: dt.datetime, notice_id: int | None, batch: int) -> list[int]:
-    with transaction.atomic():
-        qs = Delivery.objects.filter(status=DeliveryStatus.PENDING, not_before__lte=now)
-        if notice_id is not None:
-            qs = qs.filter(notice_id=notice_id)
-        ids = list(qs.select_for_update(skip_locked=True).order_by("id").values_list("id", flat=True)[:batch])
-        if ids:
-            Delivery.objects.filter(id__in=ids, status=DeliveryStatus.PENDING).update(
-                status=DeliveryStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
-            )
-    return ids
-
-
-def _compose(delivery: Delivery, address: str) -> OutMessage:
-    notice = delivery.notice
-    guardian = delivery.receipt.guardian
-    site = conf.site_url()
+def compose(delivery: Delivery, address: str, cache: dict) -> OutMessage | str:
+    notice_id = int(delivery.source.split(":", 1)[1])
+    notice = cache.get(notice_id)
+    if notice is None:
+        notice = cache[notice_id] = Notice.objects.get(pk=notice_id)
+    if notice.status == "withdrawn":
+        return _("通知已撤回")
+    guardian = delivery.guardian
+    site = site_url()
     url = f"{site}/notices/r/{notice.pk}/"
     tag = {Priority.EMERGENCY: _("【紧急】"), Priority.IMPORTANT: _("【重要】")}.get(notice.priority, "")
     prefix = _("【提醒】") if delivery.kind == DeliveryKind.REMINDER else ""
@@ -74,55 +64,14 @@ def _compose(delivery: Delivery, address: str) -> OutMessage:
     )
 
 
+def _claim(now: dt.datetime, notice_id: int | None, batch: int) -> list[int]:
+    return outbox.claim(now, source_of(notice_id) if notice_id is not None else None, batch)
+
+
 def send_due(*, notice_id: int | None = None, max_batches: int | None = None) -> int:
-    """Send every due pending row (of one notice, or all); returns how many were sent."""
-    sent = 0
-    batches = 0
-    backends = {}
-    while max_batches is None or batches < max_batches:
-        now = timezone.now()
-        ids = _claim(now, notice_id, conf.send_batch())
-        if not ids:
-            break
-        batches += 1
-        rows = list(Delivery.objects.filter(id__in=ids).select_related("notice", "receipt__guardian"))
-        guardian_ids = {d.receipt.guardian_id for d in rows if d.receipt.guardian_id}
-        addresses = {
-            (c.guardian_id, c.channel): c.address
-            for c in GuardianChannel.objects.filter(guardian_id__in=guardian_ids, enabled=True).exclude(channel="sms")
-        }
-        for d in rows:
-            guardian = d.receipt.guardian
-            address = ""
-            if guardian is not None:
-                address = guardian.phone if d.channel == "sms" else addresses.get((guardian.pk, d.channel), "")
-            if d.notice.status == "withdrawn":
-                d.status, d.error = DeliveryStatus.CANCELLED, _("通知已撤回")
-                continue
-            if not address:
-                d.status, d.error = DeliveryStatus.FAILED, _("没有可用的联系方式")
-                continue
-            backend = backends.get(d.channel) or backends.setdefault(d.channel, backend_for(d.channel))
-            try:
-                result = backend.send(_compose(d, address))
-            except Exception as exc:  # a broken backend must not leave the batch claimed forever
-                log.exception("delivery backend error on %s: %s", d.channel, type(exc).__name__)
-                from notices.channels import SendResult
-
-                result = SendResult(ok=False, error=_("发送程序出错"), retry=True)
-            if result.ok:
-                d.status, d.sent_at, d.provider_ref, d.error = DeliveryStatus.SENT, timezone.now(), result.provider_ref, ""
-                sent += 1
-            elif result.retry and d.attempts < conf.max_attempts():
-                d.status, d.error = DeliveryStatus.PENDING, result.error
-                d.not_before = timezone.now() + dt.timedelta(minutes=2 ** d.attempts)
-            else:
-                d.status, d.error = DeliveryStatus.FAILED, result.error
-        Delivery.objects.bulk_update(rows, ["status", "sent_at", "provider_ref", "error", "not_before"])
-    return sent
+    """Send every due push (of one notice, or of every module); returns how many were sent."""
+    return outbox.send_due(source=source_of(notice_id) if notice_id is not None else None, max_batches=max_batches)
 
 
-def release_stale_claims() -> int:
-    """Rows claimed by a worker that died are put back (same row, same key: the gateway deduplicates)."""
-    cutoff = timezone.now() - dt.timedelta(minutes=conf.stale_minutes())
-    return Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff).update(status=DeliveryStatus.PENDING)
+def release_stale_claims(now: dt.datetime | None = None) -> int:
+    return outbox.release_stale_claims(now)

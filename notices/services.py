@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 from audit.services import record
 from core.scoping import get_scope, prefix_q
 from jobs import services as jobs
+from messaging.models import Delivery, DeliveryStatus, GuardianChannel
 from notices import conf, fanout
 from notices.audience import Audience, can_send, common_unit
 from notices.files import safe_original_name
 from notices.models import (
     SEND_PERM,
     DeliveryKind,
-    DeliveryStatus,
     JobKind,
     JobStatus,
     Notice,
@@ -41,7 +41,7 @@ from notices.models import (
     ReplyKind,
 )
 from notices.sanitize import clean_html
-from notices.sending import release_stale_claims, send_due
+from notices.sending import release_stale_claims, send_due, source_of
 from people.models import Guardian
 
 log = logging.getLogger(__name__)
@@ -380,9 +380,7 @@ def notice_withdraw(*, actor, notice: Notice, reason: str) -> Notice:
     Notice.objects.filter(pk=notice.pk).update(
         status=NoticeStatus.WITHDRAWN, withdrawn_at=now, withdrawn_by=actor, withdraw_reason=reason
     )
-    from notices.models import Delivery
-
-    Delivery.objects.filter(notice=notice, status=DeliveryStatus.PENDING).update(
+    Delivery.objects.filter(source=source_of(notice.pk), status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.CANCELLED, error=_("通知已撤回")
     )
     record("notice.withdraw", actor=actor, model="notices.notice", object_id=notice.pk, changes={"reason": reason})
@@ -397,8 +395,6 @@ def notice_withdraw(*, actor, notice: Notice, reason: str) -> Notice:
 def guardian_channels_set(
     *, actor, guardian, email: str, email_enabled: bool, sms_enabled: bool, wechat_enabled: bool
 ) -> None:
-    from notices.models import GuardianChannel
-
     GuardianChannel.objects.update_or_create(
         guardian=guardian, channel="email", defaults={"address": email or "", "enabled": email_enabled}
     )
@@ -418,8 +414,6 @@ def guardian_channels_set(
 @transaction.atomic
 def guardian_wechat_bind(*, actor, guardian, openid: str) -> None:
     """Called by the WeChat mini program after its own log-in: remember the openid for template messages."""
-    from notices.models import GuardianChannel
-
     openid = (openid or "").strip()
     if not (10 <= len(openid) <= 64) or not openid.replace("-", "").replace("_", "").isalnum():
         raise ValidationError(_("微信标识无效，请在微信中重新打开小程序后再试。"))
@@ -544,7 +538,7 @@ def job_gave_up(notice_job_id: int) -> None:
 
 def sweep(now: dt.datetime | None = None) -> int:
     """Release stale delivery claims (notice jobs are swept by the jobs outbox's one sweeper)."""
-    return release_stale_claims()
+    return release_stale_claims(now)
 
 
 def tick() -> dict:

@@ -21,14 +21,13 @@ from core import exports
 from core.errors import messages_of as _messages_from
 from core.ids import parse_id, parse_int
 from core.scoping import fetch_for, get_scope
+from messaging.models import Channel, GuardianChannel
 from notices import conf, selectors, services
 from notices.audience import can_send, resolve, sendable_units
 from notices.audience import recipient_count as audience_count
 from notices.files import attachment_response, validate_upload
 from notices.forms import NoticeForm, PreferencesForm, WithdrawForm
 from notices.models import (
-    Channel,
-    GuardianChannel,
     Notice,
     NoticeAttachment,
     NoticeJob,

@@ -1,11 +1,12 @@
-"""Activities tell families through the notices module: a family promoted from the waitlist gets one
-notice after the transaction commits, and publishing announces the activity to its audience."""
+"""Activities tell families: a family promoted from the waitlist gets one message (messaging) after the
+transaction commits, and publishing announces the activity to its audience (a notice)."""
 
 from django.utils import timezone, translation
 
 from activities import services
 from activities.models import SignUpStatus
 from activities.testing import make_activity
+from messaging.models import Delivery
 from notices.models import Notice, Receipt
 
 
@@ -18,17 +19,16 @@ def test_promoted_family_receives_one_notice_after_commit(world, django_capture_
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         promoted = services.signup_cancel(actor=world.parent_a2, signup_id=first.pk)
     assert [s.pk for s in promoted] == [waiting.pk]
-    assert not Notice.objects.exists()  # nothing is sent before the promotion is committed
+    assert not Delivery.objects.exists()  # nothing is sent before the promotion is committed
     with django_capture_on_commit_callbacks(execute=True):
         for callback in callbacks:
             callback()
-    notice = Notice.objects.get()
-    assert "亲子阅读会" in notice.title and notice.sender_unit == world.school_a
-    receipts = Receipt.objects.filter(notice=notice)
+    told = Delivery.objects.filter(channel="inapp", kind="promoted").select_related("message")
+    assert all("亲子阅读会" in d.message.title for d in told)
     # The promoted family (mother and grandmother of child_a1), once each; nobody else.
-    assert sorted(receipts.values_list("guardian_id", flat=True)) == sorted([world.guardians["parent_a1"].pk, world.guardians["grandparent_a1"].pk]
-                                                                          + [world.guardians["unactivated_a1"].pk])
-    assert not receipts.filter(guardian=world.guardians["parent_a2"]).exists()
+    assert sorted(told.values_list("guardian_id", flat=True)) == sorted([world.guardians["parent_a1"].pk, world.guardians["grandparent_a1"].pk]
+                                                                      + [world.guardians["unactivated_a1"].pk])
+    assert not told.filter(guardian=world.guardians["parent_a2"]).exists()
 
 
 def test_guardian_alone_on_the_waitlist_is_told_through_their_children(world, django_capture_on_commit_callbacks):
@@ -37,7 +37,7 @@ def test_guardian_alone_on_the_waitlist_is_told_through_their_children(world, dj
     services.signup_create(actor=world.parent_a2, session_id=session.pk, include_self=True, student_ids=[])
     with django_capture_on_commit_callbacks(execute=True):
         services.signup_cancel(actor=world.parent_two_schools, signup_id=first.pk)
-    assert Receipt.objects.filter(guardian=world.guardians["parent_a2"]).count() == 1
+    assert Delivery.objects.filter(guardian=world.guardians["parent_a2"], channel="inapp").count() == 1
 
 
 def test_raising_capacity_notifies_the_promoted_once(world, django_capture_on_commit_callbacks):
@@ -48,8 +48,7 @@ def test_raising_capacity_notifies_the_promoted_once(world, django_capture_on_co
         services.session_set_capacity(actor=world.school_admin_a, session=session, capacity=2)
     with django_capture_on_commit_callbacks(execute=True):
         services.session_set_capacity(actor=world.school_admin_a, session=session, capacity=3)  # nobody left to promote
-    assert Notice.objects.count() == 1
-    assert Receipt.objects.filter(guardian=world.guardians["parent_a1"]).count() == 1
+    assert Delivery.objects.filter(guardian=world.guardians["parent_a1"], channel="inapp").count() == 1
 
 
 def test_announcement_reaches_the_audience_with_a_localised_date(world, django_capture_on_commit_callbacks):

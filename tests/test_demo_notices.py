@@ -16,8 +16,8 @@ from accounts.models import User
 from audit.models import AuditEvent
 from audit.services import verify_chain
 from homeschool.models import Consultation, ConsultationMessage, ConsultStatus, Expert, MicroGuide
+from messaging.models import Delivery
 from notices.models import (
-    Delivery,
     DeliveryKind,
     JobStatus,
     Notice,
@@ -43,9 +43,9 @@ TITLES = {
 SETTINGS = {
     "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
     "GONGYU_QUIET_HOURS": "",
-    "GONGYU_NOTICE_SMS_BACKEND": "notices.channels.MemoryBackend",
-    "GONGYU_NOTICE_EMAIL_BACKEND": "notices.channels.MemoryBackend",
-    "GONGYU_NOTICE_WECHAT_BACKEND": "notices.channels.MemoryBackend",
+    "GONGYU_NOTICE_SMS_BACKEND": "messaging.channels.MemoryBackend",
+    "GONGYU_NOTICE_EMAIL_BACKEND": "messaging.channels.MemoryBackend",
+    "GONGYU_NOTICE_WECHAT_BACKEND": "messaging.channels.MemoryBackend",
 }
 
 
@@ -53,7 +53,7 @@ SETTINGS = {
 def _built(django_db_setup, django_db_blocker, tmp_path_factory):
     """build_demo then demo_notices once for the module, in a transaction rolled back at the end (each test
     runs in its own savepoint on top, as in test_demo)."""
-    from notices.channels import MemoryBackend
+    from messaging.channels import MemoryBackend
 
     var_dir = tmp_path_factory.mktemp("var")
     out = io.StringIO()
@@ -94,7 +94,7 @@ def test_notices_exist_in_every_state(demo):
     assert n["homework"].sender_unit.kind == "class"
     # The emergency is published, and its SMS re-send to the still-unread families has run.
     assert n["storm"].priority == Priority.EMERGENCY and n["storm"].escalated_at is not None
-    assert Delivery.objects.filter(notice=n["storm"], kind=DeliveryKind.ESCALATION).exists()
+    assert Delivery.objects.filter(source=f"notice:{n['storm'].pk}", kind=DeliveryKind.ESCALATION).exists()
     assert n["withdrawn"].status == NoticeStatus.WITHDRAWN and n["withdrawn"].withdraw_reason.startswith(
         "因天气原因"
     )

@@ -105,7 +105,7 @@ def test_remind_api(client, world, notice, django_capture_on_commit_callbacks):
 
 
 def test_wechat_bind(client, world):
-    from notices.models import GuardianChannel
+    from messaging.models import GuardianChannel
 
     auth = bearer(world.parent_a1)
     assert client.post("/api/v1/notices/channels/wechat", {"openid": "bad id!!"}, content_type="application/json", **auth).status_code == 422

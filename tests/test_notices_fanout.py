@@ -9,11 +9,10 @@ from django.utils import timezone
 
 from jobs import services as jobs
 from jobs.models import Job
+from messaging.channels import MemoryBackend
+from messaging.models import Delivery, DeliveryStatus
 from notices import fanout, services
-from notices.channels import MemoryBackend
 from notices.models import (
-    Delivery,
-    DeliveryStatus,
     JobStatus,
     NoticeJob,
     NoticeStatus,
@@ -142,7 +141,7 @@ def test_worker_killed_mid_way_and_restarted_leaves_one_receipt_and_one_delivery
     assert notice.status == NoticeStatus.PUBLISHED and notice.recipient_count == 5
     per_guardian = Receipt.objects.filter(notice=notice).values("guardian").annotate(n=Count("id"))
     assert {row["n"] for row in per_guardian} == {1} and len(per_guardian) == 5
-    per_channel = Delivery.objects.values("receipt", "channel", "kind").annotate(n=Count("id"))
+    per_channel = Delivery.objects.values("ref", "channel", "kind").annotate(n=Count("id"))
     assert per_channel and {row["n"] for row in per_channel} == {1}
     # Emergency: every guardian with a phone got exactly one SMS, once.
     assert Delivery.objects.filter(channel="sms").count() == 5
@@ -180,11 +179,11 @@ def test_killed_while_sending_is_resent_once_with_the_same_key(world, django_cap
 
 
 def test_normal_notice_texts_only_families_the_platform_cannot_reach(world, django_capture_on_commit_callbacks):
-    from notices.models import GuardianChannel
+    from messaging.models import GuardianChannel
 
     GuardianChannel.objects.create(guardian=world.guardians["grandparent_a1"], channel="wechat", address="oWECHAT-openid-123")
     notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1])
-    rows = {(d.receipt.guardian.name, d.channel) for d in Delivery.objects.filter(notice=notice).select_related("receipt__guardian")}
+    rows = {(d.guardian.name, d.channel) for d in Delivery.objects.filter(source=f"notice:{notice.pk}").select_related("guardian")}
     # parent_a1 has an account (in-app only); the un-activated father gets an SMS; grandma gets WeChat.
     assert rows == {("未激活家长", "sms"), ("grandparent_a1", "wechat")}
     assert all(d.status == DeliveryStatus.SENT for d in Delivery.objects.all())
@@ -195,11 +194,11 @@ def test_normal_notice_texts_only_families_the_platform_cannot_reach(world, djan
 def test_quiet_hours_hold_normal_pushes_but_not_emergencies(world, settings, django_capture_on_commit_callbacks):
     settings.GONGYU_QUIET_HOURS = "00:00-23:59"
     normal = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1])
-    held = Delivery.objects.get(notice=normal)
+    held = Delivery.objects.get(source=f"notice:{normal.pk}")
     assert held.status == DeliveryStatus.PENDING and held.not_before > timezone.now()
     assert MemoryBackend.sent == []
     urgent = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], priority=Priority.EMERGENCY)
-    assert Delivery.objects.filter(notice=urgent, status=DeliveryStatus.SENT).count() == 3
+    assert Delivery.objects.filter(source=f"notice:{urgent.pk}", status=DeliveryStatus.SENT).count() == 3
     # The receipts exist at once: quiet hours hold pushes, never the inbox.
     assert Receipt.objects.filter(notice=normal).count() == 3
 
@@ -230,9 +229,9 @@ def test_emergency_unread_is_escalated_by_sms_once(world, django_capture_on_comm
     later = timezone.now() + dt.timedelta(minutes=16)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.escalate_due(now=later) == 1
-    escalated = Delivery.objects.filter(notice=notice, kind="escalation")
+    escalated = Delivery.objects.filter(source=f"notice:{notice.pk}", kind="escalation")
     # Only the two guardians who have not read it get the extra SMS.
-    assert {d.receipt.guardian.name for d in escalated.select_related("receipt__guardian")} == {"grandparent_a1", "未激活家长"}
+    assert {d.guardian.name for d in escalated.select_related("guardian")} == {"grandparent_a1", "未激活家长"}
     notice.refresh_from_db()
     assert notice.escalated_at is not None
     with django_capture_on_commit_callbacks(execute=True):
@@ -255,11 +254,11 @@ def test_scheduled_notice_waits_for_its_time(world, django_capture_on_commit_cal
 def test_failed_and_flaky_gateway(world, django_capture_on_commit_callbacks):
     MemoryBackend.fail.add("13912345678")  # the un-activated father's number is dead
     notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], priority=Priority.EMERGENCY)
-    failed = Delivery.objects.get(notice=notice, receipt__guardian__name="未激活家长")
+    failed = Delivery.objects.get(source=f"notice:{notice.pk}", guardian__name="未激活家长")
     assert failed.status == DeliveryStatus.FAILED and failed.error and "139" not in failed.error
     MemoryBackend.flaky.add(world.parent_a1.phone)
     notice2 = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], priority=Priority.EMERGENCY)
-    retry = Delivery.objects.get(notice=notice2, receipt__guardian__name="parent_a1")
+    retry = Delivery.objects.get(source=f"notice:{notice2.pk}", guardian__name="parent_a1")
     assert retry.status == DeliveryStatus.PENDING and retry.attempts == 1 and retry.not_before > timezone.now()
 
 

@@ -2,17 +2,17 @@
 
 import pytest
 
+from messaging.channels import MemoryBackend
 from notices.audience import resolve
-from notices.channels import MemoryBackend
 
 
 @pytest.fixture(autouse=True)
 def notice_settings(settings, tmp_path):
     # Quiet hours off unless a test turns them on: the suite must not depend on the time it runs at.
     settings.GONGYU_QUIET_HOURS = ""
-    settings.GONGYU_NOTICE_SMS_BACKEND = "notices.channels.MemoryBackend"
-    settings.GONGYU_NOTICE_EMAIL_BACKEND = "notices.channels.MemoryBackend"
-    settings.GONGYU_NOTICE_WECHAT_BACKEND = "notices.channels.MemoryBackend"
+    settings.GONGYU_NOTICE_SMS_BACKEND = "messaging.channels.MemoryBackend"
+    settings.GONGYU_NOTICE_EMAIL_BACKEND = "messaging.channels.MemoryBackend"
+    settings.GONGYU_NOTICE_WECHAT_BACKEND = "messaging.channels.MemoryBackend"
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "media")}}}
     MemoryBackend.reset()
     yield settings

@@ -8,8 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from messaging.models import Delivery
 from notices import services
-from notices.models import Delivery, Notice, NoticeAttachment, NoticeStatus, Priority, Receipt, ReplyKind
+from notices.models import Notice, NoticeAttachment, NoticeStatus, Priority, Receipt, ReplyKind
 from tests.test_notices_helpers import login, notice_settings, send  # noqa: F401
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -320,8 +321,8 @@ def test_remind_all_unread_once_per_gap(client, world, district_notice, django_c
     reminder = district_notice.reminders.get()
     assert reminder.reminded_count == 3  # everyone but the two who read (or replied)
     assert Receipt.objects.filter(notice=district_notice, reminder_count=1).count() == 3
-    sms = Delivery.objects.filter(notice=district_notice, kind="reminder")
-    assert {d.receipt.guardian.name for d in sms.select_related("receipt__guardian")} == {"未激活家长"}
+    sms = Delivery.objects.filter(source=f"notice:{district_notice.pk}", kind="reminder")
+    assert {d.guardian.name for d in sms.select_related("guardian")} == {"未激活家长"}
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("notices:remind", args=[district_notice.pk]), follow=True)
     assert "刚刚已经提醒过" in response.content.decode()
@@ -468,7 +469,7 @@ def test_care_mode_offers_read_aloud(client, world, django_capture_on_commit_cal
 
 
 def test_preferences(client, world):
-    from notices.models import GuardianChannel
+    from messaging.models import GuardianChannel
 
     login(client, world.parent_a1)
     response = client.post(reverse("notices:preferences"), {"email_enabled": "on", "email": ""})

@@ -149,8 +149,8 @@ def _clean(district) -> None:
     from accounts.models import ApiToken, User
     from homeschool.models import Consultation
     from jobs.models import Job
+    from messaging.models import Delivery, Message
     from notices.models import (
-        Delivery,
         Notice,
         NoticeClassCount,
         NoticeJob,
@@ -166,7 +166,8 @@ def _clean(district) -> None:
     with transaction.atomic():
         notices = Notice.objects.filter(district=district)
         for qs in (
-            Delivery.objects.filter(notice__in=notices),
+            Delivery.objects.filter(guardian__district=district),
+            Message.objects.filter(source__in=[f"notice:{pk}" for pk in notices.values_list("pk", flat=True)]),
             Reply.objects.filter(receipt__notice__in=notices),
             ReceiptClass.objects.filter(notice__in=notices),
             NoticeClassCount.objects.filter(notice__in=notices),
@@ -335,9 +336,10 @@ def notice_fanout(ctx: Context) -> Result:
 
     from bench.__main__ import peak_rss_mb
     from jobs import services as jobs
+    from messaging.models import Delivery
     from notices import fanout, services
     from notices.audience import resolve
-    from notices.models import Delivery, Notice, NoticeJob, Receipt, ReceiptClass
+    from notices.models import Notice, NoticeJob, Receipt, ReceiptClass
 
     state = _prepare(ctx)
     admin, district = state["admin"], state["district"]
@@ -385,7 +387,7 @@ def notice_fanout(ctx: Context) -> Result:
         {
             "receipts": f"{receipts} (floor {floor_rows}; duplicates {dup}); second-class rows {ReceiptClass.objects.filter(notice=notice).count()}",
             "batches": f"{math.ceil((span[1] - span[0] + 1) / fanout.conf.fanout_batch())} guardian-id ranges of {fanout.conf.fanout_batch()}",
-            "after receipts (publish + push rows)": f"{rest:.2f} s, {Delivery.objects.filter(notice=notice).count()} push rows",
+            "after receipts (publish + push rows)": f"{rest:.2f} s, {Delivery.objects.filter(source='notice:' + str(notice.pk)).count()} push rows",
             "peak memory after receipts": f"{rss_after_receipts:.0f} MB (process RSS; the rows never enter Python)",
         },
     )

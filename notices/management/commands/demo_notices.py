@@ -329,11 +329,12 @@ class Builder:
         return spans[-1][1]
 
     def _backdate(self, notice, published: dt.datetime) -> None:
-        from notices.models import Delivery, Notice, Receipt
+        from messaging.models import Delivery
+        from notices.models import Notice, Receipt
 
         Notice.objects.filter(pk=notice.pk).update(publish_at=published, published_at=published)
         Receipt.objects.filter(notice=notice).update(created_at=published)
-        Delivery.objects.filter(notice=notice).update(created_at=published)
+        Delivery.objects.filter(source=f"notice:{notice.pk}").update(created_at=published)
         notice.refresh_from_db()
 
     def _read(self, notice, spec: Spec, skip_households: set[int]) -> set[int]:

@@ -4,6 +4,11 @@ A backend's send() gets one OutMessage and answers a SendResult; it never raises
 address and never logs the address. Development backends append to var/outbox/<channel>.jsonl (not
 a log: it holds the addresses, like a real gateway would); tests use the Memory backends; real
 gateways are chosen by GONGYU_NOTICE_<CHANNEL>_BACKEND and configured by their own settings.
+
+Every message carries the delivery row's idempotency key (the SMS OutId). A gateway drops a key it has
+already accepted, and lookup(key) answers whether it has: the sender asks before handing over again a
+row that a dead worker may have handed over already, so nothing the gateway accepted goes out twice.
+The fake gateways below behave the same way and count the keys they were handed more than once.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.mail import EmailMessage
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from notices import conf
+from messaging import conf
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,11 @@ class ChannelBackend:
     def send(self, message: OutMessage) -> SendResult:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def lookup(self, idempotency_key: str) -> SendResult | None:
+        """Has the gateway accepted this key? A SendResult(ok=True) if so, None when it cannot tell (then
+        the row is handed over again under the same key, which a deduplicating gateway drops)."""
+        return None
+
 
 class InAppBackend(ChannelBackend):
     """The receipt in the inbox is the in-app delivery: nothing to push."""
@@ -62,12 +73,31 @@ class InAppBackend(ChannelBackend):
 
 
 _outbox_lock = threading.Lock()
+_outbox_keys: dict[str, set[str]] = {}  # per file: keys already written (a real gateway drops them)
 
 
 class _OutboxBackend(ChannelBackend):
-    def send(self, message: OutMessage) -> SendResult:
+    def _path(self) -> Path:
         outbox = Path(settings.VAR_DIR) / "outbox"
         outbox.mkdir(parents=True, exist_ok=True)
+        return outbox / f"{self.channel}.jsonl"
+
+    def _keys(self, path: Path) -> set[str]:
+        keys = _outbox_keys.get(str(path))
+        if keys is None:
+            keys = set()
+            if path.exists():
+                with path.open(encoding="utf-8") as fh:
+                    keys = {json.loads(line).get("key", "") for line in fh if line.strip()}
+            _outbox_keys[str(path)] = keys
+        return keys
+
+    def lookup(self, idempotency_key: str) -> SendResult | None:
+        with _outbox_lock:
+            return SendResult(ok=True, provider_ref="outbox") if idempotency_key in self._keys(self._path()) else None
+
+    def send(self, message: OutMessage) -> SendResult:
+        path = self._path()
         line = json.dumps(
             {
                 "at": timezone.now().isoformat(),
@@ -79,8 +109,13 @@ class _OutboxBackend(ChannelBackend):
             },
             ensure_ascii=False,
         )
-        with _outbox_lock, (outbox / f"{self.channel}.jsonl").open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        with _outbox_lock:
+            keys = self._keys(path)
+            if message.idempotency_key in keys:
+                return SendResult(ok=True, provider_ref="outbox")
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+            keys.add(message.idempotency_key)
         return SendResult(ok=True, provider_ref="outbox")
 
 
@@ -97,11 +132,19 @@ class OutboxWeChatBackend(_OutboxBackend):
 
 
 class MemoryBackend(ChannelBackend):
-    """For tests: records messages; an address listed in `fail` is refused, in `flaky` fails once."""
+    """For tests, a gateway that deduplicates like a real one: records each accepted key once (`sent`),
+    counts hand-overs of a key it already accepted (`duplicates`, which tests expect to be 0); an address
+    listed in `fail` is refused, in `flaky` fails once."""
 
     sent: list[OutMessage] = []
+    accepted: dict[str, str] = {}
+    duplicates: int = 0
     fail: set[str] = set()
     flaky: set[str] = set()
+
+    def lookup(self, idempotency_key: str) -> SendResult | None:
+        ref = MemoryBackend.accepted.get(idempotency_key)
+        return SendResult(ok=True, provider_ref=ref) if ref else None
 
     def send(self, message: OutMessage) -> SendResult:
         if message.to in MemoryBackend.fail:
@@ -109,12 +152,19 @@ class MemoryBackend(ChannelBackend):
         if message.to in MemoryBackend.flaky:
             MemoryBackend.flaky.discard(message.to)
             return SendResult(ok=False, error="网关超时", retry=True)
+        if message.idempotency_key in MemoryBackend.accepted:
+            MemoryBackend.duplicates += 1
+            return SendResult(ok=True, provider_ref=MemoryBackend.accepted[message.idempotency_key])
         MemoryBackend.sent.append(message)
-        return SendResult(ok=True, provider_ref=f"mem-{len(MemoryBackend.sent)}")
+        ref = f"mem-{len(MemoryBackend.sent)}"
+        MemoryBackend.accepted[message.idempotency_key] = ref
+        return SendResult(ok=True, provider_ref=ref)
 
     @classmethod
     def reset(cls):
         cls.sent = []
+        cls.accepted = {}
+        cls.duplicates = 0
         cls.fail = set()
         cls.flaky = set()
 
@@ -137,6 +187,18 @@ class HttpSmsBackend(ChannelBackend):
     """
 
     channel = "sms"
+
+    def lookup(self, idempotency_key: str) -> SendResult | None:
+        """GONGYU_SMS_GATEWAY_STATUS_URL (optional): POST {out_id} → {found: true, id}. Without it, a row
+        a dead worker handed over is sent again under the same out_id, which the provider drops."""
+        url = conf.gateway_status_url("sms")
+        if not url:
+            return None
+        try:
+            answer = _post_json(url, {"out_id": idempotency_key}, {"Authorization": f"Bearer {conf.gateway_key('sms')}"})
+        except (urllib.error.URLError, TimeoutError, OSError, ValueError):
+            return None
+        return SendResult(ok=True, provider_ref=str(answer.get("id", ""))[:64]) if answer.get("found") else None
 
     def send(self, message: OutMessage) -> SendResult:
         try:
@@ -198,8 +260,6 @@ class DjangoEmailBackend(ChannelBackend):
     channel = "email"
 
     def send(self, message: OutMessage) -> SendResult:
-        from django.core.mail import EmailMessage
-
         email = EmailMessage(subject=message.subject, body=f"{message.text}\n\n{message.url}", to=[message.to])
         email.extra_headers["X-Gongyu-Key"] = message.idempotency_key
         try:
