@@ -1,5 +1,7 @@
-"""Roles and what each may see and do. A role is always held in a scope: an org unit, or a student
-for carers. This table is the only place that says what a role means; core.scoping applies it."""
+"""Roles and how far each reaches. A role is always held in a scope: an org unit, or a student for
+carers. What each role may do is declared by the apps beside their permissions (core.perms.Perm's
+holders, collected by role_perms()); this table says where a role is held and what it sees, and
+core.scoping applies both."""
 
 from dataclasses import dataclass, replace
 from functools import cache
@@ -69,6 +71,8 @@ _RULES: dict[str, RoleRule] = {
 RULES: dict[str, RoleRule] = {role: replace(rule, role=str(role)) for role, rule in _RULES.items()}
 
 ADMIN_ROLES = frozenset(r for r, rule in RULES.items() if rule.is_admin)
+# Every role but the family's: whoever holds one works in the staff workspace.
+STAFF_ROLES = frozenset(r for r in RULES if r != Role.GUARDIAN)
 
 
 @cache

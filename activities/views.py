@@ -36,10 +36,12 @@ from activities.models import (
     SignUpPerson,
     SignUpStatus,
 )
+from activities.perms import APPROVE, MANAGE
 from audit.services import record
 from core import exports
 from core.feedback import flash_validation_error
 from core.ids import parse_id, parse_int
+from core.perms import can, perm_paths
 from core.scoping import fetch_for, get_scope, prefix_q
 from org.models import Kind, OrgUnit
 from people.models import Guardian, Student
@@ -49,7 +51,7 @@ _error = flash_validation_error
 
 
 def _is_staff(user) -> bool:
-    return get_scope(user).has_perm_anywhere("activities.manage")
+    return can(user, MANAGE)
 
 
 def _managed_activity(request, pk) -> Activity:
@@ -116,7 +118,7 @@ def activity_list(request):
         ctx["managed"] = managed.order_by("-created_at")[:100]
         scope = get_scope(user)
         ctx["can_coverage"] = _coverage_units(user, scope).exists()
-        if scope.has_perm_anywhere("activities.approve"):
+        if can(user, APPROVE):
             ctx["pending"] = [
                 a for a in Activity.objects.visible_to(user).filter(status=ActivityStatus.PENDING).select_related("owner_unit")
                 .annotate(first_start=Min("sessions__starts_at"))
@@ -609,7 +611,6 @@ def campaign_detail(request, pk):
     campaign = fetch_for(user, Campaign.objects.select_related("owner_unit"), pk)
     guardian, children = _family(request)
     paths = [u.path for u in campaign.audience_units.all()]
-    scope = get_scope(user)
     posts = (
         CampaignPost.objects.visible_to(user).filter(campaign=campaign)
         .select_related("student", "school_class")
@@ -627,9 +628,9 @@ def campaign_detail(request, pk):
         "running": campaign.is_running(),
         "teacher_units": [],
     }
-    if scope.has_perm_anywhere("activities.manage"):
+    if can(user, MANAGE):
         units = [u for u in OrgUnit.objects.visible_to(user).filter(kind__in=[Kind.CLASS, Kind.GRADE, Kind.SCHOOL, Kind.STREET, Kind.DISTRICT])
-                 if scope.can("activities.manage", u)]
+                 if can(user, MANAGE, u)]
         top = sorted(units, key=lambda u: u.depth)[:1]
         if top:
             ctx["class_rows"] = selectors.campaign_class_participation(campaign=campaign, unit=top[0])
@@ -692,7 +693,7 @@ def campaign_photo(request, pk):
 def _coverage_units(user, scope):
     """Units whose families' coverage an organiser may follow: a community or partner organises, but holds
     no families of its own, so it has no coverage page (and no button to one)."""
-    q = prefix_q("path", scope.perm_prefixes.get("activities.manage", ()))
+    q = prefix_q("path", perm_paths(scope, MANAGE))
     if q is None and not scope.superuser:
         return OrgUnit.objects.none()
     units = OrgUnit.objects.visible_to(user).filter(kind__in=[Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.CLASS])
@@ -705,20 +706,20 @@ def coverage(request):
     class, training hours per school against target, sign-up → attendance, campaign participation."""
     user = request.user
     scope = get_scope(user)
-    if not scope.has_perm_anywhere("activities.manage"):
+    if not can(user, MANAGE):
         raise Http404
     unit_id = request.GET.get("unit")
     if unit_id:
         unit = fetch_for(user, OrgUnit, unit_id)
     else:
         candidates = sorted(
-            (u for u in _coverage_units(user, scope) if scope.can("activities.manage", u)),
+            (u for u in _coverage_units(user, scope) if can(user, MANAGE, u)),
             key=lambda u: u.depth,
         )
         if not candidates:
             raise Http404
         unit = candidates[0]
-    if not scope.can("activities.manage", unit) or unit.kind not in (Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS):
+    if not can(user, MANAGE, unit) or unit.kind not in (Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS):
         raise Http404
     period_id = request.GET.get("period")
     window = selectors.semester_window(district_id=unit.district_id, period_id=parse_id(period_id))
@@ -736,6 +737,6 @@ def coverage(request):
         "attendance": selectors.signup_attendance(unit=unit, window=window),
         "campaign_rate": c_rate, "campaign_took": c_took, "campaign_groups": campaign_groups if group_kind else campaign_classes,
         "periods": Period.objects.filter(district_id=unit.district_id, kind=PeriodKind.SEMESTER).order_by("-start")[:8],
-        "ancestors": [a for a in OrgUnit.objects.filter(id__in=unit.ancestor_ids).order_by("depth") if scope.can("activities.manage", a)],
+        "ancestors": [a for a in OrgUnit.objects.filter(id__in=unit.ancestor_ids).order_by("depth") if can(user, MANAGE, a)],
     }
     return render(request, "activities/coverage.html", ctx)

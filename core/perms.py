@@ -111,3 +111,9 @@ def has_staff_role(user_or_scope) -> bool:
     """Holds any role other than guardian (or is a superuser): the staff workspace rather than the family's."""
     scope = user_or_scope if hasattr(user_or_scope, "roles") else get_scope(user_or_scope)
     return scope.superuser or any(r != GUARDIAN_ROLE for r, _u, _s in scope.roles)
+
+
+def holds_any_perm(user_or_scope) -> bool:
+    """Holds some permission on some unit subtree (staff at work, not only a family member)."""
+    scope = user_or_scope if hasattr(user_or_scope, "perm_prefixes") else get_scope(user_or_scope)
+    return scope.superuser or any(scope.perm_prefixes.values())

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from activities.forms import DT_WIDGET, settle_choices
 from core.feedback import flash_validation_error
 from core.ids import IdModelChoiceField, parse_id
+from core.perms import can, perm_paths
 from core.scoping import fetch_for, get_scope, prefix_q
 from courses import selectors, services
 from courses.models import (
@@ -31,13 +32,14 @@ from courses.models import (
     SchoolSetting,
     TopicRequest,
 )
+from courses.perms import MANAGE
 from org.models import Kind, OrgUnit
 
 _error = flash_validation_error
 
 
 def _is_manager(user) -> bool:
-    return get_scope(user).has_perm_anywhere("courses.manage")
+    return can(user, MANAGE)
 
 
 def _managed_units(user):
@@ -45,7 +47,7 @@ def _managed_units(user):
     qs = OrgUnit.objects.visible_to(user).filter(is_active=True, kind__in=[Kind.DISTRICT, Kind.STREET, Kind.SCHOOL])
     if scope.superuser:
         return qs
-    q = prefix_q("path", scope.perm_prefixes.get("courses.manage", ()))
+    q = prefix_q("path", perm_paths(scope, MANAGE))
     return qs.filter(q) if q is not None else qs.none()
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from core.perms import holds_any_perm, perm_paths
 from core.scoping import get_scope, prefix_q
 from homeschool.models import (
     OVERSEE,
@@ -114,7 +115,7 @@ def visit_classes(user):
     qs = OrgUnit.objects.visible_to(user).filter(kind=Kind.CLASS, is_active=True)
     if scope.superuser:
         return qs
-    q = prefix_q("path", tuple(scope.perm_prefixes.get(TEACH, ())) + tuple(scope.perm_prefixes.get(OVERSEE, ())))
+    q = prefix_q("path", perm_paths(scope, TEACH, OVERSEE))
     return qs.filter(q) if q is not None else qs.none()
 
 
@@ -180,7 +181,7 @@ def guides_for(user, *, stage: str = "", topic: str = ""):
     qs = MicroGuide.objects.visible_to(user).filter(is_published=True).select_related("author_unit")
     if scope.guardian_id:
         stages = family_stages(user)
-        if not (scope.perm_prefixes or scope.superuser):
+        if not holds_any_perm(scope):
             qs = qs.filter(Q(stage="") | Q(stage__in=stages))
         qs = qs.annotate(is_read=Exists(GuideRead.objects.filter(guide=OuterRef("pk"), guardian_id=scope.guardian_id)))
     if stage:

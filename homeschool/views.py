@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.perms import can, require
 from core.scoping import fetch_for, get_scope
 from homeschool import selectors, services
 from homeschool.forms import (
@@ -39,6 +40,7 @@ from homeschool.models import (
     Stage,
     Topic,
 )
+from homeschool.perms import MANAGE_POOL
 from notices.files import attachment_response, validate_upload
 from notices.selectors import own_children
 from org.models import Kind, OrgUnit, SchoolClass
@@ -83,8 +85,8 @@ def consultations(request):
             "status": status,
             "statuses": ConsultStatus.choices,
             "is_family": bool(scope.guardian_id),
-            "oversees": scope.superuser or bool(scope.perm_prefixes.get(OVERSEE)),
-            "manages_pool": any(r == "district_admin" for r in scope.role_names) or scope.superuser,
+            "oversees": can(user, OVERSEE),
+            "manages_pool": can(user, MANAGE_POOL),
         },
     )
 
@@ -166,9 +168,8 @@ def message_attachment(request, pk):
 
 @login_required
 def reply_times(request):
+    require(request.user, OVERSEE)
     scope = get_scope(request.user)
-    if not (scope.superuser or scope.perm_prefixes.get(OVERSEE)):
-        raise PermissionDenied
     district_id = next(iter(scope.district_ids), None)
     start, _end, semester = services.current_semester(district_id) if district_id else (timezone.localdate().replace(month=1, day=1), None, "")
     figures = selectors.reply_times(request.user, since=start)
@@ -329,7 +330,7 @@ def visit_class(request, class_id):
     if not selectors.visit_classes(request.user).filter(pk=school_class.pk).exists():
         raise Http404
     data = selectors.class_visits(request.user, school_class)
-    can_plan = get_scope(request.user).can(TEACH, school_class)
+    can_plan = can(request.user, TEACH, school_class)
     form = VisitPlanForm([r["student"] for r in data["rows"]], request.POST or None) if can_plan else None
     if request.method == "POST":
         if not can_plan:
@@ -351,7 +352,7 @@ def visit_class(request, class_id):
 @login_required
 def visit(request, pk):
     item = fetch_for(request.user, HomeVisit.objects.select_related("student", "school_class"), pk)
-    can_edit = get_scope(request.user).can(TEACH, item)
+    can_edit = can(request.user, TEACH, item)
     initial = {
         "status": item.status if item.status != "planned" else "done",
         "mode": item.mode,
@@ -384,7 +385,7 @@ def visit(request, pk):
 @login_required
 def experts(request):
     scope = get_scope(request.user)
-    districts = [u for u in OrgUnit.objects.visible_to(request.user).filter(kind=Kind.DISTRICT, id__in=scope.district_ids) if scope.can(OVERSEE, u)]
+    districts = [u for u in OrgUnit.objects.visible_to(request.user).filter(kind=Kind.DISTRICT, id__in=scope.district_ids) if can(request.user, OVERSEE, u)]
     if not districts and not scope.superuser:
         raise PermissionDenied
     district = districts[0] if districts else None

@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 
 from core.crypto import mask_phone
+from core.perms import can
 from core.scoping import get_scope
 from notices.models import (
     Channel,
@@ -32,6 +33,7 @@ from org.models import Kind, OrgUnit
 from people.contact import log_export
 from people.contact import show as show_phones
 from people.models import Guardianship, Student
+from people.perms import VIEW as PEOPLE_VIEW
 
 INBOX_PAGE = 20
 
@@ -371,8 +373,7 @@ def class_receipts(notice: Notice, class_id: int):
 def may_list_families(user, school_class: OrgUnit | None = None) -> bool:
     """Family names and phones (the class report, the export) need people.view: a street workstation
     that sent a notice to its schools follows the figures, not who the families are."""
-    scope = get_scope(user)
-    return scope.can("people.view", school_class) if school_class is not None else scope.has_perm_anywhere("people.view")
+    return can(user, PEOPLE_VIEW, school_class)
 
 
 REPORT_PAGE = 20  # families per page of the class report: a phone's screenful or three

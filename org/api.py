@@ -6,6 +6,7 @@ from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
 from core.api import MAX_ID, Pagination
+from core.perms import can
 from core.scoping import fetch_for, get_scope, prefix_q
 from org.models import Kind, OrgUnit, PartnerCategory, Stage
 
@@ -87,7 +88,7 @@ def unit_detail(request, unit_id: int = Path(..., ge=1, le=MAX_ID)):
     ancestors = list(visible.filter(id__in=unit.ancestor_ids).order_by("depth").only("id", "name", "kind"))
     children_count = visible.filter(parent=unit, is_active=True).count()
     # Only those who may reset the code (people.manage) hand it out; others do not get it.
-    can_invite = unit.kind == Kind.CLASS and get_scope(user).can("people.manage", unit)
+    can_invite = unit.kind == Kind.CLASS and can(user, "people.manage", unit)
     unit.api_ancestors = ancestors
     unit.children_count = children_count
     unit.api_invite_code = unit.invite_code if can_invite else None

@@ -9,10 +9,12 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from core.scoping import fetch_for, get_scope
+from core.perms import can
+from core.scoping import fetch_for
 from org import selectors, services
 from org.forms import UnitForm
 from org.models import ALLOWED_CHILDREN, Kind, OrgUnit, SchoolClass
+from org.perms import MANAGE as ORG_MANAGE
 
 CHILDREN_PER_PAGE = 50
 TREE_CHILDREN_LIMIT = 200
@@ -76,11 +78,10 @@ def unit_children(request, pk):
 def unit_detail(request, pk):
     user = request.user
     unit = fetch_for(user, OrgUnit, pk)
-    scope = get_scope(user)
     all_children = sorted(selectors.units_for(user).filter(parent=unit), key=selectors.sibling_key)
     page = Paginator(all_children, CHILDREN_PER_PAGE).get_page(request.GET.get("page"))
     selectors.with_counts(user, [unit, *page.object_list])
-    can_manage = scope.can("org.manage", unit)
+    can_manage = can(user, ORG_MANAGE, unit)
     parent = unit.parent if unit.parent_id else None
     parent_active = parent is None or parent.is_active
     context = {
@@ -100,8 +101,8 @@ def unit_detail(request, pk):
     if unit.kind == Kind.CLASS:
         context.update(
             {
-                "can_roster": scope.can("people.view", unit),
-                "can_invite": scope.can("people.manage", unit),
+                "can_roster": can(user, "people.view", unit),
+                "can_invite": can(user, "people.manage", unit),
                 "class_teachers": selectors.class_teacher_names([unit.id]).get(unit.id, []),
             }
         )
@@ -214,7 +215,6 @@ def class_roster(request, pk):
 
     user = request.user
     school_class = fetch_for(user, SchoolClass, pk, perm="people.view")
-    scope = get_scope(user)
     query = request.GET.get("q", "").strip()[:50]
     roster = roster_page(user, school_class, page=request.GET.get("page"), query=query)
     # Full numbers for the class teacher, one access row per view; others reveal a student's on its page.
@@ -230,7 +230,7 @@ def class_roster(request, pk):
             "query": query,
             "full_contact": phones.full,
             "contact": phones.level,
-            "can_invite": scope.can("people.manage", school_class),
+            "can_invite": can(user, "people.manage", school_class),
             "class_teachers": selectors.class_teacher_names([school_class.id]).get(school_class.id, []),
         },
     )

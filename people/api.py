@@ -15,9 +15,10 @@ from ninja.pagination import paginate
 
 from audit.services import record_access
 from core.api import MAX_ID, Pagination
+from core.perms import can
 from core.scoping import fetch_for, get_scope
 from org.models import Kind, OrgUnit
-from people import contact
+from people import contact, perms
 from people.models import Gender, Guardian, Guardianship, Relation, Student
 
 router = Router(tags=["学生与家长"])
@@ -156,7 +157,6 @@ def student_detail(
     student = fetch_for(
         user, Student.objects.select_related("school", "school_class"), student_id, perm="people.view"
     )
-    scope = get_scope(user)
     links = list(
         Guardianship.objects.filter(student=student, guardian__in=Guardian.objects.visible_to(user), guardian__is_active=True)
         .select_related("guardian")
@@ -191,7 +191,7 @@ def student_detail(
         "id_number_masked": student.id_number_masked,
         "guardians": guardians,
     }
-    if scope.can("people.view_identity", student):
+    if can(user, perms.VIEW_IDENTITY, student):
         # One access row per read, whichever identity numbers it disclosed.
         out["student_no"] = student.student_no
         disclosed = "student_no"

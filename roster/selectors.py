@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 
+from core.perms import perm_paths
 from core.scoping import get_scope
 from org.models import Kind, OrgUnit
+from people.perms import VIEW as PEOPLE_VIEW
 from roster.models import ImportJob, ImportProblem
 
 PROBLEMS_PER_PAGE = 50
@@ -40,7 +42,7 @@ def export_roots(user) -> list[OrgUnit]:
     if scope.superuser:
         roots = list(visible.filter(kind=Kind.DISTRICT).order_by("name"))
     else:
-        paths = scope.perm_prefixes.get("people.view", ())
+        paths = perm_paths(scope, PEOPLE_VIEW)
         roots = list(visible.filter(path__in=paths).order_by("path"))
     out: list[OrgUnit] = []
     for unit in roots:
