@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.perms import can, require
+from core.perms import can, requires
 from core.scoping import fetch_for, get_scope
 from homeschool import selectors, services
 from homeschool.forms import (
@@ -167,8 +167,8 @@ def message_attachment(request, pk):
 
 
 @login_required
+@requires(OVERSEE)
 def reply_times(request):
-    require(request.user, OVERSEE)
     scope = get_scope(request.user)
     district_id = next(iter(scope.district_ids), None)
     start, _end, semester = services.current_semester(district_id) if district_id else (timezone.localdate().replace(month=1, day=1), None, "")

@@ -34,6 +34,7 @@ from people.contact import log_export
 from people.contact import show as show_phones
 from people.models import Guardianship, Student
 from people.perms import VIEW as PEOPLE_VIEW
+from people.perms import VIEW_CONTACT as PEOPLE_VIEW_CONTACT
 
 INBOX_PAGE = 20
 
@@ -444,7 +445,6 @@ def export_rows(user, notice: Notice, chunk: int = 2000):
 def _export_rows(user, notice: Notice, chunk: int):
     from django.utils import timezone
 
-    scope = get_scope(user)
     class_filter = followed_class_ids(user, notice)
     followed = None if class_filter is None else set(class_filter)
     qs = Receipt.objects.filter(notice=notice, guardian__isnull=False)
@@ -456,7 +456,7 @@ def _export_rows(user, notice: Notice, chunk: int):
     class_ids = set(qs.values_list("school_class_id", flat=True).distinct())
     class_ids |= set(ReceiptClass.objects.filter(notice=notice).values_list("school_class_id", flat=True).distinct())
     units = _class_units(class_ids, notice.district_id)
-    contact = {cid: scope.can("people.view_contact", u) for cid, u in units.items()}
+    contact = {cid: can(user, PEOPLE_VIEW_CONTACT, u) for cid, u in units.items()}
     if any(contact.values()):
         log_export(user, notice, where="通知阅读情况")
     status_label = dict(DeliveryStatus.choices)

@@ -60,7 +60,6 @@ def student_detail(request, pk):
         "phones_revealed": phones.revealed,
         "can_identity": can_identity,
         "reveal": reveal,
-        "can_roster": can(user, perms.VIEW, student.school_class),
         "class_teachers": class_teacher_names([student.school_class_id]).get(student.school_class_id, []),
     }
     return render(request, "people/student_detail.html", context)
