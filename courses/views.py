@@ -30,7 +30,6 @@ from courses.models import (
     Lesson,
     LessonWatch,
     SchoolSetting,
-    TopicRequest,
 )
 from courses.perms import MANAGE
 from org.models import Kind, OrgUnit
@@ -165,7 +164,7 @@ def course_create(request):
 @login_required
 def course_detail(request, pk):
     user = request.user
-    course = fetch_for(user, Course.objects.select_related("owner_unit", "topic"), pk)
+    course = selectors.get_course_for(user, pk)
     manage = services.can_manage(user, course)
     scope = get_scope(user)
     lessons = list(course.lessons.select_related("activity").prefetch_related("activity__sessions"))
@@ -187,7 +186,7 @@ def course_detail(request, pk):
 @login_required
 @require_POST
 def course_publish(request, pk):
-    course = fetch_for(request.user, Course, pk, perm="courses.manage")
+    course = selectors.get_course_for(request.user, pk, for_write=True)
     try:
         services.course_publish(actor=request.user, course=course)
     except ValidationError as exc:
@@ -200,7 +199,7 @@ def course_publish(request, pk):
 @login_required
 @require_POST
 def course_book(request, pk):
-    course = fetch_for(request.user, Course, pk)
+    course = selectors.get_course_for(request.user, pk)
     try:
         if request.POST.get("cancel") == "1":
             services.course_unbook(actor=request.user, course=course)
@@ -216,7 +215,7 @@ def course_book(request, pk):
 @login_required
 @require_POST
 def course_rate(request, pk):
-    course = fetch_for(request.user, Course, pk)
+    course = selectors.get_course_for(request.user, pk)
     try:
         services.course_rate(actor=request.user, course=course, stars=request.POST.get("stars"), comment=request.POST.get("comment", ""))
     except ValidationError as exc:
@@ -229,7 +228,7 @@ def course_rate(request, pk):
 @login_required
 @require_POST
 def lesson_create(request, pk):
-    course = fetch_for(request.user, Course, pk, perm="courses.manage")
+    course = selectors.get_course_for(request.user, pk, for_write=True)
     form = LessonForm(request.POST, request.FILES, mode=course.mode)
     if not form.is_valid():
         messages.error(request, _("课时信息填写有误：") + "；".join(f"{form.fields[k].label}：{v[0]}" for k, v in form.errors.items()))
@@ -250,7 +249,7 @@ def lesson_create(request, pk):
 @login_required
 @require_POST
 def lesson_schedule(request, pk):
-    lesson = fetch_for(request.user, Lesson.objects.select_related("course__owner_unit"), pk, perm="courses.manage")
+    lesson = selectors.get_lesson_for(request.user, pk, for_write=True)
     form = ScheduleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请填写场次的开始和结束时间。"))
@@ -287,7 +286,7 @@ def lesson_detail(request, pk):
 @require_POST
 def lesson_progress(request, pk):
     """Playback beacon: the player's current position, sent every few seconds while playing."""
-    lesson = fetch_for(request.user, Lesson.objects.select_related("course__owner_unit"), pk)
+    lesson = selectors.get_lesson_for(request.user, pk)
     try:
         watch = services.watch_beacon(actor=request.user, lesson=lesson, position=request.POST.get("position"))
     except ValidationError as exc:
@@ -301,7 +300,7 @@ def lesson_progress(request, pk):
 
 @login_required
 def lesson_video(request, pk):
-    lesson = fetch_for(request.user, Lesson, pk)
+    lesson = selectors.get_lesson_for(request.user, pk)
     if not lesson.video:
         raise Http404
     response = FileResponse(lesson.video.open("rb"), content_type=lesson.video_type or "video/mp4")
@@ -312,7 +311,7 @@ def lesson_video(request, pk):
 @login_required
 @require_POST
 def homework_submit(request, pk):
-    lesson = fetch_for(request.user, Lesson, pk)
+    lesson = selectors.get_lesson_for(request.user, pk)
     try:
         services.homework_submit(actor=request.user, lesson=lesson, text=request.POST.get("text", ""))
     except ValidationError as exc:
@@ -324,7 +323,7 @@ def homework_submit(request, pk):
 
 @login_required
 def homework_review(request, pk):
-    course = fetch_for(request.user, Course, pk, perm="courses.manage")
+    course = selectors.get_course_for(request.user, pk, for_write=True)
     items = Homework.objects.visible_to(request.user).filter(lesson__course=course).select_related("lesson", "guardian").order_by("feedback_at", "-submitted_at")
     return render(request, "courses/homework_review.html", {"course": course, "items": items[:200]})
 
@@ -395,7 +394,7 @@ def topic_propose(request):
 @login_required
 @require_POST
 def topic_vote(request, pk):
-    topic = fetch_for(request.user, TopicRequest, pk)
+    topic = selectors.get_topic_for(request.user, pk)
     try:
         services.topic_vote(actor=request.user, topic=topic, vote=request.POST.get("vote", "1") == "1")
     except ValidationError as exc:
@@ -406,7 +405,7 @@ def topic_vote(request, pk):
 @login_required
 @require_POST
 def topic_adopt(request, pk):
-    topic = fetch_for(request.user, TopicRequest.objects.select_related("school"), pk, perm="courses.manage")
+    topic = selectors.get_topic_for(request.user, pk, for_write=True)
     try:
         course = services.topic_adopt(actor=request.user, topic=topic, mode=request.POST.get("mode") or CourseMode.OFFLINE,
                                       lecturer_name=request.POST.get("lecturer_name", ""))

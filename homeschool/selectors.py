@@ -10,7 +10,7 @@ from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from core.perms import holds_any_perm, perm_paths
-from core.scoping import get_scope, prefix_q
+from core.scoping import fetch_for, get_scope, prefix_q
 from homeschool.models import (
     OVERSEE,
     TEACH,
@@ -197,3 +197,15 @@ def guide_figures(guide_ids) -> dict[int, dict]:
         reads=Count("id"), ratings=Count("rating"), avg=Avg("rating")
     )
     return {r["guide_id"]: r for r in rows}
+
+
+def get_consultation_for(user, consultation_id) -> Consultation:
+    """The consultation page's and the API's one way to a consultation the user sees (its family, its
+    class's teachers, those who oversee, the expert asked), else 404. Who may write what on it — the
+    family's follow-up or the teacher's reply — is the service's decision (services.is_family_side)."""
+    return fetch_for(user, Consultation.objects.select_related("student", "school_class__parent__parent", "guardian"), consultation_id)
+
+
+def get_guide_for(user, guide_id) -> MicroGuide:
+    """The guide page's and the API's one way to a micro-guide the user sees, else 404."""
+    return fetch_for(user, MicroGuide.objects.select_related("author_unit"), guide_id)

@@ -36,7 +36,6 @@ from homeschool.models import (
     ConsultStatus,
     Expert,
     HomeVisit,
-    MicroGuide,
     Stage,
     Topic,
 )
@@ -116,7 +115,7 @@ def consultation_new(request):
 
 @login_required
 def consultation(request, pk):
-    item = fetch_for(request.user, Consultation.objects.select_related("student", "school_class__parent__parent", "guardian"), pk)
+    item = selectors.get_consultation_for(request.user, pk)
     family = services.is_family_side(request.user, item)
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -150,7 +149,7 @@ def consultation(request, pk):
 def consultation_close(request, pk):
     if (refused := _post_only(request)) is not None:
         return refused
-    item = fetch_for(request.user, Consultation, pk)
+    item = selectors.get_consultation_for(request.user, pk)
     services.consultation_close(actor=request.user, consultation=item)
     messages.success(request, _("咨询已关闭。"))
     return redirect("homeschool:consultation", pk=item.pk)
@@ -204,7 +203,7 @@ def faq_new(request):
     user = request.user
     source = None
     if request.GET.get("from") or request.POST.get("from"):
-        source = fetch_for(user, Consultation.objects.select_related("student", "guardian", "school_class__parent__parent"), request.GET.get("from") or request.POST.get("from"))
+        source = selectors.get_consultation_for(user, request.GET.get("from") or request.POST.get("from"))
     scope = get_scope(user)
     district_id = source.district_id if source else next(iter(scope.district_ids), None)
     if not district_id or not services.can_write_faq(user, district_id):
@@ -274,7 +273,7 @@ def guide_new(request):
 
 @login_required
 def guide(request, pk):
-    item = fetch_for(request.user, MicroGuide.objects.select_related("author_unit"), pk)
+    item = selectors.get_guide_for(request.user, pk)
     read = services.guide_mark_read(actor=request.user, guide=item)
     figures = selectors.guide_figures([item.pk]).get(item.pk, {})
     return render(request, "homeschool/guide.html", {"item": item, "read": read, "figures": figures, "stars": range(1, 6)})
@@ -284,7 +283,7 @@ def guide(request, pk):
 def guide_rate(request, pk):
     if (refused := _post_only(request)) is not None:
         return refused
-    item = fetch_for(request.user, MicroGuide, pk)
+    item = selectors.get_guide_for(request.user, pk)
     try:
         services.guide_rate(actor=request.user, guide=item, rating=request.POST.get("rating"))
     except (ValidationError, PermissionDenied) as exc:

@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 from accounts.models import RoleAssignment
 from accounts.roles import Role
 from core.perms import can, perm_paths
-from core.scoping import get_scope
+from core.scoping import fetch_for, get_scope
 from org.models import Kind, OrgUnit
 from org.perms import MANAGE
 
@@ -213,3 +213,9 @@ def _headline_counts(user) -> dict:
         out["activated"] = g["activated"]
         out["activated_pct"] = round(100 * g["activated"] / g["total"]) if g["total"] else 0
     return out
+
+
+def get_unit_for(user, unit_id, *, for_write: bool = False) -> OrgUnit:
+    """The unit pages' and the API's one way to a unit: any unit the user sees (org.manage on it with
+    for_write), else 404."""
+    return fetch_for(user, OrgUnit, unit_id, perm=MANAGE if for_write else None)

@@ -59,7 +59,7 @@ def tree(request):
 @login_required
 def unit_children(request, pk):
     """HTMX partial: the visible children of a unit, each expandable in turn."""
-    unit = fetch_for(request.user, OrgUnit, pk)
+    unit = selectors.get_unit_for(request.user, pk)
     children = selectors.children_of(request.user, unit)
     more = len(children) > TREE_CHILDREN_LIMIT
     return render(
@@ -77,7 +77,7 @@ def unit_children(request, pk):
 @login_required
 def unit_detail(request, pk):
     user = request.user
-    unit = fetch_for(user, OrgUnit, pk)
+    unit = selectors.get_unit_for(user, pk)
     all_children = sorted(selectors.units_for(user).filter(parent=unit), key=selectors.sibling_key)
     page = Paginator(all_children, CHILDREN_PER_PAGE).get_page(request.GET.get("page"))
     selectors.with_counts(user, [unit, *page.object_list])
@@ -126,7 +126,7 @@ def _apply_errors(form, exc: ValidationError) -> None:
 @login_required
 def unit_add(request, pk):
     user = request.user
-    parent = fetch_for(user, OrgUnit, pk, perm="org.manage")
+    parent = selectors.get_unit_for(user, pk, for_write=True)
     allowed = sorted(ALLOWED_CHILDREN[Kind(parent.kind)], key=selectors.KIND_RANK.get)
     context = {"parent": parent, "crumbs": selectors.breadcrumb(user, parent), "allowed": [(k, Kind(k).label) for k in allowed]}
     if not parent.is_active:
@@ -160,7 +160,7 @@ def unit_add(request, pk):
 @login_required
 def unit_edit(request, pk):
     user = request.user
-    unit = fetch_for(user, OrgUnit, pk, perm="org.manage")
+    unit = selectors.get_unit_for(user, pk, for_write=True)
     form = UnitForm(request.POST or None, kind=unit.kind, district_id=unit.district_id, instance=unit)
     if request.method == "POST" and form.is_valid():
         try:
@@ -185,7 +185,7 @@ def unit_edit(request, pk):
 def unit_toggle(request, pk):
     """POST active=0 switches the unit and its subtree off, active=1 back on."""
     user = request.user
-    unit = fetch_for(user, OrgUnit, pk, perm="org.manage")
+    unit = selectors.get_unit_for(user, pk, for_write=True)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     wanted = request.POST.get("active")

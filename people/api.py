@@ -18,7 +18,7 @@ from core.api import MAX_ID, Pagination
 from core.perms import can
 from core.scoping import fetch_for, get_scope
 from org.models import Kind, OrgUnit
-from people import contact, perms
+from people import contact, perms, selectors
 from people.models import Gender, Guardian, Guardianship, Relation, Student
 
 router = Router(tags=["学生与家长"])
@@ -154,9 +154,7 @@ def student_detail(
     show: Literal["phone"] | None = Query(None, description="phone：请求显示完整手机号（学校管理员；记入访问审计）"),
 ):
     user = request.user
-    student = fetch_for(
-        user, Student.objects.select_related("school", "school_class"), student_id, perm="people.view"
-    )
+    student = selectors.get_student_for(user, student_id)
     links = list(
         Guardianship.objects.filter(student=student, guardian__in=Guardian.objects.visible_to(user), guardian__is_active=True)
         .select_related("guardian")

@@ -5,10 +5,10 @@ from django.shortcuts import render
 
 from audit.services import record_access
 from core.perms import can
-from core.scoping import fetch_for, get_scope
+from core.scoping import get_scope
 from org.selectors import breadcrumb, class_teacher_names
 from people import contact, perms, selectors
-from people.models import GRANDPARENT_RELATIONS, Student
+from people.models import GRANDPARENT_RELATIONS
 
 # Stored with each access row; audit data, so not translated.
 REASON_VIEW_ID_NUMBER = "查看身份证号"
@@ -40,7 +40,7 @@ def my_classes(request):
 @login_required
 def student_detail(request, pk):
     user = request.user
-    student = fetch_for(user, Student.objects.select_related("school", "school_class"), pk, perm="people.view")
+    student = selectors.get_student_for(user, pk)
     # The 学籍号 is "G" + the ID number: both are shown in full only on request, one access-log row per showing.
     can_identity = can(user, perms.VIEW_IDENTITY, student)
     reveal = can_identity and request.GET.get("show") == "id"
