@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.http import Http404
 
 from core.crypto import mask_phone
 from core.perms import can
-from core.scoping import get_scope
+from core.scoping import fetch_for, get_scope
 from notices.models import (
     Channel,
     Delivery,
@@ -557,3 +558,13 @@ def unread_counts(user) -> dict[str, int]:
         unread=Count("id", filter=Q(read_at__isnull=True) & live),
         awaiting_reply=Count("id", filter=Q(replied_at__isnull=True) & ~Q(notice__reply_kind=ReplyKind.NONE) & live),
     )
+
+
+def get_notice_for(user, notice_id, *, for_write: bool = False) -> Notice:
+    """The staff pages' and the API's one way to a notice the user follows as staff (its sender, those
+    above the sender, the teachers of an addressed class), else 404; with for_write, only one the user
+    manages (remind, withdraw). Recipients open theirs through services.notice_open (their receipt)."""
+    notice = fetch_for(user, Notice.objects.select_related("sender_unit"), notice_id)
+    if not (manages(user, notice) if for_write else can_view_notice_as_staff(user, notice)):
+        raise Http404
+    return notice
