@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.test import override_settings
 from django.urls import NoReverseMatch, path, reverse
 
 from accounts import roles
 from core import kpi
+from core.management.commands import demo as demo_command
 from core.modules import Module, demo_steps, get_module, modules
 from gongyu.urls import module_urlpatterns
 from gongyu.views import _all_cards, home
@@ -116,3 +118,10 @@ def test_a_new_module_appears_everywhere(fake_module, client, world):
 def test_without_the_module_its_urls_do_not_exist():
     with pytest.raises(NoReverseMatch):
         reverse("fakemodule:home")
+
+
+def test_the_demo_command_runs_each_modules_step_in_order(monkeypatch):
+    calls = []
+    monkeypatch.setattr(demo_command, "call_command", lambda name, **kw: calls.append((name, {k: v for k, v in kw.items() if k not in ("stdout", "stderr")})))
+    call_command("demo", students=200, seed=7, if_empty=True)
+    assert calls == [("build_demo", {"students": 200, "seed": 7, "if_empty": True}), ("demo_activities", {}), ("demo_notices", {})]
