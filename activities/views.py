@@ -54,20 +54,6 @@ def _is_staff(user) -> bool:
     return can(user, MANAGE)
 
 
-def _managed_activity(request, pk) -> Activity:
-    activity = fetch_for(request.user, Activity, pk)
-    if not services.can_manage(request.user, activity):
-        raise Http404
-    return activity
-
-
-def _managed_session(request, pk) -> ActivitySession:
-    session = fetch_for(request.user, ActivitySession.objects.select_related("activity__owner_unit"), pk)
-    if not services.can_manage(request.user, session.activity):
-        raise Http404
-    return session
-
-
 def _family(request):
     """The signed-in guardian and their children (through the scoping layer)."""
     scope = get_scope(request.user)
@@ -209,7 +195,7 @@ def activity_create(request):
 
 @login_required
 def activity_edit(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     form = ActivityForm(request.POST or None, instance=activity, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -232,7 +218,7 @@ def activity_edit(request, pk):
 @login_required
 @require_POST
 def activity_submit(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     try:
         services.activity_submit(actor=request.user, activity=activity)
     except ValidationError as exc:
@@ -264,7 +250,7 @@ def activity_approve(request, pk):
 @login_required
 @require_POST
 def activity_cancel(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     services.activity_cancel(actor=request.user, activity=activity, reason=request.POST.get("reason", ""))
     messages.success(request, _("活动已取消，所有报名同时取消。"))
     return redirect("activities:detail", pk=activity.pk)
@@ -273,7 +259,7 @@ def activity_cancel(request, pk):
 @login_required
 @require_POST
 def session_add(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     form = SessionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("场次时间填写有误：结束时间应晚于开始时间。"))
@@ -292,7 +278,7 @@ def session_add(request, pk):
 @login_required
 @require_POST
 def session_capacity(request, pk):
-    session = _managed_session(request, pk)
+    session = selectors.get_session_for(request.user, pk, for_write=True)
     raw = (request.POST.get("capacity") or "").strip()
     capacity = parse_int(raw, max_value=MAX_CAPACITY) if raw else None
     if raw and capacity is None:
@@ -313,7 +299,7 @@ def session_capacity(request, pk):
 @login_required
 @require_POST
 def signup(request, pk):
-    session = fetch_for(request.user, ActivitySession, pk)
+    session = selectors.get_session_for(request.user, pk)
     try:
         s = services.signup_create(
             actor=request.user, session_id=session.pk, include_self=request.POST.get("self") == "1",
@@ -348,7 +334,7 @@ def signup_cancel(request, pk):
 @login_required
 def session_export(request, pk):
     """The organiser's sign-up list as an Excel file (names, class, status, check-in)."""
-    session = _managed_session(request, pk)
+    session = selectors.get_session_for(request.user, pk, for_write=True)
     signups = (
         SignUp.objects.visible_to(request.user).filter(session=session).exclude(status=SignUpStatus.CANCELLED)
         .select_related("guardian").prefetch_related("persons__student__school_class", "persons__guardian")
@@ -383,7 +369,7 @@ def _checkin_url(request, session: ActivitySession) -> str:
 @login_required
 def session_qr(request, pk):
     """The organiser's big-screen page: a QR code that changes every 30 seconds, and the live count."""
-    session = _managed_session(request, pk)
+    session = selectors.get_session_for(request.user, pk, for_write=True)
     ctx = {"session": session, "activity": session.activity, **_qr_context(request, session)}
     return render(request, "activities/qr.html", ctx)
 
@@ -402,7 +388,7 @@ def _qr_context(request, session):
 @login_required
 def session_qr_live(request, pk):
     """The part of the QR page that is replaced every 30 seconds (fetched by activities/qr.js)."""
-    session = _managed_session(request, pk)
+    session = selectors.get_session_for(request.user, pk, for_write=True)
     return render(request, "activities/_qr_live.html", {"session": session, **_qr_context(request, session)})
 
 
@@ -476,7 +462,7 @@ def checkin(request, pk):
 @login_required
 def session_attendance(request, pk):
     """Manual and bulk check-in by the organiser: tick boxes, or paste a paper list of names."""
-    session = _managed_session(request, pk)
+    session = selectors.get_session_for(request.user, pk, for_write=True)
     guardians, students = services.checkin_candidates(actor=request.user, session=session)
     preview = None
     if request.method == "POST":
@@ -534,7 +520,7 @@ def activity_rate(request, pk):
 @login_required
 @require_POST
 def activity_photos(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     try:
         photos = services.photos_add(actor=request.user, activity=activity, files=request.FILES.getlist("photos"),
                                      caption=request.POST.get("caption", ""))
@@ -564,7 +550,7 @@ def photo(request, pk):
 @login_required
 @require_POST
 def activity_minutes(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     try:
         services.minutes_save(actor=request.user, activity=activity, text=request.POST.get("minutes", ""))
     except ValidationError as exc:

@@ -319,8 +319,9 @@ def test_the_page_and_the_api_share_the_getter():
     root = Path(settings.BASE_DIR)
     for app, getter in [("people", "get_student_for"), ("org", "get_unit_for"), ("homeschool", "get_consultation_for"),
                         ("homeschool", "get_guide_for"), ("courses", "get_lesson_for"), ("courses", "get_topic_for"),
-                        ("notices", "get_notice_for")]:
+                        ("notices", "get_notice_for"), ("activities", "get_session_for")]:
         for caller in ("views.py", "api.py"):
             assert f"selectors.{getter}(" in (root / app / caller).read_text(encoding="utf-8"), (app, caller, getter)
     assert "def _staff_notice" not in (root / "notices" / "views.py").read_text(encoding="utf-8")
     assert "def _staff_notice" not in (root / "notices" / "api.py").read_text(encoding="utf-8")
+    assert "def _managed_session" not in (root / "activities" / "views.py").read_text(encoding="utf-8")
