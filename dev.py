@@ -100,12 +100,9 @@ def cmd_run(argv: list[str]) -> int:
     say("preparing the database (migrate) …")
     manage("migrate", "--no-input", "-v", "0", env=env)
     students = os.environ.get("GONGYU_DEMO_STUDENTS", "3000")
-    say(f"demo district ({students} students; built on the first run only) …")
-    manage("build_demo", "--students", students, "--if-empty", env=env)
-    say("demo activities, check-ins and courses …")
-    manage("demo_activities", env=env)  # nothing if already there
-    say("demo notices with reads and replies, consultations and guides …")
-    manage("demo_notices", env=env)  # nothing if already there
+    say(f"demo district ({students} students; built on the first run only), then each module's demo data …")
+    # Every installed module's demo builder (core.modules), in order; each adds nothing if already there.
+    manage("demo", "--students", students, "--if-empty", env=env)
     port = free_port(int(os.environ.get("GONGYU_PORT", "8000")))
     # Requests are logged to a file: on the terminal they would push the address and log-ins out of sight.
     access_log = var_dir / "access.log"

@@ -1,10 +1,16 @@
-"""Roles and what each may see and do. A role is always held in a scope: an org unit, or a student
-for carers. This table is the only place that says what a role means; core.scoping applies it."""
+"""Roles and how far each reaches. A role is always held in a scope: an org unit, or a student for
+carers. What each role may do is declared by the apps beside their permissions (core.perms.Perm's
+holders, collected by role_perms()); this table says where a role is held and what it sees, and
+core.scoping applies both."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from functools import cache
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from core.modules import all_perms, on_forget
 
 
 class Role(models.TextChoices):
@@ -33,69 +39,72 @@ class RoleRule:
     sees_units: str = SUBTREE
     sees_students: bool = False  # every student under the unit
     student_assignable: bool = False  # may be held for one student (carer)
-    perms: frozenset[str] = field(default_factory=frozenset)  # named flags, granted on the unit's subtree
     is_admin: bool = False  # needs a second factor where GONGYU_ADMIN_2FA is on
     staff_session: bool = True  # 30-minute idle timeout
+    role: str = ""  # filled in from RULES' key
+
+    @property
+    def perms(self) -> frozenset[str]:
+        """Named flags, granted on the unit's subtree: what the modules' Perm declarations give this role."""
+        return role_perms().get(self.role, frozenset())
 
 
-# Permission flags (checked the same way in views, API, templates and exports):
-#   org.manage           create/edit/deactivate units in the subtree
-#   roles.manage         grant and revoke roles in the subtree
-#   people.view          see the students (and their guardians) in the subtree
-#   people.manage        edit students, guardians and guardianships in the subtree
-#   people.view_contact  see guardians' phone numbers unmasked on request (one student's, or in an export);
-#                        each showing writes an access row (people.contact)
-#   people.call_families see guardians' phone numbers unmasked without asking (the class teacher: calling
-#                        families is their job); each page view that shows them writes an access row
-#   people.view_identity see ID numbers unmasked
-#   consent.view         see guardians' consent records
-#   audit.view           read the audit log
-#   activities.manage    organise activities, campaigns and check-ins for audiences in the subtree; see coverage
-#   activities.approve   approve off-campus activities before sign-up opens
-#   courses.manage       run the parent school: courses, lessons, homework feedback, demand topics
-#   notices.send         send notices to audiences in the subtree; follow their read statistics
-#   notices.send_to_schools  send notices to the schools (staff, families) in the subtree; follow only one's own
-#   homeschool.teach     answer the class's consultations, plan and record home visits, publish micro-guides
-#   homeschool.oversee   consultation reply times, home-visit coverage of every class, FAQ and micro-guides
-RULES: dict[str, RoleRule] = {
-    Role.DISTRICT_ADMIN: RoleRule(
-        unit_kinds=frozenset({"district"}),
-        sees_students=True,
-        perms=frozenset({"org.manage", "roles.manage", "people.view", "people.manage", "consent.view", "audit.view",
-                         "activities.manage", "activities.approve", "courses.manage", "notices.send", "homeschool.oversee"}),
-        is_admin=True,
-    ),
+# What each role may do is declared by the apps, each beside its permissions (<app>/perms.py, listed in
+# its module.py; core.perms.Perm says which roles hold it); role_perms() collects them. This table says
+# only how far each role reaches.
+_RULES: dict[str, RoleRule] = {
+    Role.DISTRICT_ADMIN: RoleRule(unit_kinds=frozenset({"district"}), sees_students=True, is_admin=True),
     Role.DEPARTMENT_LIAISON: RoleRule(unit_kinds=frozenset({"department"}), sees_units=DISTRICT),
-    # A street workstation reaches its street's schools with notices, but does not oversee the schools' own.
-    Role.STREET_STAFF: RoleRule(unit_kinds=frozenset({"street"}), perms=frozenset({"activities.manage", "notices.send_to_schools"})),
-    Role.SCHOOL_ADMIN: RoleRule(
-        unit_kinds=frozenset({"school"}),
-        sees_students=True,
-        perms=frozenset(
-            {"org.manage", "roles.manage", "people.view", "people.manage", "people.view_contact", "people.view_identity", "consent.view",
-             "activities.manage", "activities.approve", "courses.manage", "notices.send", "homeschool.oversee"}
-        ),
-        is_admin=True,
-    ),
-    Role.CLASS_TEACHER: RoleRule(
-        unit_kinds=frozenset({"class"}),
-        sees_students=True,
-        perms=frozenset({"people.view", "people.manage", "people.view_contact", "people.call_families", "consent.view", "activities.manage", "notices.send", "homeschool.teach"}),
-    ),
-    Role.SUBJECT_TEACHER: RoleRule(unit_kinds=frozenset({"class"}), sees_students=True, perms=frozenset({"people.view"})),
-    Role.PSYCH_TEACHER: RoleRule(unit_kinds=frozenset({"school"}), sees_students=True, perms=frozenset({"people.view"})),
-    Role.HEALTH_VP: RoleRule(unit_kinds=frozenset({"school"}), sees_students=True, perms=frozenset({"people.view"})),
-    Role.GRID_WORKER: RoleRule(unit_kinds=frozenset({"community"}), student_assignable=True, perms=frozenset({"activities.manage"})),
-    Role.PARTNER_CONTACT: RoleRule(unit_kinds=frozenset({"partner"}), perms=frozenset({"activities.manage"})),
+    Role.STREET_STAFF: RoleRule(unit_kinds=frozenset({"street"})),
+    Role.SCHOOL_ADMIN: RoleRule(unit_kinds=frozenset({"school"}), sees_students=True, is_admin=True),
+    Role.CLASS_TEACHER: RoleRule(unit_kinds=frozenset({"class"}), sees_students=True),
+    Role.SUBJECT_TEACHER: RoleRule(unit_kinds=frozenset({"class"}), sees_students=True),
+    Role.PSYCH_TEACHER: RoleRule(unit_kinds=frozenset({"school"}), sees_students=True),
+    Role.HEALTH_VP: RoleRule(unit_kinds=frozenset({"school"}), sees_students=True),
+    Role.GRID_WORKER: RoleRule(unit_kinds=frozenset({"community"}), student_assignable=True),
+    Role.PARTNER_CONTACT: RoleRule(unit_kinds=frozenset({"partner"})),
     Role.VOLUNTEER: RoleRule(unit_kinds=frozenset({"district", "street", "community", "school", "partner"})),
     # Guardians are not granted by assignment: their scope is their Guardianship rows (people app),
     # so the family relation has one source of truth. Listed so that the role has a name and rules.
     Role.GUARDIAN: RoleRule(unit_kinds=frozenset(), staff_session=False),
 }
-
-# What a carer (a role held for one student) may do with that student.
-CARER_STUDENT_PERMS = frozenset({"people.view"})
-# What a guardian may do with their own children.
-GUARDIAN_STUDENT_PERMS = frozenset({"people.view", "family.view"})
+RULES: dict[str, RoleRule] = {role: replace(rule, role=str(role)) for role, rule in _RULES.items()}
 
 ADMIN_ROLES = frozenset(r for r, rule in RULES.items() if rule.is_admin)
+# Every role but the family's: whoever holds one works in the staff workspace.
+STAFF_ROLES = frozenset(r for r in RULES if r != Role.GUARDIAN)
+
+
+@cache
+def role_perms() -> dict[str, frozenset[str]]:
+    """Role -> the permission codes it holds on its unit's subtree, from every installed module's Perms."""
+    held: dict[str, set[str]] = {str(r): set() for r in RULES}
+    for perm in all_perms():
+        for role in perm.roles:
+            if role not in held:
+                raise ImproperlyConfigured(f"{perm!r} is granted to {role!r}, which is not a role (accounts.roles.Role)")
+            held[role].add(perm.code)
+    return {r: frozenset(p) for r, p in held.items()}
+
+
+@cache
+def _student_perms() -> dict[str, frozenset[str]]:
+    perms = all_perms()
+    return {"carer": frozenset(p.code for p in perms if p.carer), "guardian": frozenset(p.code for p in perms if p.guardian)}
+
+
+@on_forget
+def _forget() -> None:
+    role_perms.cache_clear()
+    _student_perms.cache_clear()
+
+
+def __getattr__(name: str):
+    # CARER_STUDENT_PERMS: what a carer (a role held for one student) may do with that student;
+    # GUARDIAN_STUDENT_PERMS: what a guardian may do with their own children. Built from the modules'
+    # declarations on first use (apps must be loaded), hence module attributes computed lazily.
+    if name == "CARER_STUDENT_PERMS":
+        return _student_perms()["carer"]
+    if name == "GUARDIAN_STUDENT_PERMS":
+        return _student_perms()["guardian"]
+    raise AttributeError(name)

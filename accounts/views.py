@@ -61,9 +61,9 @@ class PhoneAuthenticationForm(AuthenticationForm):
 def disabled_message(user) -> str:
     """Whom a disabled account asks: guardians their child's teacher or school, staff their administrator."""
     from accounts.models import RoleAssignment
-    from accounts.roles import Role
+    from accounts.roles import STAFF_ROLES
 
-    if RoleAssignment.objects.filter(user=user).exclude(role=Role.GUARDIAN).exists() or user.is_staff:
+    if RoleAssignment.objects.filter(user=user, role__in=STAFF_ROLES).exists() or user.is_staff:
         return _("该账号已停用。如需继续使用，请联系上级管理员（学校或区教育局管理员）。")
     return _("该账号已停用。如需继续使用，请联系孩子的班主任或学校管理员。")
 

@@ -12,7 +12,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from activities import qr, selectors, services
-from activities.models import Activity, ActivitySession, ActivityStatus, SignUp, SignUpStatus
+from activities.models import Activity, ActivityStatus, SignUp, SignUpStatus
 from core.api import MAX_ID, Pagination
 from core.api import refused as _refused
 from core.scoping import fetch_for, get_scope
@@ -151,7 +151,7 @@ class CheckInOut(Schema):
 
 @router.post("/sessions/{session_id}/checkin", response={200: CheckInOut, 409: ErrorOut}, url_name="activity_checkin", summary="扫码签到")
 def checkin(request, payload: CheckInIn, session_id: int = Path(..., ge=1, le=MAX_ID)):
-    session = fetch_for(request.user, ActivitySession, session_id)  # out of scope: 404 before any token check
+    session = selectors.get_session_for(request.user, session_id)  # out of scope: 404 before any token check
     try:
         qr.check_token(payload.token, session.pk)
         result = services.checkin_self(actor=request.user, session_id=session_id, include_self=payload.include_self,

@@ -2,9 +2,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, CampaignKind
+from activities.perms import MANAGE
 from activities.reach import audience_units
 from core.ids import IdModelChoiceField, IdModelMultipleChoiceField
+from core.perms import can, perm_paths
 from core.scoping import get_scope, prefix_q
+from notices.perms import SEND as NOTICES_SEND
 from org.models import Kind, OrgUnit
 
 MAX_CAPACITY = 100_000  # places in one session: beyond any venue, and within the database column
@@ -18,7 +21,7 @@ def organiser_units(user):
     qs = OrgUnit.objects.visible_to(user).filter(is_active=True)
     if scope.superuser:
         return qs.exclude(kind=Kind.GRADE)
-    q = prefix_q("path", scope.perm_prefixes.get("activities.manage", ()))
+    q = prefix_q("path", perm_paths(scope, MANAGE))
     return qs.filter(q).exclude(kind=Kind.GRADE) if q is not None else qs.none()
 
 
@@ -95,7 +98,7 @@ class ActivityForm(forms.ModelForm):
         ).filter(district_id__in=district_ids) if district_ids else OrgUnit.objects.none()
         if self.instance.pk:
             del self.fields["owner_unit"]
-        if not get_scope(user).has_perm_anywhere("notices.send"):
+        if not can(user, NOTICES_SEND):
             del self.fields["announce"]  # a partner or community cannot send notices: the tick would do nothing
         settle_choices(self, unit_fields=("owner_unit", "audience_units"), choice_fields=("kind", "audience"))
         if not self.instance.pk and not self.is_bound:

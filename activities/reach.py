@@ -9,10 +9,10 @@ who signed up)."""
 
 from __future__ import annotations
 
+from activities.perms import MANAGE
 from core.scoping import get_scope, prefix_q
 from org.models import Kind, OrgUnit
 
-MANAGE = "activities.manage"
 HOST_KINDS = (Kind.COMMUNITY, Kind.PARTNER)
 AUDIENCE_KINDS = (Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS)
 

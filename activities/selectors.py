@@ -16,9 +16,12 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.http import Http404
 from django.utils import timezone
 
+from activities import services
 from activities.models import (
+    Activity,
     ActivitySession,
     ActivityStatus,
     Audience,
@@ -27,7 +30,7 @@ from activities.models import (
     SignUpStatus,
 )
 from activities.sources import CAMPAIGN_SOURCE
-from core.scoping import get_scope
+from core.scoping import fetch_for, get_scope
 from ledger import registry as ledger_registry
 from ledger import rollup as period_rollup
 from ledger import services as ledger
@@ -256,3 +259,21 @@ def campaign_class_participation(*, campaign, unit: OrgUnit) -> list[CoverageRow
         CoverageRow(r["school_class_id"], r["school_class__name"], Kind.CLASS, r["school_class__path"], r["students"], r["took_part"])
         for r in counts
     ]
+
+
+def get_activity_for(user, activity_id, *, for_write: bool = False) -> Activity:
+    """The activity pages' one way to an activity the user sees; with for_write, one the user organises
+    (activities.manage on its owner or a co-organiser, services.can_manage), else 404."""
+    activity = fetch_for(user, Activity, activity_id)
+    if for_write and not services.can_manage(user, activity):
+        raise Http404
+    return activity
+
+
+def get_session_for(user, session_id, *, for_write: bool = False) -> ActivitySession:
+    """The session pages' and the API's one way to a session the user sees; with for_write, one of an
+    activity the user organises, else 404."""
+    session = fetch_for(user, ActivitySession.objects.select_related("activity__owner_unit"), session_id)
+    if for_write and not services.can_manage(user, session.activity):
+        raise Http404
+    return session

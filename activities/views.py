@@ -36,10 +36,12 @@ from activities.models import (
     SignUpPerson,
     SignUpStatus,
 )
+from activities.perms import APPROVE, MANAGE
 from audit.services import record
 from core import exports
 from core.feedback import flash_validation_error
 from core.ids import parse_id, parse_int
+from core.perms import can, perm_paths
 from core.scoping import fetch_for, get_scope, prefix_q
 from org.models import Kind, OrgUnit
 from people.models import Guardian, Student
@@ -49,21 +51,7 @@ _error = flash_validation_error
 
 
 def _is_staff(user) -> bool:
-    return get_scope(user).has_perm_anywhere("activities.manage")
-
-
-def _managed_activity(request, pk) -> Activity:
-    activity = fetch_for(request.user, Activity, pk)
-    if not services.can_manage(request.user, activity):
-        raise Http404
-    return activity
-
-
-def _managed_session(request, pk) -> ActivitySession:
-    session = fetch_for(request.user, ActivitySession.objects.select_related("activity__owner_unit"), pk)
-    if not services.can_manage(request.user, session.activity):
-        raise Http404
-    return session
+    return can(user, MANAGE)
 
 
 def _family(request):
@@ -116,7 +104,7 @@ def activity_list(request):
         ctx["managed"] = managed.order_by("-created_at")[:100]
         scope = get_scope(user)
         ctx["can_coverage"] = _coverage_units(user, scope).exists()
-        if scope.has_perm_anywhere("activities.approve"):
+        if can(user, APPROVE):
             ctx["pending"] = [
                 a for a in Activity.objects.visible_to(user).filter(status=ActivityStatus.PENDING).select_related("owner_unit")
                 .annotate(first_start=Min("sessions__starts_at"))
@@ -207,7 +195,7 @@ def activity_create(request):
 
 @login_required
 def activity_edit(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     form = ActivityForm(request.POST or None, instance=activity, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -230,7 +218,7 @@ def activity_edit(request, pk):
 @login_required
 @require_POST
 def activity_submit(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     try:
         services.activity_submit(actor=request.user, activity=activity)
     except ValidationError as exc:
@@ -262,7 +250,7 @@ def activity_approve(request, pk):
 @login_required
 @require_POST
 def activity_cancel(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     services.activity_cancel(actor=request.user, activity=activity, reason=request.POST.get("reason", ""))
     messages.success(request, _("活动已取消，所有报名同时取消。"))
     return redirect("activities:detail", pk=activity.pk)
@@ -271,7 +259,7 @@ def activity_cancel(request, pk):
 @login_required
 @require_POST
 def session_add(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     form = SessionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("场次时间填写有误：结束时间应晚于开始时间。"))
@@ -290,7 +278,7 @@ def session_add(request, pk):
 @login_required
 @require_POST
 def session_capacity(request, pk):
-    session = _managed_session(request, pk)
+    session = selectors.get_session_for(request.user, pk, for_write=True)
     raw = (request.POST.get("capacity") or "").strip()
     capacity = parse_int(raw, max_value=MAX_CAPACITY) if raw else None
     if raw and capacity is None:
@@ -311,7 +299,7 @@ def session_capacity(request, pk):
 @login_required
 @require_POST
 def signup(request, pk):
-    session = fetch_for(request.user, ActivitySession, pk)
+    session = selectors.get_session_for(request.user, pk)
     try:
         s = services.signup_create(
             actor=request.user, session_id=session.pk, include_self=request.POST.get("self") == "1",
@@ -346,7 +334,7 @@ def signup_cancel(request, pk):
 @login_required
 def session_export(request, pk):
     """The organiser's sign-up list as an Excel file (names, class, status, check-in)."""
-    session = _managed_session(request, pk)
+    session = selectors.get_session_for(request.user, pk, for_write=True)
     signups = (
         SignUp.objects.visible_to(request.user).filter(session=session).exclude(status=SignUpStatus.CANCELLED)
         .select_related("guardian").prefetch_related("persons__student__school_class", "persons__guardian")
@@ -381,7 +369,7 @@ def _checkin_url(request, session: ActivitySession) -> str:
 @login_required
 def session_qr(request, pk):
     """The organiser's big-screen page: a QR code that changes every 30 seconds, and the live count."""
-    session = _managed_session(request, pk)
+    session = selectors.get_session_for(request.user, pk, for_write=True)
     ctx = {"session": session, "activity": session.activity, **_qr_context(request, session)}
     return render(request, "activities/qr.html", ctx)
 
@@ -400,7 +388,7 @@ def _qr_context(request, session):
 @login_required
 def session_qr_live(request, pk):
     """The part of the QR page that is replaced every 30 seconds (fetched by activities/qr.js)."""
-    session = _managed_session(request, pk)
+    session = selectors.get_session_for(request.user, pk, for_write=True)
     return render(request, "activities/_qr_live.html", {"session": session, **_qr_context(request, session)})
 
 
@@ -474,7 +462,7 @@ def checkin(request, pk):
 @login_required
 def session_attendance(request, pk):
     """Manual and bulk check-in by the organiser: tick boxes, or paste a paper list of names."""
-    session = _managed_session(request, pk)
+    session = selectors.get_session_for(request.user, pk, for_write=True)
     guardians, students = services.checkin_candidates(actor=request.user, session=session)
     preview = None
     if request.method == "POST":
@@ -532,7 +520,7 @@ def activity_rate(request, pk):
 @login_required
 @require_POST
 def activity_photos(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     try:
         photos = services.photos_add(actor=request.user, activity=activity, files=request.FILES.getlist("photos"),
                                      caption=request.POST.get("caption", ""))
@@ -562,7 +550,7 @@ def photo(request, pk):
 @login_required
 @require_POST
 def activity_minutes(request, pk):
-    activity = _managed_activity(request, pk)
+    activity = selectors.get_activity_for(request.user, pk, for_write=True)
     try:
         services.minutes_save(actor=request.user, activity=activity, text=request.POST.get("minutes", ""))
     except ValidationError as exc:
@@ -609,7 +597,6 @@ def campaign_detail(request, pk):
     campaign = fetch_for(user, Campaign.objects.select_related("owner_unit"), pk)
     guardian, children = _family(request)
     paths = [u.path for u in campaign.audience_units.all()]
-    scope = get_scope(user)
     posts = (
         CampaignPost.objects.visible_to(user).filter(campaign=campaign)
         .select_related("student", "school_class")
@@ -627,9 +614,9 @@ def campaign_detail(request, pk):
         "running": campaign.is_running(),
         "teacher_units": [],
     }
-    if scope.has_perm_anywhere("activities.manage"):
+    if can(user, MANAGE):
         units = [u for u in OrgUnit.objects.visible_to(user).filter(kind__in=[Kind.CLASS, Kind.GRADE, Kind.SCHOOL, Kind.STREET, Kind.DISTRICT])
-                 if scope.can("activities.manage", u)]
+                 if can(user, MANAGE, u)]
         top = sorted(units, key=lambda u: u.depth)[:1]
         if top:
             ctx["class_rows"] = selectors.campaign_class_participation(campaign=campaign, unit=top[0])
@@ -692,7 +679,7 @@ def campaign_photo(request, pk):
 def _coverage_units(user, scope):
     """Units whose families' coverage an organiser may follow: a community or partner organises, but holds
     no families of its own, so it has no coverage page (and no button to one)."""
-    q = prefix_q("path", scope.perm_prefixes.get("activities.manage", ()))
+    q = prefix_q("path", perm_paths(scope, MANAGE))
     if q is None and not scope.superuser:
         return OrgUnit.objects.none()
     units = OrgUnit.objects.visible_to(user).filter(kind__in=[Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.CLASS])
@@ -705,20 +692,20 @@ def coverage(request):
     class, training hours per school against target, sign-up → attendance, campaign participation."""
     user = request.user
     scope = get_scope(user)
-    if not scope.has_perm_anywhere("activities.manage"):
+    if not can(user, MANAGE):
         raise Http404
     unit_id = request.GET.get("unit")
     if unit_id:
         unit = fetch_for(user, OrgUnit, unit_id)
     else:
         candidates = sorted(
-            (u for u in _coverage_units(user, scope) if scope.can("activities.manage", u)),
+            (u for u in _coverage_units(user, scope) if can(user, MANAGE, u)),
             key=lambda u: u.depth,
         )
         if not candidates:
             raise Http404
         unit = candidates[0]
-    if not scope.can("activities.manage", unit) or unit.kind not in (Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS):
+    if not can(user, MANAGE, unit) or unit.kind not in (Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLASS):
         raise Http404
     period_id = request.GET.get("period")
     window = selectors.semester_window(district_id=unit.district_id, period_id=parse_id(period_id))
@@ -736,6 +723,6 @@ def coverage(request):
         "attendance": selectors.signup_attendance(unit=unit, window=window),
         "campaign_rate": c_rate, "campaign_took": c_took, "campaign_groups": campaign_groups if group_kind else campaign_classes,
         "periods": Period.objects.filter(district_id=unit.district_id, kind=PeriodKind.SEMESTER).order_by("-start")[:8],
-        "ancestors": [a for a in OrgUnit.objects.filter(id__in=unit.ancestor_ids).order_by("depth") if scope.can("activities.manage", a)],
+        "ancestors": [a for a in OrgUnit.objects.filter(id__in=unit.ancestor_ids).order_by("depth") if can(user, MANAGE, a)],
     }
     return render(request, "activities/coverage.html", ctx)

@@ -6,4 +6,5 @@ class CoreConfig(AppConfig):
     verbose_name = "共育平台基础"
 
     def ready(self):
-        from core import checks  # noqa: F401 - registers the deployment checks
+        # The deployment checks, and the module registry's reset when INSTALLED_APPS changes (tests).
+        from core import checks, modules  # noqa: F401

@@ -1,4 +1,4 @@
-"""The one guard of the commands that build demo data (build_demo, demo_activities, demo_notices)."""
+"""The one guard of the commands that build demo data (demo, build_demo, demo_activities, demo_notices)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError

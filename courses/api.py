@@ -10,9 +10,7 @@ from ninja.pagination import paginate
 
 from core.api import MAX_ID, Pagination
 from core.api import refused as _refused
-from core.scoping import fetch_for
 from courses import selectors, services
-from courses.models import Lesson, TopicRequest
 
 router = Router(tags=["家长学校"])
 
@@ -78,7 +76,7 @@ class BeaconOut(Schema):
 
 @router.post("/lessons/{lesson_id}/progress", response={200: BeaconOut, 409: ErrorOut}, url_name="lesson_progress", summary="录播课观看进度（播放中每10秒上报）")
 def progress(request, payload: BeaconIn, lesson_id: int = Path(..., ge=1, le=MAX_ID)):
-    lesson = fetch_for(request.user, Lesson.objects.select_related("course__owner_unit"), lesson_id)
+    lesson = selectors.get_lesson_for(request.user, lesson_id)
     try:
         watch = services.watch_beacon(actor=request.user, lesson=lesson, position=payload.position)
     except ValidationError as exc:
@@ -111,7 +109,7 @@ def topics(request):
 
 @router.post("/topics/{topic_id}/vote", response={200: TopicOut, 409: ErrorOut}, url_name="topic_vote", summary="为点单主题投票（每人每题一票）")
 def vote(request, topic_id: int = Path(..., ge=1, le=MAX_ID)):
-    topic = fetch_for(request.user, TopicRequest, topic_id)
+    topic = selectors.get_topic_for(request.user, topic_id)
     try:
         services.topic_vote(actor=request.user, topic=topic)
     except ValidationError as exc:

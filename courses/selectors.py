@@ -8,8 +8,9 @@ from decimal import Decimal
 from django.db.models import Avg, Count, Q
 
 from activities.selectors import Window, semester_window
-from core.scoping import get_scope
-from courses.models import Course, CourseRating, TopicRequest, TopicStatus
+from core.scoping import fetch_for, get_scope
+from courses.models import Course, CourseRating, Lesson, TopicRequest, TopicStatus
+from courses.perms import MANAGE
 from ledger import services as ledger
 from ledger.models import Certificate
 
@@ -74,3 +75,19 @@ def catalogue(*, user, category: str | None = None, stage: str | None = None, mo
     if mode:
         qs = qs.filter(mode=mode)
     return qs.order_by("-created_at")
+
+
+def get_course_for(user, course_id, *, for_write: bool = False) -> Course:
+    """The course pages' one way to a course the user sees (courses.manage on it with for_write), else 404."""
+    return fetch_for(user, Course.objects.select_related("owner_unit", "topic"), course_id, perm=MANAGE if for_write else None)
+
+
+def get_lesson_for(user, lesson_id, *, for_write: bool = False) -> Lesson:
+    """The lesson pages' and the API's one way to a lesson the user sees (courses.manage on it with
+    for_write), else 404."""
+    return fetch_for(user, Lesson.objects.select_related("course__owner_unit"), lesson_id, perm=MANAGE if for_write else None)
+
+
+def get_topic_for(user, topic_id, *, for_write: bool = False) -> TopicRequest:
+    """The demand topics' one way to a topic the user sees (courses.manage on it with for_write), else 404."""
+    return fetch_for(user, TopicRequest.objects.select_related("school"), topic_id, perm=MANAGE if for_write else None)

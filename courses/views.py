@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from activities.forms import DT_WIDGET, settle_choices
 from core.feedback import flash_validation_error
 from core.ids import IdModelChoiceField, parse_id
+from core.perms import can, perm_paths
 from core.scoping import fetch_for, get_scope, prefix_q
 from courses import selectors, services
 from courses.models import (
@@ -27,8 +28,8 @@ from courses.models import (
     Homework,
     Lesson,
     LessonWatch,
-    TopicRequest,
 )
+from courses.perms import MANAGE
 from ledger import services as ledger
 from org.models import Kind, OrgUnit
 
@@ -36,7 +37,7 @@ _error = flash_validation_error
 
 
 def _is_manager(user) -> bool:
-    return get_scope(user).has_perm_anywhere("courses.manage")
+    return can(user, MANAGE)
 
 
 def _managed_units(user):
@@ -44,7 +45,7 @@ def _managed_units(user):
     qs = OrgUnit.objects.visible_to(user).filter(is_active=True, kind__in=[Kind.DISTRICT, Kind.STREET, Kind.SCHOOL])
     if scope.superuser:
         return qs
-    q = prefix_q("path", scope.perm_prefixes.get("courses.manage", ()))
+    q = prefix_q("path", perm_paths(scope, MANAGE))
     return qs.filter(q) if q is not None else qs.none()
 
 
@@ -162,7 +163,7 @@ def course_create(request):
 @login_required
 def course_detail(request, pk):
     user = request.user
-    course = fetch_for(user, Course.objects.select_related("owner_unit", "topic"), pk)
+    course = selectors.get_course_for(user, pk)
     manage = services.can_manage(user, course)
     scope = get_scope(user)
     lessons = list(course.lessons.select_related("activity").prefetch_related("activity__sessions"))
@@ -184,7 +185,7 @@ def course_detail(request, pk):
 @login_required
 @require_POST
 def course_publish(request, pk):
-    course = fetch_for(request.user, Course, pk, perm="courses.manage")
+    course = selectors.get_course_for(request.user, pk, for_write=True)
     try:
         services.course_publish(actor=request.user, course=course)
     except ValidationError as exc:
@@ -197,7 +198,7 @@ def course_publish(request, pk):
 @login_required
 @require_POST
 def course_book(request, pk):
-    course = fetch_for(request.user, Course, pk)
+    course = selectors.get_course_for(request.user, pk)
     try:
         if request.POST.get("cancel") == "1":
             services.course_unbook(actor=request.user, course=course)
@@ -213,7 +214,7 @@ def course_book(request, pk):
 @login_required
 @require_POST
 def course_rate(request, pk):
-    course = fetch_for(request.user, Course, pk)
+    course = selectors.get_course_for(request.user, pk)
     try:
         services.course_rate(actor=request.user, course=course, stars=request.POST.get("stars"), comment=request.POST.get("comment", ""))
     except ValidationError as exc:
@@ -226,7 +227,7 @@ def course_rate(request, pk):
 @login_required
 @require_POST
 def lesson_create(request, pk):
-    course = fetch_for(request.user, Course, pk, perm="courses.manage")
+    course = selectors.get_course_for(request.user, pk, for_write=True)
     form = LessonForm(request.POST, request.FILES, mode=course.mode)
     if not form.is_valid():
         messages.error(request, _("课时信息填写有误：") + "；".join(f"{form.fields[k].label}：{v[0]}" for k, v in form.errors.items()))
@@ -247,7 +248,7 @@ def lesson_create(request, pk):
 @login_required
 @require_POST
 def lesson_schedule(request, pk):
-    lesson = fetch_for(request.user, Lesson.objects.select_related("course__owner_unit"), pk, perm="courses.manage")
+    lesson = selectors.get_lesson_for(request.user, pk, for_write=True)
     form = ScheduleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请填写场次的开始和结束时间。"))
@@ -284,7 +285,7 @@ def lesson_detail(request, pk):
 @require_POST
 def lesson_progress(request, pk):
     """Playback beacon: the player's current position, sent every few seconds while playing."""
-    lesson = fetch_for(request.user, Lesson.objects.select_related("course__owner_unit"), pk)
+    lesson = selectors.get_lesson_for(request.user, pk)
     try:
         watch = services.watch_beacon(actor=request.user, lesson=lesson, position=request.POST.get("position"))
     except ValidationError as exc:
@@ -298,7 +299,7 @@ def lesson_progress(request, pk):
 
 @login_required
 def lesson_video(request, pk):
-    lesson = fetch_for(request.user, Lesson, pk)
+    lesson = selectors.get_lesson_for(request.user, pk)
     if not lesson.video:
         raise Http404
     response = FileResponse(lesson.video.open("rb"), content_type=lesson.video_type or "video/mp4")
@@ -309,7 +310,7 @@ def lesson_video(request, pk):
 @login_required
 @require_POST
 def homework_submit(request, pk):
-    lesson = fetch_for(request.user, Lesson, pk)
+    lesson = selectors.get_lesson_for(request.user, pk)
     try:
         services.homework_submit(actor=request.user, lesson=lesson, text=request.POST.get("text", ""))
     except ValidationError as exc:
@@ -321,7 +322,7 @@ def homework_submit(request, pk):
 
 @login_required
 def homework_review(request, pk):
-    course = fetch_for(request.user, Course, pk, perm="courses.manage")
+    course = selectors.get_course_for(request.user, pk, for_write=True)
     items = Homework.objects.visible_to(request.user).filter(lesson__course=course).select_related("lesson", "guardian").order_by("feedback_at", "-submitted_at")
     return render(request, "courses/homework_review.html", {"course": course, "items": items[:200]})
 
@@ -386,7 +387,7 @@ def topic_propose(request):
 @login_required
 @require_POST
 def topic_vote(request, pk):
-    topic = fetch_for(request.user, TopicRequest, pk)
+    topic = selectors.get_topic_for(request.user, pk)
     try:
         services.topic_vote(actor=request.user, topic=topic, vote=request.POST.get("vote", "1") == "1")
     except ValidationError as exc:
@@ -397,7 +398,7 @@ def topic_vote(request, pk):
 @login_required
 @require_POST
 def topic_adopt(request, pk):
-    topic = fetch_for(request.user, TopicRequest.objects.select_related("school"), pk, perm="courses.manage")
+    topic = selectors.get_topic_for(request.user, pk, for_write=True)
     try:
         course = services.topic_adopt(actor=request.user, topic=topic, mode=request.POST.get("mode") or CourseMode.OFFLINE,
                                       lecturer_name=request.POST.get("lecturer_name", ""))

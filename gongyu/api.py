@@ -12,10 +12,8 @@ authorising and trying an operation).
 from ninja import NinjaAPI
 
 from accounts.api import TokenAuth
-from accounts.api import router as accounts_router
 from core.api import install_error_handlers
-from org.api import router as org_router
-from people.api import router as people_router
+from core.modules import modules
 
 api = NinjaAPI(
     title="共育平台 API",
@@ -26,10 +24,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 install_error_handlers(api)
-api.add_router("/auth", accounts_router)
-api.add_router("/org", org_router)
-api.add_router("/people", people_router)
-api.add_router("/notices", "notices.api.router")
-api.add_router("/activities", "activities.api.router")
-api.add_router("/courses", "courses.api.router")
-api.add_router("/homeschool", "homeschool.api.router")
+# Each installed module's router, at the prefix its module.py declares (core.modules).
+for _module in modules():
+    if _module.api_router:
+        api.add_router(_module.api_prefix, _module.api_router)

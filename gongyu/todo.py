@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from accounts.roles import Role
+from core.perms import can, has_staff_role
 from core.scoping import ANONYMOUS_SCOPE, get_scope
 from homeschool.models import OVERSEE, TEACH, Consultation, ConsultStatus
 from notices.selectors import unread_counts
@@ -41,7 +41,7 @@ class ToDo:
         """Consultations waiting for my reply: as the class teacher, or as one of the district's experts.
         A family-only account answers none, so it pays no query."""
         scope = self.scope
-        if not scope.user_id or not (scope.superuser or scope.role_names - {Role.GUARDIAN}):
+        if not scope.user_id or not has_staff_role(scope):
             return 0
         qs = Consultation.objects.visible_to(self.user).filter(status=ConsultStatus.OPEN)
         if scope.guardian_id:  # a teacher who is also a parent does not answer their own questions
@@ -51,7 +51,7 @@ class ToDo:
     @property
     def can_visit(self) -> bool:
         """Plans home visits (class teacher) or follows their coverage (school/district admins)."""
-        return self.scope.superuser or bool(self.scope.perm_prefixes.get(TEACH) or self.scope.perm_prefixes.get(OVERSEE))
+        return can(self.user, TEACH) or can(self.user, OVERSEE)
 
 
 def todo_for(request) -> ToDo:

@@ -5,17 +5,17 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
+from core.modules import modules
+from core.perms import GUARDIAN_ROLE, can, has_staff_role, perm_paths
 from core.scoping import get_scope
 from gongyu.todo import todo_for
-from homeschool.models import OVERSEE, TEACH
-from notices.audience import STAFF_ROLE_CHOICES, can_send
 from org.models import OrgUnit
+from org.perms import MANAGE as ORG_MANAGE
 from org.selectors import headline_counts
 from people.models import Student
-from people.selectors import TEACHING_ROLES
+from people.perms import TEACH_CLASSES
 
 
 def healthz(request):
@@ -25,70 +25,21 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-# Cards for the other modules on the staff workspace. Each card asks the scope whether the role uses the
-# module and how (a sender and a mere recipient of notices are promised different things); None: no card.
-# A module that is not installed (its URL name does not resolve) simply has no card.
-_ADMIN = frozenset({Role.DISTRICT_ADMIN, Role.SCHOOL_ADMIN})
-# Staff roles a notice can be addressed to (notices.audience.STAFF_ROLE_CHOICES): they have an inbox.
-_NOTICE_RECIPIENTS = frozenset(r for r, _label in STAFF_ROLE_CHOICES)
+def _all_cards() -> list[tuple[str, object]]:
+    """Every installed module's workspace cards (core.modules), in their declared order."""
+    cards = [(m.label, c) for m in modules() for c in m.cards]
+    return sorted(cards, key=lambda mc: mc[1].order)
 
 
-def _notices_card(user, scope, staff_roles):
-    if can_send(user):
-        # The tile opens the sent list: an inbox count would point somewhere else.
-        return "notices:index", _("发通知、看谁还没读、一键提醒"), None
-    if staff_roles & _NOTICE_RECIPIENTS:
-        return "notices:inbox", _("查看发给我的通知，按要求回执"), "unread_notices"
-    return None
-
-
-def _activities_card(user, scope, staff_roles):
-    if scope.has_perm_anywhere("activities.manage"):
-        return "activities:list", _("家长会、亲子活动、报名与扫码签到"), None
-    return None
-
-
-def _courses_card(user, scope, staff_roles):
-    if scope.has_perm_anywhere("courses.manage"):
-        return "courses:catalogue", _("开设课程，学时与结业证书"), None
-    if scope.unit_prefixes:
-        return "courses:catalogue", _("浏览家长学校的课程"), None
-    return None
-
-
-def _homeschool_card(user, scope, staff_roles):
-    teach, oversee = scope.has_perm_anywhere(TEACH), scope.has_perm_anywhere(OVERSEE)
-    if teach:
-        return "homeschool:consultations", _("答复家长咨询，安排和记录家访，发布微指南"), "consultations_waiting"
-    if oversee:
-        return "homeschool:consultations", _("咨询答复时效、家访覆盖、常见问题与微指南"), "consultations_waiting"
-    if scope.perm_prefixes.get("people.view"):
-        # Subject, psychology and health staff: the guides and FAQ, and the questions sent to them as experts.
-        return "homeschool:consultations", _("家庭教育微指南、常见问题与专家答疑"), "consultations_waiting"
-    return None
-
-
-def _roster_card(user, scope, staff_roles):
-    return ("roster:home", _("用Excel导入或导出学生和家长"), None) if staff_roles & _ADMIN else None
-
-
-MODULE_CARDS = [
-    ("notices", "bi-megaphone", _("通知公告"), _notices_card),
-    ("activities", "bi-calendar-event", _("协同活动"), _activities_card),
-    ("courses", "bi-book", _("家长学校"), _courses_card),
-    ("homeschool", "bi-chat-heart", _("家校沟通"), _homeschool_card),
-    ("roster", "bi-file-earmark-spreadsheet", _("花名册导入导出"), _roster_card),
-]
-
-
-def _module_cards(user, scope, staff_roles, todo) -> list[dict]:
+def _module_cards(user, scope, todo) -> list[dict]:
     """The cards, each with its to-do count as a callable on the request's ToDo (lazy: the count's one
-    query runs when the template shows the card's dot, and the navigation reuses it)."""
+    query runs when the template shows the card's dot, and the navigation reuses it). Each card asks
+    the user's permissions whether and how the user uses the module; a card whose URL does not resolve
+    is left out."""
     cards = []
-    if scope.superuser:
-        staff_roles = staff_roles | _ADMIN
-    for name, icon, title, decide in MODULE_CARDS:
-        choice = decide(user, scope, staff_roles)
+    for name, card in _all_cards():
+        icon, title = card.icon, card.title
+        choice = card.decide(user, scope)
         if choice is None:
             continue
         url_name, text, count = choice
@@ -104,7 +55,7 @@ def _module_cards(user, scope, staff_roles, todo) -> list[dict]:
 
 def _role_rows(user, scope) -> list[dict]:
     """The user's staff roles with the names of the units (and carer children) they are held in."""
-    staff = [(r, u, s) for r, u, s in scope.roles if r != Role.GUARDIAN]
+    staff = [(r, u, s) for r, u, s in scope.roles if r != GUARDIAN_ROLE]
     unit_ids = {u for _r, u, _s in staff if u}
     student_ids = {s for _r, _u, s in staff if s}
     units = {u.id: u for u in OrgUnit.objects.visible_to(user).filter(id__in=unit_ids).select_related("parent__parent")} if unit_ids else {}
@@ -129,20 +80,21 @@ def _role_rows(user, scope) -> list[dict]:
 def home(request):
     user = request.user
     scope = get_scope(user)
-    staff_roles = scope.role_names - {Role.GUARDIAN}
-    if scope.guardian_id and not staff_roles and not scope.superuser:
+    staff = has_staff_role(scope)
+    if scope.guardian_id and not staff:
         return redirect("people:family")
-    context = {"scope": scope, "no_role": not staff_roles and not scope.superuser}
+    context = {"scope": scope, "no_role": not staff}
     if not context["no_role"]:
         context.update(
             {
                 "roles": _role_rows(user, scope),
                 "counts": headline_counts(user),
                 "can_tree": scope.superuser or bool(scope.unit_prefixes),
-                "can_manage_org": scope.has_perm_anywhere("org.manage"),
-                "teaches": bool(staff_roles & set(TEACHING_ROLES)),
+                "can_manage_org": can(user, ORG_MANAGE),
+                # Held in a class (not a superuser's everything): the 我的班级 link.
+                "teaches": bool(perm_paths(scope, TEACH_CLASSES)),
                 "is_guardian": bool(scope.guardian_id),
-                "modules": _module_cards(user, scope, staff_roles, todo_for(request)),
+                "modules": _module_cards(user, scope, todo_for(request)),
             }
         )
     return render(request, "home.html", context)

@@ -99,7 +99,7 @@ def consultation_ask(request, payload: AskIn):
 def _thread(request, pk) -> dict:
     from django.urls import reverse
 
-    item = fetch_for(request.user, Consultation.objects.select_related("student", "school_class"), pk)
+    item = selectors.get_consultation_for(request.user, pk)
     messages = [
         {
             "id": m.pk, "from_family": m.from_family, "author": m.author_label, "body": m.body, "created_at": m.created_at,
@@ -121,7 +121,7 @@ class MessageIn(Schema):
 
 @router.post("/consultations/{int:consultation_id}/messages", response={201: MessageOut, 404: ErrorOut, 422: ErrorOut}, summary="回复")
 def consultation_message(request, payload: MessageIn, consultation_id: int = Path(..., ge=1, le=MAX_ID)):
-    item = fetch_for(request.user, Consultation, consultation_id)
+    item = selectors.get_consultation_for(request.user, consultation_id)
     try:
         m = services.consultation_reply(actor=request.user, consultation=item, body=payload.body)
     except (ValidationError, PermissionDenied) as exc:
@@ -135,7 +135,7 @@ class DoneOut(Schema):
 
 @router.post("/consultations/{int:consultation_id}/close", response={200: DoneOut, 404: ErrorOut}, summary="关闭咨询")
 def consultation_close(request, consultation_id: int = Path(..., ge=1, le=MAX_ID)):
-    item = fetch_for(request.user, Consultation, consultation_id)
+    item = selectors.get_consultation_for(request.user, consultation_id)
     services.consultation_close(actor=request.user, consultation=item)
     return Status(200, {"detail": "咨询已关闭。"})
 
@@ -182,7 +182,7 @@ def guides(request, q: Query[GuideQuery]):
 
 @router.get("/guides/{int:guide_id}", response={200: GuideDetailOut, 404: ErrorOut}, summary="阅读微指南（计入阅读数）")
 def guide_detail(request, guide_id: int = Path(..., ge=1, le=MAX_ID)):
-    g = fetch_for(request.user, MicroGuide, guide_id)
+    g = selectors.get_guide_for(request.user, guide_id)
     read = services.guide_mark_read(actor=request.user, guide=g)
     f = selectors.guide_figures([g.pk]).get(g.pk, {})
     return Status(200, {**_guide(g), "read": read is not None or None, "body_html": g.body, "reads": f.get("reads", 0),
@@ -195,7 +195,7 @@ class RatingIn(Schema):
 
 @router.post("/guides/{int:guide_id}/rating", response={200: DoneOut, 403: ErrorOut, 404: ErrorOut}, summary="为微指南评分（1–5）")
 def guide_rate(request, payload: RatingIn, guide_id: int = Path(..., ge=1, le=MAX_ID)):
-    g = fetch_for(request.user, MicroGuide, guide_id)
+    g = selectors.get_guide_for(request.user, guide_id)
     try:
         services.guide_rate(actor=request.user, guide=g, rating=payload.rating)
     except PermissionDenied as exc:

@@ -8,9 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.scoping import ScopedQuerySet, any_q, prefix_q
-
-TEACH = "homeschool.teach"
-OVERSEE = "homeschool.oversee"
+from homeschool.perms import OVERSEE, TEACH
 
 
 class Stage(models.TextChoices):

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from core.scoping import get_scope, prefix_q
+from core.perms import holds_any_perm, perm_paths
+from core.scoping import fetch_for, get_scope, prefix_q
 from homeschool.models import (
     OVERSEE,
     TEACH,
@@ -114,7 +115,7 @@ def visit_classes(user):
     qs = OrgUnit.objects.visible_to(user).filter(kind=Kind.CLASS, is_active=True)
     if scope.superuser:
         return qs
-    q = prefix_q("path", tuple(scope.perm_prefixes.get(TEACH, ())) + tuple(scope.perm_prefixes.get(OVERSEE, ())))
+    q = prefix_q("path", perm_paths(scope, TEACH, OVERSEE))
     return qs.filter(q) if q is not None else qs.none()
 
 
@@ -180,7 +181,7 @@ def guides_for(user, *, stage: str = "", topic: str = ""):
     qs = MicroGuide.objects.visible_to(user).filter(is_published=True).select_related("author_unit")
     if scope.guardian_id:
         stages = family_stages(user)
-        if not (scope.perm_prefixes or scope.superuser):
+        if not holds_any_perm(scope):
             qs = qs.filter(Q(stage="") | Q(stage__in=stages))
         qs = qs.annotate(is_read=Exists(GuideRead.objects.filter(guide=OuterRef("pk"), guardian_id=scope.guardian_id)))
     if stage:
@@ -196,3 +197,15 @@ def guide_figures(guide_ids) -> dict[int, dict]:
         reads=Count("id"), ratings=Count("rating"), avg=Avg("rating")
     )
     return {r["guide_id"]: r for r in rows}
+
+
+def get_consultation_for(user, consultation_id) -> Consultation:
+    """The consultation page's and the API's one way to a consultation the user sees (its family, its
+    class's teachers, those who oversee, the expert asked), else 404. Who may write what on it — the
+    family's follow-up or the teacher's reply — is the service's decision (services.is_family_side)."""
+    return fetch_for(user, Consultation.objects.select_related("student", "school_class__parent__parent", "guardian"), consultation_id)
+
+
+def get_guide_for(user, guide_id) -> MicroGuide:
+    """The guide page's and the API's one way to a micro-guide the user sees, else 404."""
+    return fetch_for(user, MicroGuide.objects.select_related("author_unit"), guide_id)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import messages_of as _errors
+from core.perms import can, requires
 from core.scoping import fetch_for, get_scope
 from core.uploads import attachment_response, check_attachment
 from homeschool import selectors, services
@@ -37,10 +38,10 @@ from homeschool.models import (
     ConsultStatus,
     Expert,
     HomeVisit,
-    MicroGuide,
     Stage,
     Topic,
 )
+from homeschool.perms import MANAGE_POOL
 from notices.selectors import own_children
 from org.models import Kind, OrgUnit, SchoolClass
 from people.models import Student
@@ -78,8 +79,8 @@ def consultations(request):
             "status": status,
             "statuses": ConsultStatus.choices,
             "is_family": bool(scope.guardian_id),
-            "oversees": scope.superuser or bool(scope.perm_prefixes.get(OVERSEE)),
-            "manages_pool": any(r == "district_admin" for r in scope.role_names) or scope.superuser,
+            "oversees": can(user, OVERSEE),
+            "manages_pool": can(user, MANAGE_POOL),
         },
     )
 
@@ -109,7 +110,7 @@ def consultation_new(request):
 
 @login_required
 def consultation(request, pk):
-    item = fetch_for(request.user, Consultation.objects.select_related("student", "school_class__parent__parent", "guardian"), pk)
+    item = selectors.get_consultation_for(request.user, pk)
     family = services.is_family_side(request.user, item)
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -143,7 +144,7 @@ def consultation(request, pk):
 def consultation_close(request, pk):
     if (refused := _post_only(request)) is not None:
         return refused
-    item = fetch_for(request.user, Consultation, pk)
+    item = selectors.get_consultation_for(request.user, pk)
     services.consultation_close(actor=request.user, consultation=item)
     messages.success(request, _("咨询已关闭。"))
     return redirect("homeschool:consultation", pk=item.pk)
@@ -160,10 +161,9 @@ def message_attachment(request, pk):
 
 
 @login_required
+@requires(OVERSEE)
 def reply_times(request):
     scope = get_scope(request.user)
-    if not (scope.superuser or scope.perm_prefixes.get(OVERSEE)):
-        raise PermissionDenied
     district_id = next(iter(scope.district_ids), None)
     start, _end, semester = services.current_semester(district_id) if district_id else (timezone.localdate().replace(month=1, day=1), None, "")
     figures = selectors.reply_times(request.user, since=start)
@@ -198,7 +198,7 @@ def faq_new(request):
     user = request.user
     source = None
     if request.GET.get("from") or request.POST.get("from"):
-        source = fetch_for(user, Consultation.objects.select_related("student", "guardian", "school_class__parent__parent"), request.GET.get("from") or request.POST.get("from"))
+        source = selectors.get_consultation_for(user, request.GET.get("from") or request.POST.get("from"))
     scope = get_scope(user)
     district_id = source.district_id if source else next(iter(scope.district_ids), None)
     if not district_id or not services.can_write_faq(user, district_id):
@@ -268,7 +268,7 @@ def guide_new(request):
 
 @login_required
 def guide(request, pk):
-    item = fetch_for(request.user, MicroGuide.objects.select_related("author_unit"), pk)
+    item = selectors.get_guide_for(request.user, pk)
     read = services.guide_mark_read(actor=request.user, guide=item)
     figures = selectors.guide_figures([item.pk]).get(item.pk, {})
     return render(request, "homeschool/guide.html", {"item": item, "read": read, "figures": figures, "stars": range(1, 6)})
@@ -278,7 +278,7 @@ def guide(request, pk):
 def guide_rate(request, pk):
     if (refused := _post_only(request)) is not None:
         return refused
-    item = fetch_for(request.user, MicroGuide, pk)
+    item = selectors.get_guide_for(request.user, pk)
     try:
         services.guide_rate(actor=request.user, guide=item, rating=request.POST.get("rating"))
     except (ValidationError, PermissionDenied) as exc:
@@ -324,7 +324,7 @@ def visit_class(request, class_id):
     if not selectors.visit_classes(request.user).filter(pk=school_class.pk).exists():
         raise Http404
     data = selectors.class_visits(request.user, school_class)
-    can_plan = get_scope(request.user).can(TEACH, school_class)
+    can_plan = can(request.user, TEACH, school_class)
     form = VisitPlanForm([r["student"] for r in data["rows"]], request.POST or None) if can_plan else None
     if request.method == "POST":
         if not can_plan:
@@ -346,7 +346,7 @@ def visit_class(request, class_id):
 @login_required
 def visit(request, pk):
     item = fetch_for(request.user, HomeVisit.objects.select_related("student", "school_class"), pk)
-    can_edit = get_scope(request.user).can(TEACH, item)
+    can_edit = can(request.user, TEACH, item)
     initial = {
         "status": item.status if item.status != "planned" else "done",
         "mode": item.mode,
@@ -379,7 +379,7 @@ def visit(request, pk):
 @login_required
 def experts(request):
     scope = get_scope(request.user)
-    districts = [u for u in OrgUnit.objects.visible_to(request.user).filter(kind=Kind.DISTRICT, id__in=scope.district_ids) if scope.can(OVERSEE, u)]
+    districts = [u for u in OrgUnit.objects.visible_to(request.user).filter(kind=Kind.DISTRICT, id__in=scope.district_ids) if can(request.user, OVERSEE, u)]
     if not districts and not scope.superuser:
         raise PermissionDenied
     district = districts[0] if districts else None

@@ -20,7 +20,7 @@ from accounts.api import TokenAuth, signed_in
 from core.api import MAX_ID
 from core.scoping import fetch_for, get_scope
 from notices import selectors, services
-from notices.models import Notice, Receipt
+from notices.models import Receipt
 from people.models import Guardian, Student
 
 router = Router(tags=["通知公告"])
@@ -275,18 +275,11 @@ def sent(request, filters: Query[PageQuery]):
     ]
 
 
-def _staff_notice(request, notice_id) -> Notice:
-    notice = fetch_for(request.user, Notice.objects.select_related("sender_unit"), notice_id)
-    if not selectors.can_view_notice_as_staff(request.user, notice):
-        raise Http404
-    return notice
-
-
 @router.get(
     "/{int:notice_id}/stats", response={200: StatsOut, 404: ErrorOut}, summary="阅读统计（总体与分班）"
 )
 def notice_stats(request, notice_id: int = Path(..., ge=1, le=MAX_ID)):
-    notice = _staff_notice(request, notice_id)
+    notice = selectors.get_notice_for(request.user, notice_id)
     s = selectors.notice_stats(request.user, notice)
     return Status(200, {
         "notice_id": notice.pk,
@@ -328,7 +321,7 @@ class DoneOut(Schema):
     summary="一键提醒未读",
 )
 def notice_remind(request, payload: RemindIn, notice_id: int = Path(..., ge=1, le=MAX_ID)):
-    notice = _staff_notice(request, notice_id)
+    notice = selectors.get_notice_for(request.user, notice_id)
     class_ids = None
     if payload.class_id:
         from org.models import SchoolClass
@@ -353,7 +346,7 @@ class WithdrawIn(Schema):
     summary="撤回通知",
 )
 def notice_withdraw(request, payload: WithdrawIn, notice_id: int = Path(..., ge=1, le=MAX_ID)):
-    notice = _staff_notice(request, notice_id)
+    notice = selectors.get_notice_for(request.user, notice_id)
     try:
         services.notice_withdraw(actor=request.user, notice=notice, reason=payload.reason)
     except ValidationError as exc:

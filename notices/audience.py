@@ -18,7 +18,8 @@ from accounts.roles import Role
 from core.crypto import digest
 from core.ids import parse_id
 from core.scoping import get_scope, prefix_q
-from notices.models import SEND_PERM, SEND_TO_SCHOOLS_PERM
+from notices.perms import SEND as SEND_PERM
+from notices.perms import SEND_TO_SCHOOLS as SEND_TO_SCHOOLS_PERM
 from org.models import Kind, OrgUnit
 from people.models import Guardianship, Student
 

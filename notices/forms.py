@@ -4,9 +4,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import get_scope
+from core.perms import can
 from notices.audience import STAFF_ROLE_CHOICES, sendable_units
 from notices.models import Priority, ReplyKind
+from notices.perms import SEND
 from org.models import Kind
 from people.models import Student
 
@@ -77,9 +78,8 @@ class NoticeForm(forms.Form):
         known = {str(u.id) for u in units}
         # Units found through the search box are checked again by audience.resolve, like every other id.
         self.fields["units"].choices += [(v, v) for v in extra if v not in known]
-        scope = get_scope(user)
         students = []
-        if scope.superuser or scope.perm_prefixes.get("notices.send"):
+        if can(user, SEND):
             students = list(
                 Student.objects.visible_to(user).active().select_related("school_class").only("id", "name", "school_class__name")[
                     : PICK_LIST_LIMIT + 1

@@ -14,11 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.scoping import ScopedQuerySet, any_q, prefix_q
-
-SEND_PERM = "notices.send"
-# Send to the schools of one's subtree without following or managing the notices sent there by others
-# (a street workstation): only the audience checks read it, never the follow/manage rules.
-SEND_TO_SCHOOLS_PERM = "notices.send_to_schools"
+from notices.perms import SEND as SEND_PERM
 
 
 class Priority(models.TextChoices):

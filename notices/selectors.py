@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.http import Http404
 
 from core.crypto import mask_phone
-from core.scoping import get_scope
+from core.perms import can
+from core.scoping import fetch_for, get_scope
 from messaging.models import Channel, Delivery, DeliveryStatus
 from notices.models import (
     Notice,
@@ -31,6 +33,8 @@ from org.models import Kind, OrgUnit
 from people.contact import log_export
 from people.contact import show as show_phones
 from people.models import Guardianship, Student
+from people.perms import VIEW as PEOPLE_VIEW
+from people.perms import VIEW_CONTACT as PEOPLE_VIEW_CONTACT
 
 INBOX_PAGE = 20
 
@@ -370,8 +374,7 @@ def class_receipts(notice: Notice, class_id: int):
 def may_list_families(user, school_class: OrgUnit | None = None) -> bool:
     """Family names and phones (the class report, the export) need people.view: a street workstation
     that sent a notice to its schools follows the figures, not who the families are."""
-    scope = get_scope(user)
-    return scope.can("people.view", school_class) if school_class is not None else scope.has_perm_anywhere("people.view")
+    return can(user, PEOPLE_VIEW, school_class)
 
 
 REPORT_PAGE = 20  # families per page of the class report: a phone's screenful or three
@@ -442,7 +445,6 @@ def export_rows(user, notice: Notice, chunk: int = 2000):
 def _export_rows(user, notice: Notice, chunk: int):
     from django.utils import timezone
 
-    scope = get_scope(user)
     class_filter = followed_class_ids(user, notice)
     followed = None if class_filter is None else set(class_filter)
     qs = Receipt.objects.filter(notice=notice, guardian__isnull=False)
@@ -454,7 +456,7 @@ def _export_rows(user, notice: Notice, chunk: int):
     class_ids = set(qs.values_list("school_class_id", flat=True).distinct())
     class_ids |= set(ReceiptClass.objects.filter(notice=notice).values_list("school_class_id", flat=True).distinct())
     units = _class_units(class_ids, notice.district_id)
-    contact = {cid: scope.can("people.view_contact", u) for cid, u in units.items()}
+    contact = {cid: can(user, PEOPLE_VIEW_CONTACT, u) for cid, u in units.items()}
     if any(contact.values()):
         log_export(user, notice, where="通知阅读情况")
     status_label = dict(DeliveryStatus.choices)
@@ -555,3 +557,13 @@ def unread_counts(user) -> dict[str, int]:
         unread=Count("id", filter=Q(read_at__isnull=True) & live),
         awaiting_reply=Count("id", filter=Q(replied_at__isnull=True) & ~Q(notice__reply_kind=ReplyKind.NONE) & live),
     )
+
+
+def get_notice_for(user, notice_id, *, for_write: bool = False) -> Notice:
+    """The staff pages' and the API's one way to a notice the user follows as staff (its sender, those
+    above the sender, the teachers of an addressed class), else 404; with for_write, only one the user
+    manages (remind, withdraw). Recipients open theirs through services.notice_open (their receipt)."""
+    notice = fetch_for(user, Notice.objects.select_related("sender_unit"), notice_id)
+    if not (manages(user, notice) if for_write else can_view_notice_as_staff(user, notice)):
+        raise Http404
+    return notice

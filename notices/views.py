@@ -48,12 +48,6 @@ def _post_only(request):
     return None
 
 
-def _staff_notice(user, pk) -> Notice:
-    """A notice the user follows as staff (sender, above the sender, or teacher of an addressed class)."""
-    notice = fetch_for(user, Notice.objects.select_related("sender_unit"), pk)
-    if not selectors.can_view_notice_as_staff(user, notice):
-        raise Http404
-    return notice
 
 
 @login_required
@@ -213,7 +207,7 @@ def _stats_context(request, notice):
 
 @login_required
 def stats(request, pk):
-    notice = _staff_notice(request.user, pk)
+    notice = selectors.get_notice_for(request.user, pk)
     context = _stats_context(request, notice)
     context.update(
         {
@@ -229,14 +223,14 @@ def stats(request, pk):
 @login_required
 def stats_partial(request, pk):
     """HTMX: the figures block, polled every few seconds while the page is open."""
-    notice = _staff_notice(request.user, pk)
+    notice = selectors.get_notice_for(request.user, pk)
     return render(request, "notices/_stats_block.html", _stats_context(request, notice))
 
 
 @login_required
 def class_report(request, pk, class_id):
     user = request.user
-    notice = _staff_notice(user, pk)
+    notice = selectors.get_notice_for(user, pk)
     school_class = fetch_for(user, SchoolClass.objects.select_related("parent__parent"), class_id)
     followed = services.followed_class_ids(user, notice)
     if followed is not None and school_class.pk not in followed:
@@ -257,7 +251,7 @@ def class_report(request, pk, class_id):
 def remind(request, pk):
     if (refused := _post_only(request)) is not None:
         return refused
-    notice = _staff_notice(request.user, pk)
+    notice = selectors.get_notice_for(request.user, pk)
     class_id = request.POST.get("class_id")
     class_ids = None
     if class_id:
@@ -281,7 +275,7 @@ def remind(request, pk):
 def withdraw(request, pk):
     if (refused := _post_only(request)) is not None:
         return refused
-    notice = _staff_notice(request.user, pk)
+    notice = selectors.get_notice_for(request.user, pk)
     form = WithdrawForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请填写撤回原因（200字以内），家长会看到这条说明。"))
@@ -298,7 +292,7 @@ def withdraw(request, pk):
 @login_required
 def export(request, pk):
     user = request.user
-    notice = _staff_notice(user, pk)
+    notice = selectors.get_notice_for(user, pk)
     if not selectors.may_list_families(user):  # names and phones: not for senders without people.view
         raise Http404
     fmt = request.GET.get("format", "xlsx")

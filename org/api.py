@@ -6,7 +6,9 @@ from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
 from core.api import MAX_ID, Pagination
-from core.scoping import fetch_for, get_scope, prefix_q
+from core.perms import can
+from core.scoping import get_scope, prefix_q
+from org import selectors
 from org.models import Kind, OrgUnit, PartnerCategory, Stage
 
 router = Router(tags=["组织"])
@@ -74,7 +76,7 @@ def units(request, filters: Query[UnitFilter]):
         qs = qs.filter(kind=filters.kind)
     if filters.parent is not None:
         # The parent must itself be visible: a hidden unit's children answer 404, not an empty page.
-        parent = fetch_for(request.user, OrgUnit, filters.parent)
+        parent = selectors.get_unit_for(request.user, filters.parent)
         qs = qs.filter(parent=parent)
     return qs.order_by("path")
 
@@ -82,12 +84,12 @@ def units(request, filters: Query[UnitFilter]):
 @router.get("/units/{unit_id}", response=UnitDetailOut, summary="组织单元详情")
 def unit_detail(request, unit_id: int = Path(..., ge=1, le=MAX_ID)):
     user = request.user
-    unit = fetch_for(user, OrgUnit, unit_id)
+    unit = selectors.get_unit_for(user, unit_id)
     visible = OrgUnit.objects.visible_to(user)
     ancestors = list(visible.filter(id__in=unit.ancestor_ids).order_by("depth").only("id", "name", "kind"))
     children_count = visible.filter(parent=unit, is_active=True).count()
     # Only those who may reset the code (people.manage) hand it out; others do not get it.
-    can_invite = unit.kind == Kind.CLASS and get_scope(user).can("people.manage", unit)
+    can_invite = unit.kind == Kind.CLASS and can(user, "people.manage", unit)
     unit.api_ancestors = ancestors
     unit.children_count = children_count
     unit.api_invite_code = unit.invite_code if can_invite else None

@@ -14,8 +14,10 @@ from django.db.models import Count, Q
 
 from accounts.models import RoleAssignment
 from accounts.roles import Role
-from core.scoping import get_scope
+from core.perms import can, perm_paths
+from core.scoping import fetch_for, get_scope
 from org.models import Kind, OrgUnit
+from org.perms import MANAGE
 
 # Order of kinds among siblings: the structure first (streets, schools…), then the other bodies.
 KIND_RANK = {
@@ -42,13 +44,12 @@ def sibling_key(unit: OrgUnit):
 
 def shows_inactive(user) -> bool:
     """Managers need to see switched-off units to switch them back on; everyone else does not."""
-    return get_scope(user).has_perm_anywhere("org.manage")
+    return can(user, MANAGE)
 
 
 def sees_people_counts(user) -> bool:
     """Student and guardian figures are shown to staff who may see students, not to structure-only roles."""
-    scope = get_scope(user)
-    return scope.superuser or bool(scope.perm_prefixes.get("people.view"))
+    return bool(perm_paths(user, "people.view")) or get_scope(user).superuser
 
 
 def units_for(user):
@@ -97,7 +98,7 @@ def _scope_key(user, *parts) -> str:
     soon as the user's roles or reach change, so nobody is shown figures of a scope they no longer hold."""
     scope = get_scope(user)
     shape = repr(
-        (scope.superuser, scope.unit_prefixes, scope.student_prefixes, scope.perm_prefixes.get("people.view"), scope.roles, parts)
+        (scope.superuser, scope.unit_prefixes, scope.student_prefixes, perm_paths(scope, "people.view"), scope.roles, parts)
     )
     return f"{user.pk}:{hashlib.sha256(shape.encode()).hexdigest()[:24]}"
 
@@ -212,3 +213,9 @@ def _headline_counts(user) -> dict:
         out["activated"] = g["activated"]
         out["activated_pct"] = round(100 * g["activated"] / g["total"]) if g["total"] else 0
     return out
+
+
+def get_unit_for(user, unit_id, *, for_write: bool = False) -> OrgUnit:
+    """The unit pages' and the API's one way to a unit: any unit the user sees (org.manage on it with
+    for_write), else 404."""
+    return fetch_for(user, OrgUnit, unit_id, perm=MANAGE if for_write else None)

@@ -9,10 +9,12 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from core.scoping import fetch_for, get_scope
+from core.perms import can
+from core.scoping import fetch_for
 from org import selectors, services
 from org.forms import UnitForm
 from org.models import ALLOWED_CHILDREN, Kind, OrgUnit, SchoolClass
+from org.perms import MANAGE as ORG_MANAGE
 
 CHILDREN_PER_PAGE = 50
 TREE_CHILDREN_LIMIT = 200
@@ -57,7 +59,7 @@ def tree(request):
 @login_required
 def unit_children(request, pk):
     """HTMX partial: the visible children of a unit, each expandable in turn."""
-    unit = fetch_for(request.user, OrgUnit, pk)
+    unit = selectors.get_unit_for(request.user, pk)
     children = selectors.children_of(request.user, unit)
     more = len(children) > TREE_CHILDREN_LIMIT
     return render(
@@ -75,12 +77,11 @@ def unit_children(request, pk):
 @login_required
 def unit_detail(request, pk):
     user = request.user
-    unit = fetch_for(user, OrgUnit, pk)
-    scope = get_scope(user)
+    unit = selectors.get_unit_for(user, pk)
     all_children = sorted(selectors.units_for(user).filter(parent=unit), key=selectors.sibling_key)
     page = Paginator(all_children, CHILDREN_PER_PAGE).get_page(request.GET.get("page"))
     selectors.with_counts(user, [unit, *page.object_list])
-    can_manage = scope.can("org.manage", unit)
+    can_manage = can(user, ORG_MANAGE, unit)
     parent = unit.parent if unit.parent_id else None
     parent_active = parent is None or parent.is_active
     context = {
@@ -100,8 +101,8 @@ def unit_detail(request, pk):
     if unit.kind == Kind.CLASS:
         context.update(
             {
-                "can_roster": scope.can("people.view", unit),
-                "can_invite": scope.can("people.manage", unit),
+                "can_roster": can(user, "people.view", unit),
+                "can_invite": can(user, "people.manage", unit),
                 "class_teachers": selectors.class_teacher_names([unit.id]).get(unit.id, []),
             }
         )
@@ -125,7 +126,7 @@ def _apply_errors(form, exc: ValidationError) -> None:
 @login_required
 def unit_add(request, pk):
     user = request.user
-    parent = fetch_for(user, OrgUnit, pk, perm="org.manage")
+    parent = selectors.get_unit_for(user, pk, for_write=True)
     allowed = sorted(ALLOWED_CHILDREN[Kind(parent.kind)], key=selectors.KIND_RANK.get)
     context = {"parent": parent, "crumbs": selectors.breadcrumb(user, parent), "allowed": [(k, Kind(k).label) for k in allowed]}
     if not parent.is_active:
@@ -159,7 +160,7 @@ def unit_add(request, pk):
 @login_required
 def unit_edit(request, pk):
     user = request.user
-    unit = fetch_for(user, OrgUnit, pk, perm="org.manage")
+    unit = selectors.get_unit_for(user, pk, for_write=True)
     form = UnitForm(request.POST or None, kind=unit.kind, district_id=unit.district_id, instance=unit)
     if request.method == "POST" and form.is_valid():
         try:
@@ -184,7 +185,7 @@ def unit_edit(request, pk):
 def unit_toggle(request, pk):
     """POST active=0 switches the unit and its subtree off, active=1 back on."""
     user = request.user
-    unit = fetch_for(user, OrgUnit, pk, perm="org.manage")
+    unit = selectors.get_unit_for(user, pk, for_write=True)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     wanted = request.POST.get("active")
@@ -214,7 +215,6 @@ def class_roster(request, pk):
 
     user = request.user
     school_class = fetch_for(user, SchoolClass, pk, perm="people.view")
-    scope = get_scope(user)
     query = request.GET.get("q", "").strip()[:50]
     roster = roster_page(user, school_class, page=request.GET.get("page"), query=query)
     # Full numbers for the class teacher, one access row per view; others reveal a student's on its page.
@@ -230,7 +230,7 @@ def class_roster(request, pk):
             "query": query,
             "full_contact": phones.full,
             "contact": phones.level,
-            "can_invite": scope.can("people.manage", school_class),
+            "can_invite": can(user, "people.manage", school_class),
             "class_teachers": selectors.class_teacher_names([school_class.id]).get(school_class.id, []),
         },
     )

@@ -15,9 +15,10 @@ from ninja.pagination import paginate
 
 from audit.services import record_access
 from core.api import MAX_ID, Pagination
+from core.perms import can
 from core.scoping import fetch_for, get_scope
 from org.models import Kind, OrgUnit
-from people import contact
+from people import contact, perms, selectors
 from people.models import Gender, Guardian, Guardianship, Relation, Student
 
 router = Router(tags=["学生与家长"])
@@ -153,10 +154,7 @@ def student_detail(
     show: Literal["phone"] | None = Query(None, description="phone：请求显示完整手机号（学校管理员；记入访问审计）"),
 ):
     user = request.user
-    student = fetch_for(
-        user, Student.objects.select_related("school", "school_class"), student_id, perm="people.view"
-    )
-    scope = get_scope(user)
+    student = selectors.get_student_for(user, student_id)
     links = list(
         Guardianship.objects.filter(student=student, guardian__in=Guardian.objects.visible_to(user), guardian__is_active=True)
         .select_related("guardian")
@@ -191,7 +189,7 @@ def student_detail(
         "id_number_masked": student.id_number_masked,
         "guardians": guardians,
     }
-    if scope.can("people.view_identity", student):
+    if can(user, perms.VIEW_IDENTITY, student):
         # One access row per read, whichever identity numbers it disclosed.
         out["student_no"] = student.student_no
         disclosed = "student_no"

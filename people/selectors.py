@@ -12,10 +12,11 @@ from django.db.models import Count, Prefetch, Q
 from accounts.models import RoleAssignment
 from accounts.roles import Role
 from core.crypto import digest
-from core.scoping import get_scope
+from core.scoping import fetch_for, get_scope
 from org.models import SchoolClass
 from org.selectors import class_teacher_names
 from people.models import Guardianship, Student
+from people.perms import MANAGE, VIEW
 
 ROSTER_PER_PAGE = 50
 TEACHING_ROLES = (Role.CLASS_TEACHER, Role.SUBJECT_TEACHER)
@@ -126,3 +127,9 @@ def teacher_classes(user) -> list[SchoolClass]:
         c.stats = stats[c.id]
     classes.sort(key=lambda c: (not c.is_class_teacher, c.parent.parent.name if c.parent and c.parent.parent else "", c.parent.grade_year or 0, c.class_no or 0, c.name))
     return classes
+
+
+def get_student_for(user, student_id, *, for_write: bool = False) -> Student:
+    """The student page's and the API's one way to a student: people.view on them (people.manage with
+    for_write), else 404 — a student outside the scope and one the user may not open look the same."""
+    return fetch_for(user, Student.objects.select_related("school", "school_class"), student_id, perm=MANAGE if for_write else VIEW)

@@ -4,10 +4,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from audit.services import record_access
-from core.scoping import fetch_for, get_scope
+from core.perms import can
+from core.scoping import get_scope
 from org.selectors import breadcrumb, class_teacher_names
-from people import contact, selectors
-from people.models import GRANDPARENT_RELATIONS, Student
+from people import contact, perms, selectors
+from people.models import GRANDPARENT_RELATIONS
 
 # Stored with each access row; audit data, so not translated.
 REASON_VIEW_ID_NUMBER = "查看身份证号"
@@ -39,10 +40,9 @@ def my_classes(request):
 @login_required
 def student_detail(request, pk):
     user = request.user
-    student = fetch_for(user, Student.objects.select_related("school", "school_class"), pk, perm="people.view")
-    scope = get_scope(user)
+    student = selectors.get_student_for(user, pk)
     # The 学籍号 is "G" + the ID number: both are shown in full only on request, one access-log row per showing.
-    can_identity = scope.can("people.view_identity", student)
+    can_identity = can(user, perms.VIEW_IDENTITY, student)
     reveal = can_identity and request.GET.get("show") == "id"
     if reveal:
         reason = REASON_VIEW_IDENTITY if student.id_number else REASON_VIEW_STUDENT_NO
@@ -60,7 +60,6 @@ def student_detail(request, pk):
         "phones_revealed": phones.revealed,
         "can_identity": can_identity,
         "reveal": reveal,
-        "can_roster": scope.can("people.view", student.school_class),
         "class_teachers": class_teacher_names([student.school_class_id]).get(student.school_class_id, []),
     }
     return render(request, "people/student_detail.html", context)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 
+from core.perms import can, perm_paths
 from core.scoping import get_scope
 from org.models import Kind, OrgUnit
+from people.perms import VIEW as PEOPLE_VIEW
 from roster.models import ImportJob, ImportProblem
 
 PROBLEMS_PER_PAGE = 50
@@ -40,26 +42,25 @@ def export_roots(user) -> list[OrgUnit]:
     if scope.superuser:
         roots = list(visible.filter(kind=Kind.DISTRICT).order_by("name"))
     else:
-        paths = scope.perm_prefixes.get("people.view", ())
+        paths = perm_paths(scope, PEOPLE_VIEW)
         roots = list(visible.filter(path__in=paths).order_by("path"))
     out: list[OrgUnit] = []
     for unit in roots:
         out.append(unit)
         if unit.kind in (Kind.DISTRICT, Kind.STREET):
             out.extend(visible.filter(kind=Kind.SCHOOL, path__startswith=unit.path).order_by("name"))
-    return [u for u in out if scope.can("people.view", u)]
+    return [u for u in out if can(user, PEOPLE_VIEW, u)]
 
 
 def export_parts(user, unit: OrgUnit) -> list[OrgUnit]:
     """Grades and classes under a school (or grade) that the user may export."""
     if unit.kind not in (Kind.SCHOOL, Kind.GRADE):
         return []
-    scope = get_scope(user)
     units = [
         u for u in OrgUnit.objects.visible_to(user)
         .filter(kind__in=[Kind.GRADE, Kind.CLASS], path__startswith=unit.path, is_active=True)
         .exclude(pk=unit.pk)
-        if scope.can("people.view", u)
+        if can(user, PEOPLE_VIEW, u)
     ]
     grades = sorted((u for u in units if u.kind == Kind.GRADE), key=lambda g: (g.grade_year is None, g.grade_year or 0, g.name))
     classes = sorted((u for u in units if u.kind == Kind.CLASS), key=lambda c: (c.class_no is None, c.class_no or 0, c.name))

@@ -17,8 +17,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.scoping import fetch_for, get_scope
+from core.perms import require
+from core.scoping import fetch_for
 from org.models import OrgUnit
+from people.perms import VIEW as PEOPLE_VIEW
 from roster import exporter, selectors, services, spec
 from roster.forms import ExportForm, UploadForm
 from roster.models import ImportJob, JobStatus
@@ -132,8 +134,7 @@ def export(request):
     form = ExportForm(request.POST or None, initial={"scope": roots[0].pk, "format": "xlsx"})
     if request.method == "POST" and form.is_valid():
         unit = fetch_for(request.user, OrgUnit, form.unit_id())
-        if not get_scope(request.user).can("people.view", unit):
-            raise PermissionDenied
+        require(request.user, PEOPLE_VIEW, unit)
         fmt = form.cleaned_data["format"]
         out = io.BytesIO()
         services.export_roster(user=request.user, unit=unit, fmt=fmt, out=out)

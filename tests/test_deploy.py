@@ -249,7 +249,7 @@ def test_collectstatic_with_the_manifest_storage_finds_every_referenced_file(set
     assert staticfiles_storage.url("vendor/bootstrap/bootstrap.min.css") != "/static/vendor/bootstrap/bootstrap.min.css"
 
 
-@pytest.mark.parametrize("command", ["build_demo", "demo_activities", "demo_notices"])
+@pytest.mark.parametrize("command", ["demo", "build_demo", "demo_activities", "demo_notices"])
 def test_demo_commands_refuse_to_run_under_production_settings(db, settings, command):
     """They would create thousands of accounts with the published demo password, a district admin among them."""
     from django.core.management import CommandError, call_command

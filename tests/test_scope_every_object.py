@@ -43,6 +43,7 @@ from activities.models import (
     SignUp,
 )
 from activities.testing import make_activity, png_upload
+from core.modules import modules
 from courses import services as course_services
 from courses.models import (
     Course,
@@ -96,56 +97,11 @@ VISITS = {
     "other_class": {"other_district_admin"},
 }
 
-# Page URL name → (kind of object its pk names, method). "class" is a unit id of any kind (non-class
-# units must be refused too). notices:class_report takes a notice and a class.
-PAGES: dict[str, tuple[str, str]] = {
-    "org:unit_detail": ("unit", "GET"), "org:unit_children": ("unit", "GET"), "org:unit_add": ("unit", "GET"),
-    "org:unit_edit": ("unit", "GET"), "org:unit_toggle": ("unit", "POST"), "org:class_roster": ("unit", "GET"),
-    "org:class_invite_reset": ("unit", "POST"), "people:student_detail": ("student", "GET"),
-    "roster:job": ("job", "GET"), "roster:job_progress": ("job", "GET"), "roster:job_commit": ("job", "POST"),
-    "roster:job_discard": ("job", "POST"), "roster:job_problems": ("job", "GET"),
-    "notices:stats": ("notice", "GET"), "notices:stats_partial": ("notice", "GET"), "notices:class_report": ("notice", "GET"),
-    "notices:remind": ("notice", "POST"), "notices:withdraw": ("notice", "POST"), "notices:export": ("notice", "GET"),
-    "notices:read": ("notice", "GET"), "notices:reply": ("notice", "POST"), "notices:attachment": ("notice_file", "GET"),
-    "homeschool:consultation": ("consultation", "GET"), "homeschool:consultation_close": ("consultation", "POST"),
-    "homeschool:message_attachment": ("message", "GET"), "homeschool:guide": ("guide", "GET"),
-    "homeschool:guide_rate": ("guide", "POST"), "homeschool:visit_class": ("class", "GET"), "homeschool:visit": ("visit", "GET"),
-    "activities:detail": ("activity", "GET"), "activities:edit": ("activity", "GET"), "activities:submit": ("activity", "POST"),
-    "activities:approve": ("activity", "POST"), "activities:cancel": ("activity", "POST"), "activities:session_add": ("activity", "POST"),
-    "activities:rate": ("activity", "POST"), "activities:photos": ("activity", "POST"), "activities:minutes": ("activity", "POST"),
-    "activities:photo": ("photo", "GET"), "activities:signup": ("session", "POST"), "activities:capacity": ("session", "POST"),
-    "activities:qr": ("session", "GET"), "activities:qr_live": ("session", "GET"), "activities:attendance": ("session", "GET"),
-    "activities:export": ("session", "GET"), "activities:signup_cancel": ("signup", "POST"), "activities:checkin": ("session", "GET"),
-    "activities:campaign": ("campaign", "GET"), "activities:campaign_post": ("campaign", "POST"),
-    "activities:post_comment": ("post", "POST"), "activities:post_feature": ("post", "POST"),
-    "activities:campaign_photo": ("post_photo", "GET"),
-    "courses:detail": ("course", "GET"), "courses:publish": ("course", "POST"), "courses:book": ("course", "POST"),
-    "courses:rate": ("course", "POST"), "courses:lesson_create": ("course", "POST"), "courses:homework_review": ("course", "GET"),
-    "courses:lesson": ("lesson", "GET"), "courses:lesson_schedule": ("lesson", "POST"), "courses:lesson_progress": ("lesson", "POST"),
-    "courses:lesson_video": ("lesson", "GET"), "courses:homework_submit": ("lesson", "POST"),
-    "courses:homework_feedback": ("homework", "POST"), "courses:certificate": ("certificate", "GET"),
-    "courses:topic_vote": ("topic", "POST"), "courses:topic_adopt": ("topic", "POST"),
-}
-# API route (as the resolver writes it) → (kind, method).
-API: dict[str, tuple[str, str]] = {
-    "api/v1/org/units/<unit_id>": ("unit", "GET"),
-    "api/v1/people/students/<student_id>": ("student", "GET"),
-    "api/v1/notices/<int:notice_id>": ("notice", "GET"),
-    "api/v1/notices/<int:notice_id>/reply": ("notice", "POST"),
-    "api/v1/notices/<int:notice_id>/stats": ("notice", "GET"),
-    "api/v1/notices/<int:notice_id>/remind": ("notice", "POST"),
-    "api/v1/notices/<int:notice_id>/withdraw": ("notice", "POST"),
-    "api/v1/activities/sessions/<session_id>/signup": ("session", "POST"),
-    "api/v1/activities/signups/<signup_id>/cancel": ("signup", "POST"),
-    "api/v1/activities/sessions/<session_id>/checkin": ("session", "POST"),
-    "api/v1/courses/lessons/<lesson_id>/progress": ("lesson", "POST"),
-    "api/v1/courses/topics/<topic_id>/vote": ("topic", "POST"),
-    "api/v1/homeschool/consultations/<int:consultation_id>": ("consultation", "GET"),
-    "api/v1/homeschool/consultations/<int:consultation_id>/messages": ("consultation", "POST"),
-    "api/v1/homeschool/consultations/<int:consultation_id>/close": ("consultation", "POST"),
-    "api/v1/homeschool/guides/<int:guide_id>": ("guide", "GET"),
-    "api/v1/homeschool/guides/<int:guide_id>/rating": ("guide", "POST"),
-}
+# Page URL name → (kind of object its pk names, method), and API route (as the resolver writes it) →
+# (kind, method): as each module declares them in its module.py (core.modules). "class" is a unit id of
+# any kind (non-class units must be refused too). notices:class_report takes a notice and a class.
+PAGES: dict[str, tuple[str, str]] = {name: spec for m in modules() for name, spec in m.object_pages.items()}
+API: dict[str, tuple[str, str]] = {route: spec for m in modules() for route, spec in m.object_api.items()}
 # The pages that read an object: a user who sees it opens at least one of them (the others may need a
 # flag, e.g. a notice's figures for its sender, its reading page for a recipient).
 READERS: dict[str, tuple[str, ...]] = {
@@ -336,7 +292,7 @@ def test_every_object_url_is_classified():
                 unclassified.append(leaf.label)
         elif leaf.name not in PAGES:
             unclassified.append(leaf.label)
-    assert not unclassified, "Object URLs this walk does not request — add them to PAGES / API:\n" + "\n".join(unclassified)
+    assert not unclassified, "Object URLs this walk does not request — declare them in their module.py (object_pages / object_api):\n" + "\n".join(unclassified)
     names = {leaf.name for leaf in iter_leaves()}
     assert set(PAGES) <= names, set(PAGES) - names
     assert set(READERS) <= {k for k, _m in PAGES.values()}

@@ -13,8 +13,8 @@ of intent. Then, for every user of tests/world.py and every unit, student and gu
   and leave the database as it was;
 - API lists return exactly the expected ids.
 
-Every URL pattern that takes a `pk`, and every API route that takes an id, must be classified in
-OBJECT_PAGES / OBJECT_API, so a new object URL cannot skip this walk.
+Every URL pattern that takes a `pk`, and every API route that takes an id, must be declared
+in its module's module.py (object_pages / object_api), so a new object URL cannot skip the walks.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import ApiToken
+from core.modules import modules
 from org.models import OrgUnit
 from people.models import Guardian, Student
 from tests.test_urls import iter_leaves
@@ -111,38 +110,15 @@ EXPECTED: dict[str, Expect] = {
 }
 USERS = sorted(EXPECTED)
 
-# Object pages: URL name → (what its pk names, its method). GET pages are opened for every unit or
-# student; POST-only views are posted to (below) for every unit the user may not manage.
+# Object URLs are declared by their modules (module.py, core.modules): page URL name → (what its pk
+# names, its method), API route → (kind, method). This walk takes the units' and students' (org, people);
+# tests/test_scope_every_object.py walks every kind of every module. GET pages are opened for every unit
+# or student; POST-only views are posted to (below) for every unit the user may not manage.
+WALKED_KINDS = ("unit", "student")
 OBJECT_PAGES: dict[str, tuple[str, str]] = {
-    "org:unit_detail": ("unit", "GET"),
-    "org:unit_children": ("unit", "GET"),
-    "org:unit_add": ("unit", "GET"),  # pk = the parent of the unit to add; also POSTed below
-    "org:unit_edit": ("unit", "GET"),  # also POSTed below
-    "org:unit_toggle": ("unit", "POST"),
-    "org:class_roster": ("unit", "GET"),
-    "org:class_invite_reset": ("unit", "POST"),
-    "people:student_detail": ("student", "GET"),
+    name: spec for m in modules() for name, spec in m.object_pages.items() if spec[0] in WALKED_KINDS
 }
-# API routes with an id in the path, as the resolver writes them.
-OBJECT_API: dict[str, str] = {
-    "api/v1/org/units/<unit_id>": "unit",
-    "api/v1/people/students/<student_id>": "student",
-}
-# Object URLs of later modules (notices, activities, …) are walked by those modules' own scope tests.
-# A route prefix listed here names that test file (relative to the project root), and every object
-# URL under it must be named in that file — by URL name for pages, by route for the API — so that
-# handing a URL over is itself checked. Empty until such a module lands.
-WALKED_ELSEWHERE: dict[str, str] = {
-    "activities/": "tests/test_activities_scope.py",
-    "courses/": "tests/test_activities_scope.py",
-    "api/v1/activities/": "tests/test_activities_scope.py",
-    "api/v1/courses/": "tests/test_activities_scope.py",
-    "roster/": "tests/test_roster_scope.py",
-    "notices/": "tests/test_notices_scope.py",
-    "homeschool/": "tests/test_notices_scope.py",
-    "api/v1/notices/": "tests/test_notices_scope.py",
-    "api/v1/homeschool/": "tests/test_notices_scope.py",
-}
+OBJECT_API: dict[str, str] = {route: kind for m in modules() for route, (kind, _method) in m.object_api.items() if kind in WALKED_KINDS}
 # Lists: every page and API answer that lists objects, walked for every user.
 LIST_PAGES = ["home", "org:tree", "people:family", "people:my_classes"]
 
@@ -258,30 +234,28 @@ def test_expectation_table_names_every_user_and_object_of_the_world(world):
 
 
 def test_every_object_url_is_classified():
-    """Every page pattern with a pk and every API route with an id is walked here or handed over by
-    name to another module's walk (WALKED_ELSEWHERE); anything else fails the suite."""
-    root = Path(settings.BASE_DIR)
+    """Every page pattern with a pk and every API route with an id is declared by its module (module.py's
+    object_pages / object_api), which puts it on the walks; anything else fails the suite."""
+    pages = {name for m in modules() for name in m.object_pages}
+    api = {route for m in modules() for route in m.object_api}
     unclassified = []
     for leaf in iter_leaves():
         if leaf.route.startswith("ops/admin/"):
             continue  # the admin is for superusers only (tests/test_urls.py)
         is_api = leaf.route.startswith("api/")
-        if is_api and ("<" not in leaf.route or leaf.route in OBJECT_API):
+        if is_api and ("<" not in leaf.route or leaf.route in api):
             continue
-        if not is_api and ("pk" not in leaf.params or leaf.name in OBJECT_PAGES):
+        if not is_api and ("pk" not in leaf.params or leaf.name in pages):
             continue
-        handed_to = next((f for prefix, f in WALKED_ELSEWHERE.items() if leaf.route.startswith(prefix)), None)
-        wanted = leaf.route if is_api else f'"{leaf.name}"'
-        if handed_to and (root / handed_to).is_file() and wanted in (root / handed_to).read_text(encoding="utf-8"):
-            continue
-        unclassified.append(leaf.label + (f" (not named in {handed_to})" if handed_to else ""))
+        unclassified.append(leaf.label)
     assert not unclassified, (
-        "Object URLs that no scope-leak walk covers — add them to OBJECT_PAGES / OBJECT_API here, or to "
-        "the scope test of their module listed in WALKED_ELSEWHERE:\n" + "\n".join(unclassified)
+        "Object URLs that no scope-leak walk covers — declare them in their module's module.py "
+        "(object_pages / object_api):\n" + "\n".join(unclassified)
     )
     names = {leaf.name for leaf in iter_leaves()}
-    missing = [n for n in OBJECT_PAGES if n not in names] + [n for n in LIST_PAGES if n not in names]
+    missing = [n for n in pages if n not in names] + [n for n in LIST_PAGES if n not in names]
     assert not missing, f"URL names walked by the scope-leak test no longer exist: {missing}"
+    assert {"org:unit_detail", "people:student_detail"} <= set(OBJECT_PAGES)
 
 
 def test_the_leak_detector_finds_names_in_json_and_html(marked):

@@ -1,0 +1,126 @@
+"""The module contract (docs/decisions/0011): every app says what it plugs into the platform in one
+place, its `module.py` (a `MODULE = Module(...)`), and the platform discovers them from INSTALLED_APPS.
+
+The shell's home cards, the root URLconf, the API, the demo command, the role table (accounts.roles)
+and the scope-leak walks read the registry; adding a module touches no central file but INSTALLED_APPS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+
+@dataclass(frozen=True)
+class Card:
+    """A tile on the staff workspace. decide(user, scope) answers (url name, text, to-do counter name or
+    None) — different wording for different uses of the module — or None: no card for this user."""
+
+    icon: str
+    title: str
+    decide: Callable
+    order: int = 100  # place on the workspace, lowest first
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """A demo-data builder: a management command, run by `manage.py demo` in INSTALLED_APPS order.
+    options: which of the demo command's options it takes (e.g. students, seed, if_empty)."""
+
+    command: str
+    options: tuple[str, ...] = ()
+    order: int = 100  # lowest first: a step may build on the data of an earlier one
+
+
+@dataclass(frozen=True)
+class Module:
+    label: str  # the app label
+    # Pages: mounted at url_prefix (e.g. "notices/"), from the app's urls module (its app_name namespaces them).
+    url_prefix: str | None = None
+    urls: str | None = None  # dotted module path, default "<app>.urls"
+    # API: the router (dotted "module.attr") mounted at /api/v1<api_prefix>.
+    api_prefix: str | None = None
+    api_router: str | None = None
+    perms: tuple = ()  # core.perms.Perm constants this app declares (with their holders)
+    cards: tuple[Card, ...] = ()
+    # Object URLs for the scope-leak walk: page URL name -> (object kind, method);
+    # API route as the resolver writes it -> (object kind, method).
+    object_pages: dict[str, tuple[str, str]] = field(default_factory=dict)
+    object_api: dict[str, tuple[str, str]] = field(default_factory=dict)
+    kpis: tuple = ()  # core.kpi.KpiProvider
+    demo: DemoStep | None = None
+
+
+@cache
+def modules() -> tuple[Module, ...]:
+    """Every installed app's Module, in INSTALLED_APPS order."""
+    found = []
+    for config in apps.get_app_configs():
+        name = f"{config.name}.module"
+        if importlib.util.find_spec(config.name) is None or not _has_submodule(config.name, "module"):
+            continue
+        mod = importlib.import_module(name)
+        module = getattr(mod, "MODULE", None)
+        if not isinstance(module, Module):
+            raise ImproperlyConfigured(f"{name} must define MODULE = core.modules.Module(...)")
+        found.append(module)
+    return tuple(found)
+
+
+def _has_submodule(package: str, sub: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"{package}.{sub}") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def get_module(label: str) -> Module | None:
+    return next((m for m in modules() if m.label == label), None)
+
+
+def all_perms() -> tuple:
+    return tuple(p for m in modules() for p in m.perms)
+
+
+def demo_steps() -> list[DemoStep]:
+    return sorted((m.demo for m in modules() if m.demo is not None), key=lambda d: d.order)
+
+
+def all_kpis() -> tuple:
+    return tuple(k for m in modules() for k in m.kpis)
+
+
+def resolve_dotted(path: str):
+    """"pkg.mod.attr" -> the attribute."""
+    mod, _, attr = path.rpartition(".")
+    return getattr(importlib.import_module(mod), attr)
+
+
+def forget() -> None:
+    """Drop the cached registry (and what is built from it): INSTALLED_APPS changed."""
+    modules.cache_clear()
+    for hook in _on_forget:
+        hook()
+
+
+_on_forget: list[Callable[[], None]] = []
+
+
+def on_forget(hook: Callable[[], None]) -> Callable[[], None]:
+    """Register a cache built from the registry, to be dropped with it."""
+    _on_forget.append(hook)
+    return hook
+
+
+@receiver(setting_changed)
+def _installed_apps_changed(*, setting, **kwargs):
+    if setting == "INSTALLED_APPS":
+        forget()

@@ -1,0 +1,20 @@
+from core.kpi import Figure, KpiProvider
+from core.modules import Card, DemoStep, Module
+from core.perms import can
+from tests.fakemodule.perms import USE
+
+
+def _card(user, scope):
+    return ("fakemodule:home", "测试模块的说明", None) if can(user, USE) else None
+
+
+MODULE = Module(
+    label="fakemodule",
+    url_prefix="fake/",
+    urls="tests.fakemodule.urls",
+    perms=(USE,),
+    cards=(Card("bi-star", "测试模块", _card, order=35),),
+    object_pages={"fakemodule:thing": ("thing", "GET")},
+    kpis=(KpiProvider("fakemodule.count", "测试指标", "测试用", "次", lambda period, node: Figure(None)),),
+    demo=DemoStep("fake_demo", order=99),
+)
