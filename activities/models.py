@@ -95,12 +95,12 @@ class ActivityQuerySet(ScopedQuerySet):
 
         scope = get_scope(user)
         if scope.superuser:
-            return self.all()
+            return self.scoped()
         q = any_q(
             prefix_q("owner_unit__path", _manage_prefixes(scope)),
             prefix_q("co_organisers__path", _manage_prefixes(scope)),
         )
-        return self.filter(id__in=Activity._base_manager.filter(q).values("id")) if q is not None else self.none()
+        return self.filter(id__in=Activity._base_manager.filter(q).values("id")).scoped() if q is not None else self.none()
 
 
 class Activity(models.Model):

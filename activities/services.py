@@ -72,7 +72,7 @@ def guardian_of(user) -> Guardian:
     scope = get_scope(user)
     if not scope.guardian_id:
         raise _err(_("只有已激活的家长账号可以报名和签到。"), "not_guardian")
-    return Guardian.objects.get(pk=scope.guardian_id)
+    return Guardian.objects.system(reason="the user's own guardian record").get(pk=scope.guardian_id)
 
 
 def family_student_ids(user) -> frozenset[int]:
@@ -374,7 +374,7 @@ def signup_create(*, actor, session_id: int, include_self: bool, student_ids, no
     family = family_student_ids(actor)
     if not set(student_ids) <= family:
         raise _err(_("只能为自己的孩子报名。"), "not_own_child")
-    students = list(Student.objects.filter(id__in=student_ids, is_active=True).select_related("school_class"))
+    students = list(Student.objects.system(reason="the user's own children, checked above").filter(id__in=student_ids, is_active=True).select_related("school_class"))
     if len(students) != len(student_ids):
         raise _err(_("只能为自己的孩子报名。"), "not_own_child")
     if activity.audience == Audience.GUARDIANS and students:
@@ -429,7 +429,7 @@ def _promote_waitlist(session: ActivitySession) -> list[SignUp]:
     A party that does not fit is skipped (parties are all or nothing), a smaller later one may fit."""
     promoted = []
     now = timezone.now()
-    for signup in SignUp.objects.filter(session=session, status=SignUpStatus.WAITLISTED).order_by("created_at", "id"):
+    for signup in SignUp.objects.system(reason="promotion from the waiting list is for every family").filter(session=session, status=SignUpStatus.WAITLISTED).order_by("created_at", "id"):
         if session.capacity is not None and session.places_taken + signup.party_size > session.capacity:
             continue
         signup.status = SignUpStatus.CONFIRMED
@@ -457,8 +457,8 @@ def signup_cancel(*, actor, signup_id: int) -> list[SignUp]:
     ).exists()
     if not own and not can_manage(actor, signup.activity):
         raise Http404
-    session = ActivitySession.objects.select_for_update().get(pk=signup.session_id)
-    signup = SignUp.objects.select_for_update().get(pk=signup.pk)
+    session = ActivitySession.objects.system(reason="own or managed sign-up, checked above").select_for_update().get(pk=signup.session_id)
+    signup = SignUp.objects.system(reason="own or managed sign-up, checked above").select_for_update().get(pk=signup.pk)
     if signup.status == SignUpStatus.CANCELLED:
         raise _err(_("该报名已取消。"), "already_cancelled")
     if session.starts_at <= timezone.now() and not can_manage(actor, signup.activity):
@@ -535,8 +535,8 @@ def _credit(*, session: ActivitySession, guardian_ids, student_ids) -> None:
     # (Two indexed look-ups: an OR across the join would make PostgreSQL scan every student.)
     family_ids = set(student_ids)
     if guardian_ids:
-        family_ids |= set(Guardianship.objects.filter(guardian_id__in=guardian_ids).values_list("student_id", flat=True))
-    family = Student.objects.filter(id__in=family_ids, is_active=True).values(
+        family_ids |= set(Guardianship.objects.system(reason="the checked-in family's children").filter(guardian_id__in=guardian_ids).values_list("student_id", flat=True))
+    family = Student.objects.system(reason="the checked-in family's children").filter(id__in=family_ids, is_active=True).values(
         "id", "district_id", "school_id", "school_class_id", "school_class__path"
     )
     rows = [
@@ -572,7 +572,7 @@ def _school_id_of(unit: OrgUnit) -> int | None:
         return unit.pk
     if unit.kind in (Kind.GRADE, Kind.CLASS):
         ids = unit.ancestor_ids
-        return OrgUnit.objects.filter(id__in=ids, kind=Kind.SCHOOL).values_list("id", flat=True).first()
+        return OrgUnit.objects.system(reason="the school above a unit").filter(id__in=ids, kind=Kind.SCHOOL).values_list("id", flat=True).first()
     return None
 
 
@@ -615,7 +615,7 @@ def checkin_self(*, actor, session_id: int, include_self: bool, student_ids) -> 
             # A child without a place is left out (the page does not offer them); the rest of the party checks in.
             missing = set(student_ids) - set(booked)
             if missing:
-                skipped = sorted(Student.objects.filter(id__in=missing).values_list("name", flat=True))
+                skipped = sorted(Student.objects.system(reason="the names of the user's own children left out").filter(id__in=missing).values_list("name", flat=True))
                 student_ids = [s for s in student_ids if s not in missing]
                 if not include_self and not student_ids:
                     raise _err(_("%(names)s 未报名本场次，请联系组织者现场登记。") % {"names": "、".join(skipped)}, "not_signed_up")
@@ -648,7 +648,7 @@ def checkin_candidates(*, actor, session: ActivitySession) -> tuple[dict[int, st
         if activity.audience != Audience.GUARDIANS:
             students.update(dict(roster.values_list("id", "name")[:3000]))
         if activity.audience != Audience.STUDENTS:
-            links = Guardianship.objects.filter(student__in=roster, guardian__is_active=True).values_list("guardian_id", "guardian__name")
+            links = Guardianship.objects.visible_to(actor).filter(student__in=roster, guardian__is_active=True).values_list("guardian_id", "guardian__name")
             guardians.update(dict(links[:6000]))
     return guardians, students
 
@@ -703,9 +703,9 @@ def bulk_match(*, actor, session: ActivitySession, text: str) -> dict:
 def attended_family(actor, activity: Activity) -> bool:
     """The user or their family (a co-guardian, or a child) was checked in at the activity."""
     guardian_id = get_scope(actor).guardian_id
-    if CheckIn.objects.filter(activity=activity, guardian_id=guardian_id).exists():
+    if CheckIn.objects.system(reason="the user's own family's check-ins").filter(activity=activity, guardian_id=guardian_id).exists():
         return True
-    return Participation.objects.filter(session__activity=activity, student_id__in=family_student_ids(actor)).exists()
+    return Participation.objects.system(reason="the user's own family's participation").filter(session__activity=activity, student_id__in=family_student_ids(actor)).exists()
 
 
 @transaction.atomic
@@ -787,7 +787,7 @@ def campaign_post_create(*, actor, campaign: Campaign, student_id: int, text: st
     guardian = guardian_of(actor)
     if int(student_id) not in family_student_ids(actor):
         raise _err(_("只能为自己的孩子打卡。"), "not_own_child")
-    student = Student.objects.select_related("school_class").get(pk=student_id)
+    student = Student.objects.system(reason="the user's own child, checked above").select_related("school_class").get(pk=student_id)
     if not _in_audience(student.school_class.path, _audience_paths(campaign)):
         raise _err(_("%(name)s 不在本次打卡活动的范围内。") % {"name": student.name}, "not_in_audience")
     today = timezone.localdate()

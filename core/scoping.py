@@ -7,6 +7,8 @@ object by id or answers 404. Views, API, exports, admin and tasks never filter b
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
@@ -209,8 +211,84 @@ def any_q(*parts: models.Q | None) -> models.Q | None:
     return reduce(or_, kept) if kept else None
 
 
+class ScopeError(RuntimeError):
+    """A scoped model's rows were read or written without .visible_to(user) or .system(reason=...)."""
+
+
+# Where the strict rule applies (docs/decisions/0013). Requests enter STRICT (core.middleware.
+# StrictScopeMiddleware, pages and API alike); background tasks and explicit blocks enter SYSTEM; outside
+# both (migrations, the shell, management commands) nothing is checked.
+STRICT = "strict"
+SYSTEM = "system"
+_scope_mode: ContextVar[tuple[str, str] | None] = ContextVar("gongyu_scope_mode", default=None)
+
+
+@contextmanager
+def strict_scope():
+    """Every scoped queryset evaluated inside must be scoped (a request)."""
+    token = _scope_mode.set((STRICT, ""))
+    try:
+        yield
+    finally:
+        _scope_mode.reset(token)
+
+
+@contextmanager
+def system_scope(reason: str):
+    """Unscoped reads are allowed inside, for a stated reason (a background task, a test's set-up)."""
+    if not reason or not reason.strip():
+        raise ValueError("system_scope() needs a reason")
+    token = _scope_mode.set((SYSTEM, reason))
+    try:
+        yield
+    finally:
+        _scope_mode.reset(token)
+
+
+def enter_system_scope(reason: str):
+    """system_scope() for hooks that cannot wrap a block (the task runner's pre/post hooks): a token for
+    leave_scope()."""
+    return _scope_mode.set((SYSTEM, reason))
+
+
+def leave_scope(token) -> None:
+    _scope_mode.reset(token)
+
+
+def _in_system_scope(reason: str, method):
+    def wrapper(*args, **kwargs):
+        with system_scope(reason):
+            return method(*args, **kwargs)
+
+    wrapper.__wrapped__ = method
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+def install_model_hooks() -> None:
+    """Uniqueness is a fact about every row of a table, whoever asks: Model.validate_unique() and
+    validate_constraints() (full_clean(), model forms) query _default_manager, and run as a system read."""
+    if getattr(models.Model.validate_unique, "__wrapped__", None) is None:
+        models.Model.validate_unique = _in_system_scope("uniqueness is checked on every row", models.Model.validate_unique)
+        models.Model.validate_constraints = _in_system_scope(
+            "constraints are checked on every row", models.Model.validate_constraints
+        )
+
+
+def scope_mode() -> str | None:
+    mode = _scope_mode.get()
+    return mode[0] if mode else None
+
+
 class ScopedQuerySet(models.QuerySet):
-    """Subclasses say how a Scope filters their rows in scope_q(); visible_to() does the rest."""
+    """Subclasses say how a Scope filters their rows in scope_q(); visible_to() does the rest.
+
+    A queryset remembers how it was scoped: by visible_to(user), by system(reason=...), or by being reached
+    through a related object (Django's related managers and prefetches give it an "instance" hint). Under
+    strict_scope() evaluating one that is none of these raises ScopeError instead of reading every district."""
+
+    _scoped_by: str | None = None
 
     def scope_q(self, scope: Scope) -> models.Q | None:
         raise NotImplementedError(f"{self.model.__name__} must define scope_q()")
@@ -218,9 +296,144 @@ class ScopedQuerySet(models.QuerySet):
     def visible_to(self, user):
         scope = get_scope(user)
         if scope.superuser:
-            return self.all()
-        q = self.scope_q(scope)
-        return self.filter(q) if q is not None else self.none()
+            qs = self.all()
+        else:
+            q = self.scope_q(scope)
+            qs = self.filter(q) if q is not None else self.none()
+        qs._scoped_by = "visible_to"
+        return qs
+
+    def system(self, *, reason: str):
+        """Every row, on purpose: the reason says why this read may look beyond the current user."""
+        if not reason or not reason.strip():
+            raise ValueError("system() needs a reason")
+        qs = self._chain()
+        qs._scoped_by = "system"
+        return qs
+
+    def scoped(self, how: str = "rule"):
+        """This queryset as scoped: for a queryset method that filters by its own rule from the user's
+        scope (managed_by, followed_by, own), a narrower view than visible_to()."""
+        qs = self._chain()
+        qs._scoped_by = how
+        return qs
+
+    def none(self):
+        qs = super().none()
+        qs._scoped_by = "none"  # reads nothing, so needs no scope
+        return qs
+
+    @property
+    def is_scoped(self) -> bool:
+        return self._scoped_by is not None or "instance" in self._hints
+
+    def _check_scope(self) -> None:
+        mode = _scope_mode.get()
+        if mode is not None and mode[0] == STRICT and not self.is_scoped:
+            import os, traceback  # TEMP-RECORD
+            if os.environ.get("SCOPE_RECORD"):  # TEMP-RECORD
+                frames = [f for f in traceback.extract_stack() if "/work/wt/scoping/" in f.filename and "core/scoping.py" not in f.filename and "/tests/" not in f.filename]  # TEMP-RECORD
+                with open(os.environ["SCOPE_RECORD"], "a") as fh:  # TEMP-RECORD
+                    fh.write(" <- ".join(f"{f.filename.replace('/work/wt/scoping/', '')}:{f.lineno}" for f in reversed(frames[-3:])) + f"  [{self.model.__name__}]\n")  # TEMP-RECORD
+                return  # TEMP-RECORD
+            raise ScopeError(
+                f"{self.model._meta.label}: unscoped query in a request; "
+                "use .visible_to(user), or .system(reason=...) for a read beyond the user"
+            )
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._scoped_by = self._scoped_by
+        return clone
+
+    # What evaluates a queryset: iteration, len, bool, get, first, values (all through _fetch_all), and the
+    # statements that do not fetch rows.
+    def _fetch_all(self):
+        if self._result_cache is None:
+            self._check_scope()
+        super()._fetch_all()
+
+    def iterator(self, *args, **kwargs):
+        self._check_scope()
+        return super().iterator(*args, **kwargs)
+
+    def count(self):
+        if self._result_cache is None:
+            self._check_scope()
+        return super().count()
+
+    def exists(self):
+        if self._result_cache is None:
+            self._check_scope()
+        return super().exists()
+
+    def contains(self, obj):
+        if self._result_cache is None:
+            self._check_scope()
+        return super().contains(obj)
+
+    def aggregate(self, *args, **kwargs):
+        self._check_scope()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs):
+        self._check_scope()
+        return super().update(**kwargs)
+
+    update.alters_data = True
+
+    def _update(self, values):
+        self._check_scope()
+        return super()._update(values)
+
+    _update.alters_data = True
+    _update.queryset_only = False
+
+    def delete(self):
+        self._check_scope()
+        return super().delete()
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+    def explain(self, **options):
+        self._check_scope()
+        return super().explain(**options)
+
+
+class ScopedViaQuerySet(ScopedQuerySet):
+    """Rows that belong to a scoped parent (a consultation's messages, a party's persons): visible where the
+    parent is, by the parent's own scope_q(). Subclasses set scope_via to the foreign key's name."""
+
+    scope_via = ""
+
+    def scope_q(self, scope: Scope) -> models.Q | None:
+        parent = self.model._meta.get_field(self.scope_via).related_model
+        q = parent._default_manager.all().scope_q(scope)
+        if q is None:
+            return None
+        return models.Q(**{f"{self.scope_via}__in": parent._base_manager.filter(q).values("pk")})
+
+
+def scoped_via(field_name: str):
+    """A manager whose rows are scoped through the foreign key `field_name` (ScopedViaQuerySet)."""
+    queryset = type(f"ScopedVia_{field_name}", (ScopedViaQuerySet,), {"scope_via": field_name, "__module__": __name__})
+    return queryset.as_manager()
+
+
+def needs_scoped_manager(model) -> bool:
+    """A model holding district data (a `district` foreign key) or personal data (holds_personal_data)."""
+    if getattr(model, "holds_personal_data", False):
+        return True
+    try:
+        field = model._meta.get_field("district")
+    except Exception:  # FieldDoesNotExist
+        return False
+    return field.is_relation and field.many_to_one
+
+
+def has_scoped_manager(model) -> bool:
+    return issubclass(getattr(model._default_manager, "_queryset_class", models.QuerySet), ScopedQuerySet)
 
 
 def fetch_for(user, queryset_or_model, pk, *, perm: str | None = None):

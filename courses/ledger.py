@@ -59,7 +59,7 @@ def thresholds_for(guardian_ids) -> dict[int, Decimal]:
     from people.models import Guardianship
 
     rows = (
-        Guardianship.objects.filter(guardian_id__in=guardian_ids, student__is_active=True)
+        Guardianship.objects.system(reason="certificate thresholds of the credited guardians").filter(guardian_id__in=guardian_ids, student__is_active=True)
         .values("guardian_id")
         .annotate(target=Min("student__school__parent_school_setting__hours_target"))
     )

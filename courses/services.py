@@ -261,12 +261,12 @@ def watch_beacon(*, actor, lesson: Lesson, position: float, now: dt.datetime | N
     with transaction.atomic():
         try:
             with transaction.atomic():
-                watch, _created = LessonWatch.objects.get_or_create(
+                watch, _created = LessonWatch.objects.system(reason="the guardian's own watch row").get_or_create(
                     lesson=lesson, guardian=guardian, defaults={"district_id": course.district_id, "buckets": "0" * nbuckets}
                 )
         except IntegrityError:
-            watch = LessonWatch.objects.get(lesson=lesson, guardian=guardian)
-        watch = LessonWatch.objects.select_for_update().get(pk=watch.pk)
+            watch = LessonWatch.objects.system(reason="the guardian's own watch row").get(lesson=lesson, guardian=guardian)
+        watch = LessonWatch.objects.system(reason="the guardian's own watch row").select_for_update().get(pk=watch.pk)
         buckets = list(watch.buckets.ljust(nbuckets, "0")[:nbuckets])
         if watch.last_beacon_at is not None:
             elapsed = (now - watch.last_beacon_at).total_seconds()
@@ -373,8 +373,8 @@ def school_setting_update(*, actor, school: OrgUnit, hours_target) -> SchoolSett
 
 def guardian_schools(actor) -> list[OrgUnit]:
     family = get_scope(actor).student_perms.get("family.view", frozenset())
-    ids = Student.objects.filter(id__in=family, is_active=True).values("school_id")
-    return list(OrgUnit.objects.filter(id__in=ids).order_by("name"))
+    ids = Student.objects.system(reason="the schools of the user's own children").filter(id__in=family, is_active=True).values("school_id")
+    return list(OrgUnit.objects.system(reason="the schools of the user's own children").filter(id__in=ids).order_by("name"))
 
 
 @transaction.atomic

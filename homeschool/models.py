@@ -110,9 +110,9 @@ class ConsultationQuerySet(ScopedQuerySet):
 
         scope = get_scope(user)
         if scope.superuser:
-            return self.all()
+            return self.scoped()
         q = prefix_q("school_class__path", scope.perm_prefixes.get(OVERSEE, ()))
-        return self.filter(q) if q is not None else self.none()
+        return self.filter(q).scoped() if q is not None else self.none()
 
 
 class Consultation(models.Model):

@@ -85,9 +85,9 @@ class NoticeQuerySet(ScopedQuerySet):
 
         scope = get_scope(user)
         if scope.superuser:
-            return self.all()
+            return self.scoped()
         q = self.staff_q(scope)
-        return self.filter(q) if q is not None else self.none()
+        return self.filter(q).scoped() if q is not None else self.none()
 
 
 class Notice(models.Model):
@@ -191,7 +191,7 @@ class ReceiptQuerySet(ScopedQuerySet):
             models.Q(guardian_id=scope.guardian_id) if scope.guardian_id else None,
             models.Q(user_id=scope.user_id) if scope.user_id else None,
         )
-        return self.filter(q) if q is not None else self.none()
+        return self.filter(q).scoped() if q is not None else self.none()
 
     def guardian_own(self, user):
         """own(), on the hot path (opening a notice) without computing the scope: the receipts of the user's
@@ -201,8 +201,8 @@ class ReceiptQuerySet(ScopedQuerySet):
 
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
-        guardian = Guardian.objects.filter(user_id=user.pk, is_active=True).order_by().values("id")[:1]
-        return self.filter(guardian_id=models.Subquery(guardian))
+        guardian = Guardian.objects.system(reason="the user's own guardian record").filter(user_id=user.pk, is_active=True).order_by().values("id")[:1]
+        return self.filter(guardian_id=models.Subquery(guardian)).scoped()
 
     def open_guardian_own(self, user, notice_id: int, now):
         """guardian_own().filter(notice_id=…) and marking it read, as one PostgreSQL statement: the busiest
@@ -250,7 +250,7 @@ class ReceiptQuerySet(ScopedQuerySet):
     def staff_own(self, user):
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
-        return self.filter(user_id=user.pk)
+        return self.filter(user_id=user.pk).scoped()
 
 
 class Receipt(models.Model):

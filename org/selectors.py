@@ -154,7 +154,7 @@ def breadcrumb(user, unit: OrgUnit) -> list[OrgUnit]:
 
 def subtree_size(unit: OrgUnit) -> int:
     """Units switched off or on together with this one (the unit itself included)."""
-    return OrgUnit.objects.under(unit).count()
+    return OrgUnit.objects.system(reason="the size of a subtree the caller may manage").under(unit).count()
 
 
 def class_teacher_names(class_ids) -> dict[int, list[str]]:
@@ -165,7 +165,7 @@ def class_teacher_names(class_ids) -> dict[int, list[str]]:
     """
     names: dict[int, list[str]] = defaultdict(list)
     rows = (
-        RoleAssignment.objects.current()
+        RoleAssignment.objects.system(reason="class teachers' names of classes from a scoped query").current()
         .filter(role=Role.CLASS_TEACHER, unit_id__in=list(class_ids), user__is_active=True)
         .order_by("unit_id", "id")
         .values_list("unit_id", "user__name")
