@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import GuardianRating
-from core.scoping import ScopedQuerySet, any_q, prefix_q
+from core.scoping import ScopedQuerySet, any_q, family_q, prefix_q, scoped_via
 
 
 class ActivityKind(models.TextChoices):
@@ -241,17 +241,6 @@ class SignUpStatus(models.TextChoices):
     CANCELLED = "cancelled", _("已取消")
 
 
-def family_q(scope, guardian_field: str = "guardian_id", student_field: str | None = None) -> models.Q | None:
-    """Rows of the user's own family: their own guardian id, or (where given) their own children."""
-    parts = []
-    if scope.guardian_id:
-        parts.append(models.Q(**{guardian_field: scope.guardian_id}))
-    family = scope.student_perms.get("family.view")
-    if student_field and family:
-        parts.append(models.Q(**{f"{student_field}__in": family}))
-    return any_q(*parts)
-
-
 def managed_activity_q(scope, field: str = "activity") -> models.Q | None:
     prefixes = _manage_prefixes(scope)
     if not prefixes:
@@ -307,6 +296,9 @@ class SignUpPerson(models.Model):
     guardian = models.ForeignKey("people.Guardian", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     student = models.ForeignKey("people.Student", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     active = models.BooleanField(default=True)
+
+    holds_personal_data = True
+    objects = scoped_via("signup")
 
     class Meta:
         verbose_name = _("报名成员")
@@ -408,6 +400,8 @@ class Participation(models.Model):
 class ActivityRating(GuardianRating):
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="ratings")
 
+    objects = scoped_via("activity")
+
     class Meta(GuardianRating.Meta):
         verbose_name = _("活动评价")
         verbose_name_plural = _("活动评价")
@@ -425,6 +419,8 @@ class ActivityPhoto(models.Model):
     caption = models.CharField(_("说明"), max_length=120, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_via("activity")  # an album is as visible as its activity
 
     class Meta:
         verbose_name = _("活动照片")
@@ -516,6 +512,9 @@ class CampaignPhoto(models.Model):
     image = models.FileField(upload_to="activities/campaigns/%Y/%m/")
     content_type = models.CharField(max_length=40)
 
+    holds_personal_data = True
+    objects = scoped_via("post")
+
     class Meta:
         verbose_name = _("打卡照片")
         verbose_name_plural = _("打卡照片")
@@ -527,6 +526,9 @@ class CampaignComment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     text = models.CharField(_("评语"), max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    holds_personal_data = True
+    objects = scoped_via("post")
 
     class Meta:
         verbose_name = _("打卡评语")
@@ -544,6 +546,8 @@ class FamilyPeriod(models.Model):
     student = models.ForeignKey("people.Student", on_delete=models.CASCADE, related_name="+")
     source = models.CharField(max_length=10, choices=ParticipationSource.choices)
     district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
+
+    objects = scoped_via("student")
 
     class Meta:
         verbose_name = _("周期参与汇总")

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from activities import sql
 from activities.models import FamilyPeriod, PeriodRollup
 from periods.models import Period
 
@@ -38,18 +39,8 @@ def ensure(period_id: int) -> None:
     if PeriodRollup.objects.filter(period_id=period_id).exists():
         return
     with connection.cursor() as cur:
-        cur.execute(
-            "INSERT INTO activities_familyperiod (period_id, student_id, source, district_id) "
-            "SELECT DISTINCT pr.id, p.student_id, p.source, p.district_id FROM activities_participation p "
-            "JOIN periods_period pr ON pr.id = %s "
-            "WHERE p.district_id = pr.district_id AND p.day >= pr.start AND p.day <= pr.\"end\" "
-            "ON CONFLICT (period_id, student_id, source) DO NOTHING",
-            [period_id],
-        )
+        cur.execute(sql.FAMILY_PERIOD_BACKFILL, [period_id])
         if connection.vendor == "postgresql" and cur.rowcount > 10_000:
             # Many rows at once: give the planner fresh statistics now rather than after autovacuum.
             cur.execute("ANALYZE activities_familyperiod")
-        cur.execute(
-            "INSERT INTO activities_periodrollup (period_id, built_at) VALUES (%s, %s) ON CONFLICT (period_id) DO NOTHING",
-            [period_id, timezone.now()],
-        )
+        cur.execute(sql.PERIOD_ROLLUP_MARK, [period_id, timezone.now()])

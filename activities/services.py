@@ -18,7 +18,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from activities import reach, rollup
+from activities import reach, rollup, sql
 from activities.models import (
     Activity,
     ActivityPhoto,
@@ -241,7 +241,7 @@ def activity_cancel(*, actor, activity: Activity, reason: str = "") -> Activity:
     SignUp.objects.filter(activity=activity).exclude(status=SignUpStatus.CANCELLED).update(
         status=SignUpStatus.CANCELLED, cancelled_at=timezone.now(), cancelled_by=actor
     )
-    SignUpPerson.objects.filter(signup__activity=activity).update(active=False)
+    SignUpPerson.objects.system(reason="cancelling an activity the actor manages").filter(signup__activity=activity).update(active=False)
     ActivitySession.objects.filter(activity=activity).update(places_taken=0)
     record("activities.cancel", model="activities.activity", object_id=activity.pk, changes={"reason": reason[:200]})
     return activity
@@ -393,7 +393,7 @@ def signup_create(*, actor, session_id: int, include_self: bool, student_ids, no
     if size > activity.max_party_size:
         raise _err(ngettext("每户最多报名 %(n)d 人。", "每户最多报名 %(n)d 人。", activity.max_party_size) % {"n": activity.max_party_size}, "party_too_large")
 
-    taken = SignUpPerson.objects.filter(session=session, active=True).filter(
+    taken = SignUpPerson.objects.system(reason="places taken count every family").filter(session=session, active=True).filter(
         Q(student_id__in=student_ids) | (Q(guardian=guardian) if include_self else Q(pk__in=[]))
     )
     taken_students = set(taken.exclude(student_id=None).values_list("student_id", flat=True))
@@ -452,7 +452,7 @@ def signup_cancel(*, actor, signup_id: int) -> list[SignUp]:
     except (SignUp.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
     scope = get_scope(actor)
-    own = signup.guardian_id == scope.guardian_id or SignUpPerson.objects.filter(
+    own = signup.guardian_id == scope.guardian_id or SignUpPerson.objects.system(reason="is the sign-up the user's family's").filter(
         signup=signup, student_id__in=family_student_ids(actor)
     ).exists()
     if not own and not can_manage(actor, signup.activity):
@@ -468,7 +468,7 @@ def signup_cancel(*, actor, signup_id: int) -> list[SignUp]:
     signup.cancelled_at = timezone.now()
     signup.cancelled_by = actor
     signup.save(update_fields=["status", "cancelled_at", "cancelled_by"])
-    SignUpPerson.objects.filter(signup=signup).update(active=False)
+    SignUpPerson.objects.system(reason="own or managed sign-up, checked above").filter(signup=signup).update(active=False)
     promoted = []
     if was_confirmed:
         session.places_taken -= signup.party_size
@@ -506,16 +506,11 @@ def _checkin_rows(*, actor, session: ActivitySession, guardian_ids, student_ids,
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     by = actor.pk if actor is not None and actor.pk else None
     table = CheckIn._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(wanted))
     params = []
     for g, s in wanted:
         params += [session.pk, session.activity_id, session.district_id, g, s, method, by, now]
     with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {table} (session_id, activity_id, district_id, guardian_id, student_id, method, checked_in_by_id, at) "  # noqa: S608 — table name from the model
-            f"VALUES {values} ON CONFLICT DO NOTHING RETURNING guardian_id, student_id",
-            params,
-        )
+        cur.execute(sql.checkin_insert(table, len(wanted)), params)
         inserted = cur.fetchall()
     result.guardians = sorted(g for g, _s in inserted if g is not None)
     result.students = sorted(s for _g, s in inserted if s is not None)
@@ -606,7 +601,7 @@ def checkin_self(*, actor, session_id: int, include_self: bool, student_ids) -> 
         skipped: list[str] = []
         if activity.requires_signup:
             booked = list(
-                SignUpPerson.objects.filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED)
+                SignUpPerson.objects.system(reason="the places booked for the checked-in family").filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED)
                 .filter(Q(guardian_id=guardian_id) | Q(student_id__in=family))
                 .values_list("student_id", flat=True)
             )
@@ -634,7 +629,7 @@ def checkin_candidates(*, actor, session: ActivitySession) -> tuple[dict[int, st
     activity = session.activity
     guardians: dict[int, str] = {}
     students: dict[int, str] = {}
-    persons = SignUpPerson.objects.filter(session=session, signup__in=SignUp.objects.visible_to(actor).active()).values(
+    persons = SignUpPerson.objects.visible_to(actor).filter(session=session, signup__in=SignUp.objects.visible_to(actor).active()).values(
         "guardian_id", "guardian__name", "student_id", "student__name"
     )
     for p in persons:
@@ -715,7 +710,7 @@ def rating_save(*, actor, activity: Activity, stars: int, comment: str) -> Activ
         raise _err(_("签到参加活动后才能评价。"), "not_attended")
     if not 1 <= int(stars) <= 5:
         raise _err(_("请选择1到5星。"), "stars_invalid")
-    rating, _created = ActivityRating.objects.update_or_create(
+    rating, _created = ActivityRating.objects.system(reason="the guardian's own rating").update_or_create(
         activity=activity, guardian=guardian,
         defaults={"stars": int(stars), "comment": comment.strip()[:1000], "district_id": activity.district_id},
     )

@@ -146,7 +146,7 @@ def activity_detail(request, pk):
         show_children = activity.audience != Audience.GUARDIANS
         # Offer each session only the family members who hold no place in it yet.
         taken = set(
-            SignUpPerson.objects.filter(session__activity=activity, active=True)
+            SignUpPerson.objects.visible_to(request.user).filter(session__activity=activity, active=True)
             .filter(Q(guardian=guardian) | Q(student_id__in=[c.pk for c in eligible]))
             .values_list("session_id", "guardian_id", "student_id")
         )
@@ -393,7 +393,7 @@ def _qr_context(request, session):
         "in_window": in_window,
         "refresh_ms": int(qr.seconds_to_next_slot() * 1000) + 300,
         "checked_in": CheckIn.objects.visible_to(request.user).filter(session=session).count(),
-        "signed_up": SignUpPerson.objects.filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED).count(),
+        "signed_up": SignUpPerson.objects.visible_to(request.user).filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED).count(),
     }
 
 
@@ -448,7 +448,7 @@ def checkin(request, pk):
     if not granted and not error:
         ctx["error"] = _("请扫描活动现场展示的签到二维码。")
     paths = [u.path for u in activity.audience_units.all()]
-    booked = SignUpPerson.objects.filter(
+    booked = SignUpPerson.objects.visible_to(request.user).filter(
         session=session, active=True, signup__status=SignUpStatus.CONFIRMED
     ).filter(Q(guardian=guardian) | Q(student_id__in=[c.pk for c in children]))
     booked_ids = {("g", p.guardian_id) if p.guardian_id else ("s", p.student_id) for p in booked}
@@ -497,7 +497,7 @@ def session_attendance(request, pk):
                 return redirect("activities:attendance", pk=session.pk)
     came_g = set(CheckIn.objects.visible_to(request.user).filter(session=session).exclude(guardian=None).values_list("guardian_id", flat=True))
     came_s = set(CheckIn.objects.visible_to(request.user).filter(session=session).exclude(student=None).values_list("student_id", flat=True))
-    signed = SignUpPerson.objects.filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED)
+    signed = SignUpPerson.objects.visible_to(request.user).filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED)
     signed_g = set(signed.exclude(guardian=None).values_list("guardian_id", flat=True))
     signed_s = set(signed.exclude(student=None).values_list("student_id", flat=True))
     rows = [{"kind": "guardian", "id": g, "name": n, "came": g in came_g, "signed": g in signed_g} for g, n in guardians.items()]
@@ -552,7 +552,7 @@ def _serve_image(fieldfile, content_type: str) -> FileResponse:
 
 @login_required
 def photo(request, pk):
-    photo_obj = ActivityPhoto.objects.filter(pk=pk).select_related("activity").first()
+    photo_obj = ActivityPhoto.objects.system(reason="the album's visibility is its activity's, checked below").filter(pk=pk).select_related("activity").first()
     if photo_obj is None:
         raise Http404
     fetch_for(request.user, Activity, photo_obj.activity_id)  # the album is as visible as its activity
@@ -679,7 +679,7 @@ def post_feature(request, pk):
 
 @login_required
 def campaign_photo(request, pk):
-    photo_obj = CampaignPhoto.objects.filter(pk=pk).first()
+    photo_obj = CampaignPhoto.objects.system(reason="the post's visibility is checked below").filter(pk=pk).first()
     if photo_obj is None:
         raise Http404
     fetch_for(request.user, CampaignPost, photo_obj.post_id)  # a family's photo is as private as its post

@@ -17,6 +17,8 @@ from django.db import models
 from django.http import Http404
 from django.utils import timezone
 
+from core.sql import SCOPE_SQL
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -67,29 +69,12 @@ class Scope:
 ANONYMOUS_SCOPE = Scope()
 
 
-def _ancestor_ids(path: str) -> set[int]:
-    return {int(p) for p in path.strip("/").split("/") if p}
+def ancestor_ids(*paths: str) -> set[int]:
+    """The ids on materialised paths ("/1/4/9/" -> {1, 4, 9}): a unit and its ancestors (ADR 0001)."""
+    return {int(p) for path in paths for p in path.strip("/").split("/") if p}
 
 
-# What a scope is made of, in one statement: the user's current role assignments (with their unit, and the
-# class of the child a carer looks after) and their guardianships (active guardian, child in school, the
-# child's class). It runs on every signed-in request, so it is one prepared statement on PostgreSQL rather
-# than two ORM queries (3.7 ms -> well under 1 ms); the rule itself is the same on both databases.
-_SCOPE_SQL = """
-    SELECT 'r', ra.role, ra.unit_id, ra.student_id, u.district_id, u.path, sc.path, NULL, ra.id
-    FROM accounts_roleassignment ra
-    JOIN org_orgunit u ON u.id = ra.unit_id
-    LEFT JOIN people_student st ON st.id = ra.student_id
-    LEFT JOIN org_orgunit sc ON sc.id = st.school_class_id
-    WHERE ra.user_id = %s AND ra.is_active = %s AND u.is_active = %s AND (ra.ends_at IS NULL OR ra.ends_at > %s)
-    UNION ALL
-    SELECT 'g', NULL, st.school_class_id, gs.student_id, st.district_id, c.path, NULL, gs.guardian_id, gs.id
-    FROM people_guardianship gs
-    JOIN people_guardian g ON g.id = gs.guardian_id
-    JOIN people_student st ON st.id = gs.student_id
-    JOIN org_orgunit c ON c.id = st.school_class_id
-    WHERE g.user_id = %s AND g.is_active = %s AND st.is_active = %s
-    ORDER BY 1 DESC, 9"""
+_ancestor_ids = ancestor_ids
 
 
 def _scope_rows(user_id: int, now) -> list[tuple]:
@@ -97,13 +82,13 @@ def _scope_rows(user_id: int, now) -> list[tuple]:
     kind "r" for a role assignment (path: its unit's), "g" for a guardianship (path: the child's class)."""
     from django.db import connection
 
-    params = [user_id, True, True, connection.ops.adapt_datetimefield_value(now), user_id, True, True]
+    params = [user_id, True, True, connection.ops.adapt_datetimefield_value(now), user_id, True]
     if connection.vendor == "postgresql":
         from core.rows import hot_query
 
-        return [row[:8] for row in hot_query(_SCOPE_SQL, params, many=True)]
+        return [row[:8] for row in hot_query(SCOPE_SQL, params, many=True)]
     with connection.cursor() as cur:
-        cur.execute(_SCOPE_SQL, params)
+        cur.execute(SCOPE_SQL, params)
         return [row[:8] for row in cur.fetchall()]
 
 
@@ -209,6 +194,49 @@ def prefix_q(field_name: str, prefixes) -> models.Q | None:
 def any_q(*parts: models.Q | None) -> models.Q | None:
     kept = [p for p in parts if p is not None]
     return reduce(or_, kept) if kept else None
+
+
+# --- Rule builders: the guardian, family (guardian and carer) and staff rules, written once -------------------
+# Apps build their scope_q() from these; none restates a rule (docs/decisions/0013). The SQL form of the
+# guardian rule, for the hand-written hot statements, is core.sql.guardian_rule_sql().
+
+
+def guardian_q(scope: Scope, field: str = "guardian_id") -> models.Q | None:
+    """The guardian rule: rows of the user's own guardian record."""
+    return models.Q(**{field: scope.guardian_id}) if scope.guardian_id else None
+
+
+def family_students_q(scope: Scope, field: str) -> models.Q | None:
+    """Rows of the user's own children (the family.view flag a guardianship gives on single students)."""
+    family = scope.student_perms.get("family.view")
+    return models.Q(**{f"{field}__in": family}) if family else None
+
+
+def family_q(scope: Scope, guardian_field: str = "guardian_id", student_field: str | None = None) -> models.Q | None:
+    """Rows of the user's own family: their own guardian id, or (where given) their own children."""
+    return any_q(guardian_q(scope, guardian_field), family_students_q(scope, student_field) if student_field else None)
+
+
+def staff_prefixes(scope: Scope, *perms: str) -> tuple[str, ...]:
+    """The staff rule: the unit subtrees on which the user holds any of these flags."""
+    return tuple(p for perm in perms for p in scope.perm_prefixes.get(perm, ()))
+
+
+def staff_q(scope: Scope, field: str, *perms: str) -> models.Q | None:
+    """Rows whose unit path (field) lies in a subtree where the user holds one of the flags."""
+    return prefix_q(field, staff_prefixes(scope, *perms))
+
+
+def family_guardian_q(scope: Scope, field: str = "guardian_id", *, staff_perm: str) -> models.Q | None:
+    """The user's own guardian rows; staff holding staff_perm see those of the families in their units."""
+    from django.apps import apps  # cycle: core is below people, so the model is looked up, not imported
+
+    links = None
+    prefixes = staff_prefixes(scope, staff_perm)
+    if prefixes:
+        guardianships = apps.get_model("people", "Guardianship")._base_manager
+        links = models.Q(**{f"{field}__in": guardianships.filter(prefix_q("student__school_class__path", prefixes)).values("guardian_id")})
+    return any_q(guardian_q(scope, field), links)
 
 
 class ScopeError(RuntimeError):
@@ -433,7 +461,7 @@ def needs_scoped_manager(model) -> bool:
 
 
 def has_scoped_manager(model) -> bool:
-    return issubclass(getattr(model._default_manager, "_queryset_class", models.QuerySet), ScopedQuerySet)
+    return isinstance(model._default_manager.get_queryset(), ScopedQuerySet)  # lazy: no query runs
 
 
 def fetch_for(user, queryset_or_model, pk, *, perm: str | None = None):

@@ -346,7 +346,7 @@ def course_rate(*, actor, course: Course, stars: int, comment: str) -> CourseRat
         stars = 0
     if not 1 <= stars <= 5:
         raise _err(_("请选择1到5星。"), "stars_invalid")
-    rating, _created = CourseRating.objects.update_or_create(
+    rating, _created = CourseRating.objects.system(reason="the guardian's own rating").update_or_create(
         course=course, guardian=guardian, defaults={"stars": stars, "comment": (comment or "").strip()[:1000], "district_id": course.district_id}
     )
     record("courses.rate", model="courses.courserating", object_id=rating.pk, changes={"stars": stars})

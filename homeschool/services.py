@@ -77,7 +77,7 @@ def school_hours_before(now: dt.datetime, hours: float) -> dt.datetime:
 
 
 def is_expert(user, district_id=None) -> bool:
-    qs = Expert.objects.filter(user_id=user.pk, is_active=True)
+    qs = Expert.objects.system(reason="the user's own memberships of expert pools").filter(user_id=user.pk, is_active=True)
     if district_id:
         qs = qs.filter(district_id=district_id)
     return qs.exists()
@@ -97,7 +97,7 @@ def expert_add(*, actor, district, phone: str, title: str = "") -> Expert:
     user = User.objects.filter(phone=(phone or "").strip(), is_active=True).first()
     if user is None:
         raise ValidationError({"phone": _("找不到使用该手机号的账号，请先为专家开通账号。")})
-    expert, _created = Expert.objects.update_or_create(district=district, user=user, defaults={"title": title.strip()[:60], "is_active": True})
+    expert, _created = Expert.objects.system(reason="the district admin's own pool, checked above").update_or_create(district=district, user=user, defaults={"title": title.strip()[:60], "is_active": True})
     record("homeschool.expert_add", model="homeschool.expert", object_id=expert.pk, changes={"user": user.pk})
     return expert
 
@@ -106,7 +106,7 @@ def expert_add(*, actor, district, phone: str, title: str = "") -> Expert:
 def expert_remove(*, actor, expert: Expert) -> None:
     if not _district_admin_of(actor, expert.district):
         raise PermissionDenied(_("只有区级管理员可以管理专家库。"))
-    Expert.objects.filter(pk=expert.pk).update(is_active=False)
+    Expert.objects.system(reason="the district admin's own pool, checked above").filter(pk=expert.pk).update(is_active=False)
     record("homeschool.expert_remove", model="homeschool.expert", object_id=expert.pk)
 
 
@@ -291,7 +291,7 @@ def guide_units(user):
     scope = get_scope(user)
     prefixes = set(scope.perm_prefixes.get(TEACH, ())) | set(scope.perm_prefixes.get(OVERSEE, ()))
     ids = {int(p.strip("/").split("/")[-1]) for p in prefixes}
-    ids |= set(Expert.objects.filter(user_id=user.pk, is_active=True).values_list("district_id", flat=True))
+    ids |= set(Expert.objects.system(reason="the user's own memberships of expert pools").filter(user_id=user.pk, is_active=True).values_list("district_id", flat=True))
     return OrgUnit.objects.filter(id__in=ids, is_active=True).order_by("depth", "path")
 
 

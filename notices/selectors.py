@@ -15,6 +15,7 @@ from django.db.models import Case, Count, IntegerField, Q, Value, When
 
 from core.crypto import mask_phone
 from core.scoping import get_scope
+from notices import sql
 from notices.models import (
     Channel,
     Delivery,
@@ -202,28 +203,6 @@ def _sort_key(row: ClassRow):
     return (u.school_name, u.grade_year if u.grade_year is not None else 99, u.class_no if u.class_no is not None else 999, u.name)
 
 
-# Per-class figures of a counted notice in one statement: class, grade and school names, the size counted
-# by the fan-out, and the reads (and replies) of the first-class receipts plus those of the further-class
-# rows. Aggregates only: no recipient's data leaves the database.
-_COUNTED_SQL = """
-    SELECT c.id, c.name, c.path, c.class_no, g.grade_year, g.parent_id, s.name, cc.total,
-           COALESCE(r.n, 0), COALESCE(x.n_read, 0), COALESCE(p.n, 0), COALESCE(x.n_replied, 0)
-    FROM notices_noticeclasscount cc
-    JOIN org_orgunit c ON c.id = cc.school_class_id AND c.kind = 'class'
-    LEFT JOIN org_orgunit g ON g.id = c.parent_id
-    LEFT JOIN org_orgunit s ON s.id = g.parent_id
-    LEFT JOIN (SELECT school_class_id, COUNT(*) AS n FROM notices_receipt
-               WHERE notice_id = %(notice)s AND read_at IS NOT NULL GROUP BY school_class_id) r
-           ON r.school_class_id = cc.school_class_id
-    LEFT JOIN (SELECT school_class_id, COUNT(*) AS n FROM notices_receipt
-               WHERE notice_id = %(notice)s AND replied_at IS NOT NULL AND %(needs_reply)s GROUP BY school_class_id) p
-           ON p.school_class_id = cc.school_class_id
-    LEFT JOIN (SELECT school_class_id, COUNT(read_at) AS n_read, COUNT(replied_at) AS n_replied FROM notices_receiptclass
-               WHERE notice_id = %(notice)s GROUP BY school_class_id) x
-           ON x.school_class_id = cc.school_class_id
-    WHERE cc.notice_id = %(notice)s {only}"""
-
-
 def _counted_classes(notice: Notice, class_filter) -> tuple[list[ClassRow], int, int] | None:
     """The per-class rows of a notice whose class sizes the fan-out counted, with the reads and replies
     of the receipts themselves (a family in two classes counts once there); None while not counted."""
@@ -240,7 +219,7 @@ def _counted_classes(notice: Notice, class_filter) -> tuple[list[ClassRow], int,
         only = "AND cc.school_class_id IN (" + ", ".join(f"%(c{i})s" for i in range(len(ids))) + ")"
         params.update({f"c{i}": cid for i, cid in enumerate(ids)})
     with connection.cursor() as cur:
-        cur.execute(_COUNTED_SQL.format(only=only), params)
+        cur.execute(sql.COUNTED_CLASSES.format(only=only), params)
         rows = cur.fetchall()
     classes = [ClassRow(ClassInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or ""), r[7], r[8] + r[9], r[10] + r[11]) for r in rows]
     classes.sort(key=_sort_key)  # in Python: the same order on both databases, whatever their collation

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import record
 from core.scoping import get_scope, prefix_q
-from notices import conf, fanout
+from notices import conf, fanout, sql
 from notices.audience import Audience, can_send, common_unit
 from notices.files import safe_original_name
 from notices.models import (
@@ -428,9 +428,7 @@ def guardian_wechat_bind(*, actor, guardian, openid: str) -> None:
 
 
 def _class_filter_sql(class_ids: list[int]) -> tuple[str, list]:
-    marks = ", ".join(["%s"] * len(class_ids))
-    sql = f"r.school_class_id IN ({marks}) OR r.id IN (SELECT rc.receipt_id FROM notices_receiptclass rc WHERE rc.notice_id = r.notice_id AND rc.school_class_id IN ({marks}))"  # noqa: S608 - placeholders only
-    return sql, [*class_ids, *class_ids]
+    return sql.receipt_in_classes(len(class_ids)), [*class_ids, *class_ids]
 
 
 def reminder_targets(notice: Notice, *, class_ids: list[int] | None, created_at: dt.datetime):
