@@ -238,11 +238,11 @@ def activity_cancel(*, actor, activity: Activity, reason: str = "") -> Activity:
         raise PermissionDenied(_("您无权取消该活动。"))
     activity.status = ActivityStatus.CANCELLED
     activity.save(update_fields=["status", "updated_at"])
-    SignUp.objects.filter(activity=activity).exclude(status=SignUpStatus.CANCELLED).update(
+    SignUp.objects.system(reason="cancelling an activity the actor manages").filter(activity=activity).exclude(status=SignUpStatus.CANCELLED).update(
         status=SignUpStatus.CANCELLED, cancelled_at=timezone.now(), cancelled_by=actor
     )
     SignUpPerson.objects.system(reason="cancelling an activity the actor manages").filter(signup__activity=activity).update(active=False)
-    ActivitySession.objects.filter(activity=activity).update(places_taken=0)
+    ActivitySession.objects.system(reason="cancelling an activity the actor manages").filter(activity=activity).update(places_taken=0)
     record("activities.cancel", model="activities.activity", object_id=activity.pk, changes={"reason": reason[:200]})
     return activity
 
@@ -266,7 +266,7 @@ def session_set_capacity(*, actor, session: ActivitySession, capacity: int | Non
     """Change a session's capacity; raising it moves waitlisted families up at once."""
     if not can_manage(actor, session.activity):
         raise PermissionDenied(_("您无权修改该活动。"))
-    session = ActivitySession.objects.select_for_update().get(pk=session.pk)
+    session = ActivitySession.objects.system(reason="a session of an activity the actor manages").select_for_update().get(pk=session.pk)
     if capacity is not None and capacity < session.places_taken:
         raise _err(
             ngettext("已有 %(n)d 人报名，名额不能少于已报名人数。", "已有 %(n)d 人报名，名额不能少于已报名人数。", session.places_taken) % {"n": session.places_taken}, "capacity_below_taken"

@@ -178,7 +178,7 @@ def is_family_side(user, consultation: Consultation) -> bool:
 @transaction.atomic
 def consultation_reply(*, actor, consultation: Consultation, body: str, attachment=None) -> ConsultationMessage:
     """Add to the thread. The caller fetched the consultation through visible_to; the role decides the side."""
-    consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
+    consultation = Consultation.objects.system(reason="a consultation the caller fetched through visible_to").select_for_update().get(pk=consultation.pk)
     if not Consultation.objects.visible_to(actor).filter(pk=consultation.pk).exists():
         raise PermissionDenied(_("您无权回复该咨询。"))
     if consultation.status == ConsultStatus.CLOSED:
@@ -209,7 +209,7 @@ def consultation_reply(*, actor, consultation: Consultation, body: str, attachme
 def consultation_close(*, actor, consultation: Consultation) -> None:
     if not Consultation.objects.visible_to(actor).filter(pk=consultation.pk).exists():
         raise PermissionDenied(_("您无权关闭该咨询。"))
-    Consultation.objects.filter(pk=consultation.pk).exclude(status=ConsultStatus.CLOSED).update(status=ConsultStatus.CLOSED, closed_at=timezone.now())
+    Consultation.objects.system(reason="a consultation the actor may close, checked above").filter(pk=consultation.pk).exclude(status=ConsultStatus.CLOSED).update(status=ConsultStatus.CLOSED, closed_at=timezone.now())
     record("homeschool.consult_close", model="homeschool.consultation", object_id=consultation.pk)
 
 
@@ -292,7 +292,7 @@ def guide_units(user):
     prefixes = set(scope.perm_prefixes.get(TEACH, ())) | set(scope.perm_prefixes.get(OVERSEE, ()))
     ids = {int(p.strip("/").split("/")[-1]) for p in prefixes}
     ids |= set(Expert.objects.system(reason="the user's own memberships of expert pools").filter(user_id=user.pk, is_active=True).values_list("district_id", flat=True))
-    return OrgUnit.objects.filter(id__in=ids, is_active=True).order_by("depth", "path")
+    return OrgUnit.objects.system(reason="the units the user teaches or oversees, or their expert districts").filter(id__in=ids, is_active=True).order_by("depth", "path")
 
 
 @transaction.atomic

@@ -156,7 +156,7 @@ def common_unit(user, audience: Audience) -> OrgUnit:
         else:
             break
     unit_id = int(common[-1])
-    return OrgUnit.objects.get(pk=unit_id)
+    return OrgUnit.objects.system(reason="the common ancestor of an audience's units").get(pk=unit_id)
 
 
 def recipient_count(audience: Audience, *, at=None) -> tuple[int, int]:

@@ -188,7 +188,7 @@ class SchoolInfo:
 
 def _class_units(ids, district_id: int | None = None) -> dict[int, ClassInfo]:
     ids = set(ids)
-    qs = OrgUnit.objects.filter(kind=Kind.CLASS)
+    qs = OrgUnit.objects.system(reason="the classes named on a notice's receipts").filter(kind=Kind.CLASS)
     # A district-wide notice names thousands of classes: ask for the district's classes rather than
     # sending thousands of ids, and keep the ones asked for.
     qs = qs.filter(district_id=district_id) if district_id and len(ids) > 300 else qs.filter(id__in=list(ids))
@@ -285,7 +285,7 @@ def notice_stats(user, notice: Notice) -> Stats:
         srow.total += row.total
         srow.read += row.read
         srow.replied += row.replied
-    deliveries = Delivery.objects.filter(notice=notice)
+    deliveries = Delivery.objects.system(reason="push figures of a notice the caller follows").filter(notice=notice)
     if not manager:
         deliveries = deliveries.filter(
             Q(receipt__school_class_id__in=class_filter)
@@ -342,7 +342,7 @@ class FamilyLine:
 
 
 def class_receipts(notice: Notice, class_id: int):
-    return Receipt.objects.filter(notice=notice).filter(
+    return Receipt.objects.system(reason="a class of a notice the caller follows").filter(notice=notice).filter(
         Q(school_class_id=class_id) | Q(id__in=ReceiptClass.objects.filter(notice=notice, school_class_id=class_id).values("receipt_id"))
     )
 
@@ -366,13 +366,13 @@ def class_report(user, notice: Notice, school_class: OrgUnit, *, unread_only: bo
     receipts = list(qs.order_by("household_id", "guardian_id"))
     full_contact = show_phones(user, school_class, where="通知回执", any_phone=any(r.guardian.phone for r in receipts)).full
     student_ids = {i for r in receipts for i in r.student_ids}
-    students = {s.id: s for s in Student.objects.filter(id__in=student_ids).only("id", "name", "school_class_id")}
+    students = {s.id: s for s in Student.objects.system(reason="the children named on the class report's receipts").filter(id__in=student_ids).only("id", "name", "school_class_id")}
     relations = {
         (g.guardian_id, g.student_id): g.get_relation_display()
-        for g in Guardianship.objects.filter(guardian_id__in=[r.guardian_id for r in receipts], student_id__in=student_ids)
+        for g in Guardianship.objects.system(reason="the relations on the class report's receipts").filter(guardian_id__in=[r.guardian_id for r in receipts], student_id__in=student_ids)
     }
     by_receipt: dict[int, dict[str, Delivery]] = defaultdict(dict)
-    for d in Delivery.objects.filter(receipt_id__in=[r.pk for r in receipts]).order_by("created_at"):
+    for d in Delivery.objects.system(reason="pushes of the class report's receipts").filter(receipt_id__in=[r.pk for r in receipts]).order_by("created_at"):
         by_receipt[d.receipt_id][d.channel] = d  # the latest push per channel
     families: dict[object, FamilyLine] = {}
     for r in receipts:
@@ -425,7 +425,7 @@ def _export_rows(user, notice: Notice, chunk: int):
     scope = get_scope(user)
     class_filter = followed_class_ids(user, notice)
     followed = None if class_filter is None else set(class_filter)
-    qs = Receipt.objects.filter(notice=notice, guardian__isnull=False)
+    qs = Receipt.objects.system(reason="the receipts of a notice the caller follows").filter(notice=notice, guardian__isnull=False)
     if class_filter is not None:
         qs = qs.filter(
             Q(school_class_id__in=class_filter)
@@ -444,12 +444,12 @@ def _export_rows(user, notice: Notice, chunk: int):
         if not batch:
             return
         last_id = batch[-1].pk
-        names = dict(Student.objects.filter(id__in={i for r in batch for i in r.student_ids}).values_list("id", "name"))
+        names = dict(Student.objects.system(reason="the children named on the exported receipts").filter(id__in={i for r in batch for i in r.student_ids}).values_list("id", "name"))
         extra: dict[int, list[int]] = defaultdict(list)
         for rid, cid in ReceiptClass.objects.filter(receipt_id__in=[r.pk for r in batch]).values_list("receipt_id", "school_class_id"):
             extra[rid].append(cid)
         pushes: dict[int, dict[str, str]] = defaultdict(dict)
-        for rid, channel, status in Delivery.objects.filter(receipt_id__in=[r.pk for r in batch]).order_by("created_at").values_list(
+        for rid, channel, status in Delivery.objects.system(reason="pushes of the exported receipts").filter(receipt_id__in=[r.pk for r in batch]).order_by("created_at").values_list(
             "receipt_id", "channel", "status"
         ):
             pushes[rid][channel] = str(status_label.get(status, status))
@@ -494,7 +494,7 @@ def list_figures(notice_ids) -> dict[int, Figures]:
     (families apart from staff recipients)."""
     family = Q(guardian__isnull=False)
     rows = (
-        Receipt.objects.filter(notice_id__in=list(notice_ids))
+        Receipt.objects.system(reason="figures of notices the caller lists").filter(notice_id__in=list(notice_ids))
         .values("notice_id")
         .annotate(
             total=Count("id", filter=family),

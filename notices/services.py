@@ -373,12 +373,12 @@ def notice_withdraw(*, actor, notice: Notice, reason: str) -> Notice:
     if notice.is_withdrawn:
         raise ValidationError(_("该通知已经撤回。"))
     now = timezone.now()
-    Notice.objects.filter(pk=notice.pk).update(
+    Notice.objects.system(reason="a notice the actor may withdraw, checked above").filter(pk=notice.pk).update(
         status=NoticeStatus.WITHDRAWN, withdrawn_at=now, withdrawn_by=actor, withdraw_reason=reason
     )
     from notices.models import Delivery
 
-    Delivery.objects.filter(notice=notice, status=DeliveryStatus.PENDING).update(
+    Delivery.objects.system(reason="a notice the actor may withdraw, checked above").filter(notice=notice, status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.CANCELLED, error=_("通知已撤回")
     )
     record("notice.withdraw", model="notices.notice", object_id=notice.pk, changes={"reason": reason})
@@ -440,7 +440,7 @@ def reminder_targets(notice: Notice, *, class_ids: list[int] | None, created_at:
         q &= Q(school_class_id__in=class_ids) | Q(
             id__in=ReceiptClass.objects.filter(notice=notice, school_class_id__in=class_ids).values("receipt_id")
         )
-    return Receipt.objects.filter(notice=notice, read_at__isnull=True).filter(q)
+    return Receipt.objects.system(reason="a reminder reaches every unread family of the notice").filter(notice=notice, read_at__isnull=True).filter(q)
 
 
 def run_reminder(job: NoticeJob) -> None:

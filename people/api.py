@@ -158,7 +158,7 @@ def student_detail(
     )
     scope = get_scope(user)
     links = list(
-        Guardianship.objects.filter(student=student, guardian__in=Guardian.objects.visible_to(user), guardian__is_active=True)
+        Guardianship.objects.visible_to(user).filter(student=student, guardian__in=Guardian.objects.visible_to(user), guardian__is_active=True)
         .select_related("guardian")
         .order_by("-is_primary", "id")
     )

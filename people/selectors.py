@@ -79,7 +79,7 @@ def roster_page(user, school_class, *, page=None, query: str = "", per_page: int
 
 def student_guardian_links(student: Student) -> list[Guardianship]:
     """The guardians of a student the caller fetched with fetch_for (so the student is in scope)."""
-    return list(guardian_links().filter(student=student))
+    return list(guardian_links().system(reason="the guardians of a student fetched with fetch_for").filter(student=student))
 
 
 def family_children(user) -> list[Student]:

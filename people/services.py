@@ -57,7 +57,7 @@ def consent_withdraw(*, actor, consent: Consent) -> Consent:
         raise PermissionDenied
     actor_ctx = actor_for(actor, ip=current_actor().ip) if actor is not None else current_actor()
     with acting_as(actor_ctx), transaction.atomic():
-        locked = Consent.objects.select_for_update().get(pk=consent.pk)
+        locked = Consent.objects.system(reason="a withdrawal the actor may make, checked above").select_for_update().get(pk=consent.pk)
         if locked.withdrawn_at is None:
             locked.withdrawn_at = timezone.now()
             locked.save(update_fields=["withdrawn_at"])
@@ -84,7 +84,7 @@ def _may_withdraw(actor, consent: Consent) -> bool:
         return True
     if not Consent.objects.visible_to(actor).filter(pk=consent.pk).exists():
         return False
-    if Guardian.objects.filter(pk=consent.guardian_id, user=actor).exists():
+    if Guardian.objects.system(reason="is the consent the actor's own").filter(pk=consent.guardian_id, user=actor).exists():
         return True
     scope = get_scope(actor)
     children = Student.objects.visible_to(actor).filter(guardianships__guardian_id=consent.guardian_id)
