@@ -358,12 +358,6 @@ class ScopedQuerySet(models.QuerySet):
     def _check_scope(self) -> None:
         mode = _scope_mode.get()
         if mode is not None and mode[0] == STRICT and not self.is_scoped:
-            import os, traceback  # TEMP-RECORD
-            if os.environ.get("SCOPE_RECORD"):  # TEMP-RECORD
-                frames = [f for f in traceback.extract_stack() if "/work/wt/scoping/" in f.filename and "core/scoping.py" not in f.filename and "/tests/" not in f.filename]  # TEMP-RECORD
-                with open(os.environ["SCOPE_RECORD"], "a") as fh:  # TEMP-RECORD
-                    fh.write(" <- ".join(f"{f.filename.replace('/work/wt/scoping/', '')}:{f.lineno}" for f in reversed(frames[-3:])) + f"  [{self.model.__name__}]\n")  # TEMP-RECORD
-                return  # TEMP-RECORD
             raise ScopeError(
                 f"{self.model._meta.label}: unscoped query in a request; "
                 "use .visible_to(user), or .system(reason=...) for a read beyond the user"

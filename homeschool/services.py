@@ -200,7 +200,7 @@ def consultation_reply(*, actor, consultation: Consultation, body: str, attachme
             updates.update(
                 first_reply_at=now, first_reply_by=actor, first_reply_hours=school_hours(consultation.created_at, now)
             )
-    Consultation.objects.filter(pk=consultation.pk).update(**updates)
+    Consultation.objects.system(reason="a consultation the caller fetched through visible_to").filter(pk=consultation.pk).update(**updates)
     record("homeschool.consult_reply", model="homeschool.consultation", object_id=consultation.pk, changes={"from_family": family})
     return message
 

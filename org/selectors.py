@@ -179,7 +179,7 @@ def unit_code_taken(*, district_id: int | None, code: str, exclude_pk: int | Non
     """Is a unit code already used in the district? A uniqueness probe (yes/no), not a read of units."""
     if not code or district_id is None:
         return False
-    qs = OrgUnit.objects.filter(district_id=district_id, code=code)
+    qs = OrgUnit.objects.system(reason="a uniqueness probe, not a read of units").filter(district_id=district_id, code=code)
     if exclude_pk:
         qs = qs.exclude(pk=exclude_pk)
     return qs.exists()

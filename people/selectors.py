@@ -40,7 +40,7 @@ def class_stats(user, class_ids) -> dict[int, dict]:
     for cid, n in students.values("school_class_id").annotate(n=Count("id")).values_list("school_class_id", "n"):
         stats[cid]["students"] = n
     rows = (
-        Guardianship.objects.filter(student__in=students, guardian__is_active=True)
+        Guardianship.objects.visible_to(user).filter(student__in=students, guardian__is_active=True)
         .values("student__school_class_id")
         .annotate(
             total=Count("guardian_id", distinct=True),
