@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
 
+from django.apps import apps
 from django.db import models
 from django.http import Http404
 from django.utils import timezone
@@ -74,9 +75,6 @@ def ancestor_ids(*paths: str) -> set[int]:
     return {int(p) for path in paths for p in path.strip("/").split("/") if p}
 
 
-_ancestor_ids = ancestor_ids
-
-
 def _scope_rows(user_id: int, now) -> list[tuple]:
     """(kind, role, unit_id, student_id, district_id, path, carer's class path, guardian_id) per row:
     kind "r" for a role assignment (path: its unit's), "g" for a guardianship (path: the child's class)."""
@@ -116,8 +114,8 @@ def compute_scope(user) -> Scope:
             guardian_id = link_guardian_id
             student_ids.add(student_id)
             district_ids.add(district_id)
-            unit_ids.update(_ancestor_ids(path))
-            family_unit_ids.update(_ancestor_ids(path))
+            unit_ids.update(ancestor_ids(path))
+            family_unit_ids.update(ancestor_ids(path))
             for perm in GUARDIAN_STUDENT_PERMS:
                 student_perms.setdefault(perm, set()).add(student_id)
             roles.append((Role.GUARDIAN, unit_id, student_id))
@@ -127,13 +125,13 @@ def compute_scope(user) -> Scope:
             continue
         roles.append((role, unit_id, student_id))
         district_ids.add(district_id)
-        unit_ids.update(_ancestor_ids(path))
+        unit_ids.update(ancestor_ids(path))
         if student_id:
             # A carer: one child, and the unit they hold the role in.
             student_ids.add(student_id)
             for perm in CARER_STUDENT_PERMS:
                 student_perms.setdefault(perm, set()).add(student_id)
-            unit_ids.update(_ancestor_ids(class_path))
+            unit_ids.update(ancestor_ids(class_path))
             continue
         if rule.sees_units == DISTRICT:
             unit_prefixes.add(f"/{district_id}/")
@@ -229,11 +227,10 @@ def staff_q(scope: Scope, field: str, *perms: str) -> models.Q | None:
 
 def family_guardian_q(scope: Scope, field: str = "guardian_id", *, staff_perm: str) -> models.Q | None:
     """The user's own guardian rows; staff holding staff_perm see those of the families in their units."""
-    from django.apps import apps  # cycle: core is below people, so the model is looked up, not imported
-
     links = None
     prefixes = staff_prefixes(scope, staff_perm)
     if prefixes:
+        # core is below people: the model is looked up in the registry, not imported.
         guardianships = apps.get_model("people", "Guardianship")._base_manager
         links = models.Q(**{f"{field}__in": guardianships.filter(prefix_q("student__school_class__path", prefixes)).values("guardian_id")})
     return any_q(guardian_q(scope, field), links)
