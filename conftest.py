@@ -47,3 +47,14 @@ def pytest_runtest_logreport(report):
 def pytest_terminal_summary(terminalreporter):
     for line in _EVIDENCE:
         terminalreporter.write_line(f"[evidence] {line}")
+
+
+@pytest.fixture(autouse=True)
+def _system_scope_for_set_up():
+    # The test's own set-up and assertions read as the system; a request made through the test client
+    # enters strict scoping in core.middleware.StrictScopeMiddleware, so every page and API call the suite
+    # makes is a check that it evaluates no unscoped query (docs/decisions/0013).
+    from core.scoping import system_scope
+
+    with system_scope("test set-up and assertions"):
+        yield

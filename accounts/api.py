@@ -1,6 +1,9 @@
+import functools
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import connection
+from django.http import JsonResponse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from ninja import Router, Schema, Status
@@ -33,10 +36,20 @@ class TokenAuth(HttpBearer):
         self.in_statement = in_statement
 
     def authenticate(self, request, token):
-        if self.in_statement and connection.vendor == "postgresql":
+        if self.in_statement and self.defers_check():
             request.token_digest = ApiToken.hash_key(token)
-            return True
+            return PENDING_TOKEN
         return signed_in(request, token_user(token, timezone.now()))
+
+    @staticmethod
+    def defers_check() -> bool:
+        return connection.vendor == "postgresql"
+
+
+# What TokenAuth(in_statement=True) answers before the endpoint's statement has checked the token: the
+# request is not signed in yet. Only signed_in() makes it so; in_statement_guard answers 401 for a route
+# that returns without having called it (it fails closed, docs/decisions/0014).
+PENDING_TOKEN = "pending-token-check"
 
 
 def signed_in(request, user):
@@ -44,7 +57,23 @@ def signed_in(request, user):
     if user is None:
         return None
     request.user = user
+    request.auth = user
     return user
+
+
+def in_statement_guard(run):
+    """A view decorator for every API operation (NinjaAPI.add_decorator(..., mode="view")): a route whose
+    TokenAuth left the token to its own statement but that never called signed_in() is refused, whatever
+    it returned, so forgetting the check cannot serve an unauthenticated caller."""
+
+    @functools.wraps(run)
+    def guarded(request, *args, **kwargs):
+        response = run(request, *args, **kwargs)
+        if getattr(request, "auth", None) == PENDING_TOKEN:
+            return JsonResponse({"detail": "Unauthorized"}, status=401)
+        return response
+
+    return guarded
 
 
 class TokenIn(Schema):
@@ -134,7 +163,7 @@ def me(request):
 
     scope = get_scope(request.user)
     unit_ids = {u for _r, u, _s in scope.roles if u}
-    names = dict(OrgUnit.objects.filter(id__in=unit_ids).values_list("id", "name"))
+    names = dict(OrgUnit.objects.visible_to(request.user).filter(id__in=unit_ids).values_list("id", "name"))
     roles = [
         {
             "role": r,

@@ -17,7 +17,9 @@ class PhoneBackend(ModelBackend):
         if not phone or password is None:
             return None
         try:
-            user = user_model._default_manager.get_by_natural_key(phone)
+            user = user_model._default_manager.system(reason="log-in finds the account by its phone").get(
+                **{user_model.USERNAME_FIELD: phone}
+            )
         except user_model.DoesNotExist:
             user_model().set_password(password)  # the hasher's time, as for an existing account
             return None
@@ -28,6 +30,15 @@ class PhoneBackend(ModelBackend):
                 request.disabled_account = user
             return None
         return user
+
+    def get_user(self, user_id):
+        # The session's user, before any scope exists (ModelBackend.get_user reads _default_manager).
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.system(reason="the session's own user").get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９＋", "0123456789+")

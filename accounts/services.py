@@ -26,7 +26,7 @@ from core.scoping import get_scope
 
 def _end_sessions(user: User) -> None:
     """Bump the epoch (every session hash changes) and delete the server-side sessions and API tokens."""
-    User.objects.filter(pk=user.pk).update(session_epoch=models.F("session_epoch") + 1)
+    User.objects.system(reason="ending a user's sessions").filter(pk=user.pk).update(session_epoch=models.F("session_epoch") + 1)
     user.refresh_from_db(fields=["session_epoch"])
     store_class = UserSession.get_session_store_class()
     for key in list(UserSession.objects.filter(user_id=user.pk).values_list("session_key", flat=True)):
@@ -231,12 +231,12 @@ def _match_children(req: ActivationRequest):
     name = normalise_name(req.child_name)
     if not code or len(last4) != 4 or not name:
         return []
-    klass = OrgUnit.objects.filter(kind=Kind.CLASS, invite_code=code, is_active=True).first()
+    klass = OrgUnit.objects.system(reason="activation finds the class by its invite code").filter(kind=Kind.CLASS, invite_code=code, is_active=True).first()
     if klass is None:
         return []
     # The 学籍号 is encrypted, and a digest of 4 characters would be a 10,000-entry lookup table: the
     # tail is compared after decrypting the few students of that name in that class.
-    candidates = Student.objects.filter(school_class=klass, is_active=True, name=name).select_related("school_class")
+    candidates = Student.objects.system(reason="activation matches the child on the roster").filter(school_class=klass, is_active=True, name=name).select_related("school_class")
     return [s for s in candidates if s.student_no.upper().endswith(last4.upper())]
 
 
@@ -259,7 +259,7 @@ def guardian_activate(*, req: ActivationRequest, ip: str | None) -> ActivationRe
             raise ActivationError(_(CHILD_MISMATCH), "child_mismatch")
         phone_digest = digest(req.phone)
         links = list(
-            Guardianship.objects.filter(
+            Guardianship.objects.system(reason="activation matches the phone on the child's roster").filter(
                 student__in=students, guardian__phone_digest=phone_digest, guardian__is_active=True
             ).select_related("guardian", "student")
         )
@@ -271,7 +271,7 @@ def guardian_activate(*, req: ActivationRequest, ip: str | None) -> ActivationRe
         if len(guardians) > 1:
             raise ActivationError(_("家长名单中该手机号对应多条记录，请联系班主任核对后再激活。"), "roster_ambiguous")
         guardian = next(iter(guardians.values()))
-        existing = User.objects.filter(phone=req.phone).first()
+        existing = User.objects.system(reason="activation finds an existing account by phone").filter(phone=req.phone).first()
         if existing is not None:
             if not existing.is_active:
                 raise ActivationError(_("该手机号的账号已停用，请联系学校或区教育局管理员。"), "account_disabled")
@@ -279,7 +279,7 @@ def guardian_activate(*, req: ActivationRequest, ip: str | None) -> ActivationRe
                 raise ActivationError(
                     _("该手机号已有共育账号（例如已为另一个孩子激活过），请在“密码”中输入该账号现在的登录密码。"), "existing_password"
                 )
-            other = Guardian.objects.filter(user=existing).exclude(pk=guardian.pk).first()
+            other = Guardian.objects.system(reason="activation refuses a second district").filter(user=existing).exclude(pk=guardian.pk).first()
             if other is not None:
                 raise ActivationError(
                     _("您的账号已关联另一个区的家长信息，暂不支持跨区关联，请联系班主任。"), "other_district"

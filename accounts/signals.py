@@ -30,7 +30,7 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     from audit.services import Actor
 
     # Recorded against the account when it exists; the typed phone itself is never written anywhere.
-    user_id = User.objects.filter(phone=normalise_phone(credentials.get("username"))).values_list("pk", flat=True).first()
+    user_id = User.objects.system(reason="a failed log-in is recorded against the account").filter(phone=normalise_phone(credentials.get("username"))).values_list("pk", flat=True).first()
     ip = client_ip(request) if request is not None else None
     record("auth.login_failed", model="accounts.user", object_id=user_id or "", actor=Actor(None, "anonymous", ip))
 

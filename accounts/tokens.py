@@ -9,6 +9,7 @@ import time
 
 from django.db import DatabaseError, connection, transaction
 
+from accounts import sql as accounts_sql
 from accounts.models import ApiToken
 
 log = logging.getLogger(__name__)
@@ -70,11 +71,7 @@ def token_statement():
     it. A hot statement that needs the user can run it as a WITH part (`t`) and so check the token in its
     own round trip (opening a notice: accounts.api.TokenAuth(in_statement=True))."""
     cols = _user_columns()
-    sql = f"""
-            SELECT tok.id AS token_id, tok.last_used_at AS token_last_used_at, {cols.sql}
-            FROM accounts_apitoken tok JOIN accounts_user u ON u.id = tok.user_id
-            WHERE tok.digest = %s AND tok.expires_at > %s AND u.is_active"""  # noqa: S608 - columns from model metadata
-    return sql, 2 + cols.width
+    return accounts_sql.token(cols.sql), 2 + cols.width
 
 
 def user_from_row(row, now, start: int = 0):

@@ -63,7 +63,7 @@ def disabled_message(user) -> str:
     from accounts.models import RoleAssignment
     from accounts.roles import STAFF_ROLES
 
-    if RoleAssignment.objects.filter(user=user, role__in=STAFF_ROLES).exists() or user.is_staff:
+    if RoleAssignment.objects.system(reason="a disabled account is told whom to ask").filter(user=user, role__in=STAFF_ROLES).exists() or user.is_staff:
         return _("该账号已停用。如需继续使用，请联系上级管理员（学校或区教育局管理员）。")
     return _("该账号已停用。如需继续使用，请联系孩子的班主任或学校管理员。")
 

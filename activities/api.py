@@ -124,7 +124,7 @@ def signup(request, payload: PartyIn, session_id: int = Path(..., ge=1, le=MAX_I
                                    student_ids=payload.student_ids)
     except ValidationError as exc:
         return _refused(exc)
-    return Status(201, SignUp.objects.prefetch_related("persons__guardian", "persons__student").get(pk=s.pk))
+    return Status(201, SignUp.objects.visible_to(request.user).prefetch_related("persons__guardian", "persons__student").get(pk=s.pk))
 
 
 class CancelOut(Schema):

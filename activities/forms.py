@@ -93,7 +93,7 @@ class ActivityForm(forms.ModelForm):
         self.fields["owner_unit"].queryset = organiser_units(user)
         self.fields["audience_units"].queryset = _audience_qs(user)
         district_ids = get_scope(user).district_ids
-        self.fields["co_organisers"].queryset = OrgUnit.objects.filter(
+        self.fields["co_organisers"].queryset = OrgUnit.objects.system(reason="co-organisers: any unit of the user's districts").filter(
             is_active=True, kind__in=[Kind.SCHOOL, Kind.STREET, Kind.COMMUNITY, Kind.DEPARTMENT, Kind.PARTNER]
         ).filter(district_id__in=district_ids) if district_ids else OrgUnit.objects.none()
         if self.instance.pk:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import GuardianRating
-from core.scoping import ScopedQuerySet, any_q, prefix_q
+from core.scoping import ScopedQuerySet, any_q, family_q, prefix_q, scoped_via
 
 
 class ActivityKind(models.TextChoices):
@@ -95,12 +95,12 @@ class ActivityQuerySet(ScopedQuerySet):
 
         scope = get_scope(user)
         if scope.superuser:
-            return self.all()
+            return self.scoped()
         q = any_q(
             prefix_q("owner_unit__path", _manage_prefixes(scope)),
             prefix_q("co_organisers__path", _manage_prefixes(scope)),
         )
-        return self.filter(id__in=Activity._base_manager.filter(q).values("id")) if q is not None else self.none()
+        return self.filter(id__in=Activity._base_manager.filter(q).values("id")).scoped() if q is not None else self.none()
 
 
 class Activity(models.Model):
@@ -244,17 +244,6 @@ class SignUpStatus(models.TextChoices):
     CANCELLED = "cancelled", _("已取消")
 
 
-def family_q(scope, guardian_field: str = "guardian_id", student_field: str | None = None) -> models.Q | None:
-    """Rows of the user's own family: their own guardian id, or (where given) their own children."""
-    parts = []
-    if scope.guardian_id:
-        parts.append(models.Q(**{guardian_field: scope.guardian_id}))
-    family = scope.student_perms.get("family.view")
-    if student_field and family:
-        parts.append(models.Q(**{f"{student_field}__in": family}))
-    return any_q(*parts)
-
-
 def managed_activity_q(scope, field: str = "activity") -> models.Q | None:
     prefixes = _manage_prefixes(scope)
     if not prefixes:
@@ -310,6 +299,9 @@ class SignUpPerson(models.Model):
     guardian = models.ForeignKey("people.Guardian", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     student = models.ForeignKey("people.Student", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     active = models.BooleanField(default=True)
+
+    holds_personal_data = True
+    objects = scoped_via("signup")
 
     class Meta:
         verbose_name = _("报名成员")
@@ -375,6 +367,8 @@ class ParticipationSource(models.TextChoices):
 class ActivityRating(GuardianRating):
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="ratings")
 
+    objects = scoped_via("activity")
+
     class Meta(GuardianRating.Meta):
         verbose_name = _("活动评价")
         verbose_name_plural = _("活动评价")
@@ -392,6 +386,8 @@ class ActivityPhoto(models.Model):
     caption = models.CharField(_("说明"), max_length=120, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped_via("activity")  # an album is as visible as its activity
 
     class Meta:
         verbose_name = _("活动照片")
@@ -483,6 +479,9 @@ class CampaignPhoto(models.Model):
     image = models.FileField(upload_to="activities/campaigns/%Y/%m/")
     content_type = models.CharField(max_length=40)
 
+    holds_personal_data = True
+    objects = scoped_via("post")
+
     class Meta:
         verbose_name = _("打卡照片")
         verbose_name_plural = _("打卡照片")
@@ -494,6 +493,9 @@ class CampaignComment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     text = models.CharField(_("评语"), max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    holds_personal_data = True
+    objects = scoped_via("post")
 
     class Meta:
         verbose_name = _("打卡评语")

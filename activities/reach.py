@@ -25,7 +25,7 @@ def reach_prefixes(user) -> tuple[str, ...]:
         return ()
     cached = getattr(user, "_gongyu_reach", None)  # once per request, like the scope itself
     if cached is None or cached[0] != own:
-        parents = OrgUnit.objects.filter(path__in=own, kind__in=HOST_KINDS, parent__isnull=False).values_list("parent__path", flat=True)
+        parents = OrgUnit.objects.system(reason="the parents of the user's own host units").filter(path__in=own, kind__in=HOST_KINDS, parent__isnull=False).values_list("parent__path", flat=True)
         cached = (own, tuple(sorted(set(own) | set(parents))))
         user._gongyu_reach = cached
     return cached[1]
@@ -39,7 +39,7 @@ def may_target(user, unit: OrgUnit) -> bool:
 
 def audience_units(user):
     """The units offered in the 面向范围 picker."""
-    qs = OrgUnit.objects.filter(is_active=True, kind__in=AUDIENCE_KINDS)
+    qs = OrgUnit.objects.system(reason="the audience picker, filtered by the user's reach below").filter(is_active=True, kind__in=AUDIENCE_KINDS)
     if get_scope(user).superuser:
         return qs
     q = prefix_q("path", reach_prefixes(user))

@@ -103,12 +103,12 @@ def class_coverage(*, unit: OrgUnit, window: Window, source: str | None = None) 
         part = Participation.objects.filter(student_id=OuterRef("pk"), day__gte=window.start, day__lte=window.end)
     if source:
         part = part.filter(source=source)
-    students = Student.objects.under(unit).filter(is_active=True)
+    students = Student.objects.system(reason="coverage under a unit the caller may see").under(unit).filter(is_active=True)
     totals = dict(students.values("school_class_id").annotate(n=Count("id")).order_by().values_list("school_class_id", "n"))
     took = dict(
         students.filter(Exists(part)).values("school_class_id").annotate(n=Count("id")).order_by().values_list("school_class_id", "n")
     )
-    classes = OrgUnit.objects.filter(path__startswith=unit.path, kind=Kind.CLASS, is_active=True).values("id", "name", "kind", "path")
+    classes = OrgUnit.objects.system(reason="coverage under a unit the caller may see").filter(path__startswith=unit.path, kind=Kind.CLASS, is_active=True).values("id", "name", "kind", "path")
     rows = [CoverageRow(c["id"], c["name"], c["kind"], c["path"], totals.get(c["id"], 0), took.get(c["id"], 0)) for c in classes]
     rows.sort(key=lambda r: r.path)
     return rows
@@ -116,7 +116,7 @@ def class_coverage(*, unit: OrgUnit, window: Window, source: str | None = None) 
 
 def rollup(*, unit: OrgUnit, rows: list[CoverageRow], kind: str) -> list[CoverageRow]:
     """Sum class rows into the units of `kind` (school, grade, street) under unit. 1 query."""
-    parents = OrgUnit.objects.filter(path__startswith=unit.path, kind=kind).values("id", "name", "kind", "path").order_by("path")
+    parents = OrgUnit.objects.system(reason="coverage under a unit the caller may see").filter(path__startswith=unit.path, kind=kind).values("id", "name", "kind", "path").order_by("path")
     out = [CoverageRow(p["id"], p["name"], p["kind"], p["path"]) for p in parents]
     # Paths nest, so each class belongs to the one parent whose path prefixes its own.
     by_path = {r.path: r for r in out}
@@ -160,12 +160,12 @@ def training_hours_by_school(*, unit: OrgUnit, window: Window, now: dt.datetime 
     offline/live lessons that credit guardian hours) against its per-semester target. 3 queries."""
     now = now or timezone.now()
     if unit.kind in (Kind.GRADE, Kind.CLASS):
-        unit = OrgUnit.objects.get(id__in=unit.ancestor_ids, kind=Kind.SCHOOL)
-    schools = list(OrgUnit.objects.filter(path__startswith=unit.path, kind=Kind.SCHOOL, is_active=True).values("id", "name", "path"))
+        unit = OrgUnit.objects.system(reason="the school of a unit the caller may see").get(id__in=unit.ancestor_ids, kind=Kind.SCHOOL)
+    schools = list(OrgUnit.objects.system(reason="hours under a unit the caller may see").filter(path__startswith=unit.path, kind=Kind.SCHOOL, is_active=True).values("id", "name", "path"))
     start = timezone.make_aware(dt.datetime.combine(window.start, dt.time.min))
     end = timezone.make_aware(dt.datetime.combine(window.end, dt.time.max))
     held = (
-        ActivitySession.objects.filter(
+        ActivitySession.objects.system(reason="hours under a unit the caller may see").filter(
             activity__owner_unit__path__startswith=unit.path, activity__status=ActivityStatus.PUBLISHED, activity__credited_hours__gt=0,
             starts_at__gte=start, starts_at__lte=end, ends_at__lte=now,
         )
@@ -205,7 +205,7 @@ def signup_attendance(*, unit: OrgUnit, window: Window) -> AttendanceFigures:
         Q(guardian_id=OuterRef("guardian_id"), guardian_id__isnull=False) | Q(student_id=OuterRef("student_id"), student_id__isnull=False)
     )
     agg = (
-        SignUpPerson.objects.filter(
+        SignUpPerson.objects.system(reason="the figures of an activity the caller may see").filter(
             active=True, signup__status=SignUpStatus.CONFIRMED, session__activity__owner_unit__path__startswith=unit.path,
             session__starts_at__gte=start, session__starts_at__lte=end,
         )
@@ -219,12 +219,12 @@ def activity_summary(*, activity) -> list[dict]:
     """Per session of one activity: places, confirmed and waitlisted people, check-ins (of whom signed up). 2 queries."""
     sessions = list(activity.sessions.all())
     people = (
-        SignUpPerson.objects.filter(session__activity=activity, active=True)
+        SignUpPerson.objects.system(reason="the figures of an activity the caller may see").filter(session__activity=activity, active=True)
         .values("session_id", "signup__status")
         .annotate(n=Count("id"))
         .order_by()
     )
-    checked = CheckIn.objects.filter(activity=activity).values("session_id").annotate(
+    checked = CheckIn.objects.system(reason="the figures of an activity the caller may see").filter(activity=activity).values("session_id").annotate(
         n=Count("id"),
         signed=Count("id", filter=Q(
             Exists(SignUpPerson.objects.filter(session_id=OuterRef("session_id"), active=True, signup__status=SignUpStatus.CONFIRMED).filter(
@@ -249,7 +249,7 @@ def campaign_class_participation(*, campaign, unit: OrgUnit) -> list[CoverageRow
     """Per class under unit (within the campaign's audience): students, and those with ≥ 1 post. 2 queries."""
     part = Participation.objects.filter(student_id=OuterRef("pk"), source_key=ledger_registry.key(CAMPAIGN_SOURCE, campaign.pk))
     counts = (
-        Student.objects.under(*campaign.audience_units.all()).under(unit).filter(is_active=True)
+        Student.objects.system(reason="a campaign's figures under a unit the caller may see").under(*campaign.audience_units.all()).under(unit).filter(is_active=True)
         .annotate(took=Exists(part))
         .values("school_class_id", "school_class__name", "school_class__path")
         .annotate(students=Count("id"), took_part=Count("id", filter=Q(took=True)))

@@ -18,7 +18,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from activities import reach
+from activities import reach, sql
 from activities.models import (
     Activity,
     ActivityPhoto,
@@ -74,7 +74,7 @@ def guardian_of(user) -> Guardian:
     scope = get_scope(user)
     if not scope.guardian_id:
         raise _err(_("只有已激活的家长账号可以报名和签到。"), "not_guardian")
-    return Guardian.objects.get(pk=scope.guardian_id)
+    return Guardian.objects.system(reason="the user's own guardian record").get(pk=scope.guardian_id)
 
 
 def family_student_ids(user) -> frozenset[int]:
@@ -240,11 +240,11 @@ def activity_cancel(*, actor, activity: Activity, reason: str = "") -> Activity:
         raise PermissionDenied(_("您无权取消该活动。"))
     activity.status = ActivityStatus.CANCELLED
     activity.save(update_fields=["status", "updated_at"])
-    SignUp.objects.filter(activity=activity).exclude(status=SignUpStatus.CANCELLED).update(
+    SignUp.objects.system(reason="cancelling an activity the actor manages").filter(activity=activity).exclude(status=SignUpStatus.CANCELLED).update(
         status=SignUpStatus.CANCELLED, cancelled_at=timezone.now(), cancelled_by=actor
     )
-    SignUpPerson.objects.filter(signup__activity=activity).update(active=False)
-    ActivitySession.objects.filter(activity=activity).update(places_taken=0)
+    SignUpPerson.objects.system(reason="cancelling an activity the actor manages").filter(signup__activity=activity).update(active=False)
+    ActivitySession.objects.system(reason="cancelling an activity the actor manages").filter(activity=activity).update(places_taken=0)
     record("activities.cancel", actor=actor, model="activities.activity", object_id=activity.pk, changes={"reason": reason[:200]})
     return activity
 
@@ -268,7 +268,7 @@ def session_set_capacity(*, actor, session: ActivitySession, capacity: int | Non
     """Change a session's capacity; raising it moves waitlisted families up at once."""
     if not can_manage(actor, session.activity):
         raise PermissionDenied(_("您无权修改该活动。"))
-    session = ActivitySession.objects.select_for_update().get(pk=session.pk)
+    session = ActivitySession.objects.system(reason="a session of an activity the actor manages").select_for_update().get(pk=session.pk)
     if capacity is not None and capacity < session.places_taken:
         raise _err(
             ngettext("已有 %(n)d 人报名，名额不能少于已报名人数。", "已有 %(n)d 人报名，名额不能少于已报名人数。", session.places_taken) % {"n": session.places_taken}, "capacity_below_taken"
@@ -390,7 +390,7 @@ def signup_create(*, actor, session_id: int, include_self: bool, student_ids, no
     family = family_student_ids(actor)
     if not set(student_ids) <= family:
         raise _err(_("只能为自己的孩子报名。"), "not_own_child")
-    students = list(Student.objects.filter(id__in=student_ids, is_active=True).select_related("school_class"))
+    students = list(Student.objects.system(reason="the user's own children, checked above").filter(id__in=student_ids, is_active=True).select_related("school_class"))
     if len(students) != len(student_ids):
         raise _err(_("只能为自己的孩子报名。"), "not_own_child")
     if activity.audience == Audience.GUARDIANS and students:
@@ -409,7 +409,7 @@ def signup_create(*, actor, session_id: int, include_self: bool, student_ids, no
     if size > activity.max_party_size:
         raise _err(ngettext("每户最多报名 %(n)d 人。", "每户最多报名 %(n)d 人。", activity.max_party_size) % {"n": activity.max_party_size}, "party_too_large")
 
-    taken = SignUpPerson.objects.filter(session=session, active=True).filter(
+    taken = SignUpPerson.objects.system(reason="places taken count every family").filter(session=session, active=True).filter(
         Q(student_id__in=student_ids) | (Q(guardian=guardian) if include_self else Q(pk__in=[]))
     )
     taken_students = set(taken.exclude(student_id=None).values_list("student_id", flat=True))
@@ -445,7 +445,7 @@ def _promote_waitlist(session: ActivitySession) -> list[SignUp]:
     A party that does not fit is skipped (parties are all or nothing), a smaller later one may fit."""
     promoted = []
     now = timezone.now()
-    for signup in SignUp.objects.filter(session=session, status=SignUpStatus.WAITLISTED).order_by("created_at", "id"):
+    for signup in SignUp.objects.system(reason="promotion from the waiting list is for every family").filter(session=session, status=SignUpStatus.WAITLISTED).order_by("created_at", "id"):
         if session.capacity is not None and session.places_taken + signup.party_size > session.capacity:
             continue
         signup.status = SignUpStatus.CONFIRMED
@@ -468,13 +468,13 @@ def signup_cancel(*, actor, signup_id: int) -> list[SignUp]:
     except (SignUp.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
     scope = get_scope(actor)
-    own = signup.guardian_id == scope.guardian_id or SignUpPerson.objects.filter(
+    own = signup.guardian_id == scope.guardian_id or SignUpPerson.objects.system(reason="is the sign-up the user's family's").filter(
         signup=signup, student_id__in=family_student_ids(actor)
     ).exists()
     if not own and not can_manage(actor, signup.activity):
         raise Http404
-    session = ActivitySession.objects.select_for_update().get(pk=signup.session_id)
-    signup = SignUp.objects.select_for_update().get(pk=signup.pk)
+    session = ActivitySession.objects.system(reason="own or managed sign-up, checked above").select_for_update().get(pk=signup.session_id)
+    signup = SignUp.objects.system(reason="own or managed sign-up, checked above").select_for_update().get(pk=signup.pk)
     if signup.status == SignUpStatus.CANCELLED:
         raise _err(_("该报名已取消。"), "already_cancelled")
     if session.starts_at <= timezone.now() and not can_manage(actor, signup.activity):
@@ -484,7 +484,7 @@ def signup_cancel(*, actor, signup_id: int) -> list[SignUp]:
     signup.cancelled_at = timezone.now()
     signup.cancelled_by = actor
     signup.save(update_fields=["status", "cancelled_at", "cancelled_by"])
-    SignUpPerson.objects.filter(signup=signup).update(active=False)
+    SignUpPerson.objects.system(reason="own or managed sign-up, checked above").filter(signup=signup).update(active=False)
     promoted = []
     if was_confirmed:
         session.places_taken -= signup.party_size
@@ -522,16 +522,11 @@ def _checkin_rows(*, actor, session: ActivitySession, guardian_ids, student_ids,
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     by = actor.pk if actor is not None and actor.pk else None
     table = CheckIn._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(wanted))
     params = []
     for g, s in wanted:
         params += [session.pk, session.activity_id, session.district_id, g, s, method, by, now]
     with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {table} (session_id, activity_id, district_id, guardian_id, student_id, method, checked_in_by_id, at) "  # noqa: S608 — table name from the model
-            f"VALUES {values} ON CONFLICT DO NOTHING RETURNING guardian_id, student_id",
-            params,
-        )
+        cur.execute(sql.checkin_insert(table, len(wanted)), params)
         inserted = cur.fetchall()
     result.guardians = sorted(g for g, _s in inserted if g is not None)
     result.students = sorted(s for _g, s in inserted if s is not None)
@@ -551,7 +546,7 @@ def _credit(*, session: ActivitySession, guardian_ids, student_ids) -> None:
     # (Two indexed look-ups: an OR across the join would make PostgreSQL scan every student.)
     family_ids = set(student_ids)
     if guardian_ids:
-        family_ids |= set(Guardianship.objects.filter(guardian_id__in=guardian_ids).values_list("student_id", flat=True))
+        family_ids |= set(Guardianship.objects.system(reason="the checked-in family's children").filter(guardian_id__in=guardian_ids).values_list("student_id", flat=True))
     session_key = ledger_registry.key(SESSION_SOURCE, session.pk)
     ledger.credit(source=session_key, district_id=activity.district_id, day=day, student_ids=family_ids,
                   channel=ParticipationSource.ACTIVITY, kind=activity.kind)
@@ -573,7 +568,7 @@ def _school_id_of(unit: OrgUnit) -> int | None:
         return unit.pk
     if unit.kind in (Kind.GRADE, Kind.CLASS):
         ids = unit.ancestor_ids
-        return OrgUnit.objects.filter(id__in=ids, kind=Kind.SCHOOL).values_list("id", flat=True).first()
+        return OrgUnit.objects.system(reason="the school above a unit").filter(id__in=ids, kind=Kind.SCHOOL).values_list("id", flat=True).first()
     return None
 
 
@@ -607,7 +602,7 @@ def checkin_self(*, actor, session_id: int, include_self: bool, student_ids) -> 
         skipped: list[str] = []
         if activity.requires_signup:
             booked = list(
-                SignUpPerson.objects.filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED)
+                SignUpPerson.objects.system(reason="the places booked for the checked-in family").filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED)
                 .filter(Q(guardian_id=guardian_id) | Q(student_id__in=family))
                 .values_list("student_id", flat=True)
             )
@@ -616,7 +611,7 @@ def checkin_self(*, actor, session_id: int, include_self: bool, student_ids) -> 
             # A child without a place is left out (the page does not offer them); the rest of the party checks in.
             missing = set(student_ids) - set(booked)
             if missing:
-                skipped = sorted(Student.objects.filter(id__in=missing).values_list("name", flat=True))
+                skipped = sorted(Student.objects.system(reason="the names of the user's own children left out").filter(id__in=missing).values_list("name", flat=True))
                 student_ids = [s for s in student_ids if s not in missing]
                 if not include_self and not student_ids:
                     raise _err(_("%(names)s 未报名本场次，请联系组织者现场登记。") % {"names": "、".join(skipped)}, "not_signed_up")
@@ -635,7 +630,7 @@ def checkin_candidates(*, actor, session: ActivitySession) -> tuple[dict[int, st
     activity = session.activity
     guardians: dict[int, str] = {}
     students: dict[int, str] = {}
-    persons = SignUpPerson.objects.filter(session=session, signup__in=SignUp.objects.visible_to(actor).active()).values(
+    persons = SignUpPerson.objects.visible_to(actor).filter(session=session, signup__in=SignUp.objects.visible_to(actor).active()).values(
         "guardian_id", "guardian__name", "student_id", "student__name"
     )
     for p in persons:
@@ -649,7 +644,7 @@ def checkin_candidates(*, actor, session: ActivitySession) -> tuple[dict[int, st
         if activity.audience != Audience.GUARDIANS:
             students.update(dict(roster.values_list("id", "name")[:3000]))
         if activity.audience != Audience.STUDENTS:
-            links = Guardianship.objects.filter(student__in=roster, guardian__is_active=True).values_list("guardian_id", "guardian__name")
+            links = Guardianship.objects.visible_to(actor).filter(student__in=roster, guardian__is_active=True).values_list("guardian_id", "guardian__name")
             guardians.update(dict(links[:6000]))
     return guardians, students
 
@@ -704,7 +699,7 @@ def bulk_match(*, actor, session: ActivitySession, text: str) -> dict:
 def attended_family(actor, activity: Activity) -> bool:
     """The user or their family (a co-guardian, or a child) was checked in at the activity."""
     guardian_id = get_scope(actor).guardian_id
-    if CheckIn.objects.filter(activity=activity, guardian_id=guardian_id).exists():
+    if CheckIn.objects.system(reason="the user's own family's check-ins").filter(activity=activity, guardian_id=guardian_id).exists():
         return True
     sessions = activity.sessions.values_list("id", flat=True)
     return ledger.took_part(sources=[ledger_registry.key(SESSION_SOURCE, s) for s in sessions], student_ids=family_student_ids(actor))
@@ -717,7 +712,7 @@ def rating_save(*, actor, activity: Activity, stars: int, comment: str) -> Activ
         raise _err(_("签到参加活动后才能评价。"), "not_attended")
     if not 1 <= int(stars) <= 5:
         raise _err(_("请选择1到5星。"), "stars_invalid")
-    rating, _created = ActivityRating.objects.update_or_create(
+    rating, _created = ActivityRating.objects.system(reason="the guardian's own rating").update_or_create(
         activity=activity, guardian=guardian,
         defaults={"stars": int(stars), "comment": comment.strip()[:1000], "district_id": activity.district_id},
     )
@@ -789,7 +784,7 @@ def campaign_post_create(*, actor, campaign: Campaign, student_id: int, text: st
     guardian = guardian_of(actor)
     if int(student_id) not in family_student_ids(actor):
         raise _err(_("只能为自己的孩子打卡。"), "not_own_child")
-    student = Student.objects.select_related("school_class").get(pk=student_id)
+    student = Student.objects.system(reason="the user's own child, checked above").select_related("school_class").get(pk=student_id)
     if not _in_audience(student.school_class.path, _audience_paths(campaign)):
         raise _err(_("%(name)s 不在本次打卡活动的范围内。") % {"name": student.name}, "not_in_audience")
     today = timezone.localdate()

@@ -57,7 +57,7 @@ def _is_staff(user) -> bool:
 def _family(request):
     """The signed-in guardian and their children (through the scoping layer)."""
     scope = get_scope(request.user)
-    guardian = Guardian.objects.filter(pk=scope.guardian_id).first() if scope.guardian_id else None
+    guardian = Guardian.objects.visible_to(request.user).filter(pk=scope.guardian_id).first() if scope.guardian_id else None
     family_ids = scope.student_perms.get("family.view", frozenset())
     children = list(Student.objects.visible_to(request.user).filter(id__in=family_ids, is_active=True).select_related("school_class"))
     return guardian, children
@@ -134,7 +134,7 @@ def activity_detail(request, pk):
         show_children = activity.audience != Audience.GUARDIANS
         # Offer each session only the family members who hold no place in it yet.
         taken = set(
-            SignUpPerson.objects.filter(session__activity=activity, active=True)
+            SignUpPerson.objects.visible_to(request.user).filter(session__activity=activity, active=True)
             .filter(Q(guardian=guardian) | Q(student_id__in=[c.pk for c in eligible]))
             .values_list("session_id", "guardian_id", "student_id")
         )
@@ -340,8 +340,8 @@ def session_export(request, pk):
         .select_related("guardian").prefetch_related("persons__student__school_class", "persons__guardian")
         .order_by("status", "created_at")
     )
-    came_g = set(CheckIn.objects.filter(session=session).exclude(guardian=None).values_list("guardian_id", flat=True))
-    came_s = set(CheckIn.objects.filter(session=session).exclude(student=None).values_list("student_id", flat=True))
+    came_g = set(CheckIn.objects.visible_to(request.user).filter(session=session).exclude(guardian=None).values_list("guardian_id", flat=True))
+    came_s = set(CheckIn.objects.visible_to(request.user).filter(session=session).exclude(student=None).values_list("student_id", flat=True))
     rows = []
     for n, s in enumerate(signups, start=1):
         for p in s.persons.all():
@@ -380,8 +380,8 @@ def _qr_context(request, session):
         "qr_svg": qr.svg(_checkin_url(request, session)) if in_window else "",
         "in_window": in_window,
         "refresh_ms": int(qr.seconds_to_next_slot() * 1000) + 300,
-        "checked_in": CheckIn.objects.filter(session=session).count(),
-        "signed_up": SignUpPerson.objects.filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED).count(),
+        "checked_in": CheckIn.objects.visible_to(request.user).filter(session=session).count(),
+        "signed_up": SignUpPerson.objects.visible_to(request.user).filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED).count(),
     }
 
 
@@ -436,11 +436,11 @@ def checkin(request, pk):
     if not granted and not error:
         ctx["error"] = _("请扫描活动现场展示的签到二维码。")
     paths = [u.path for u in activity.audience_units.all()]
-    booked = SignUpPerson.objects.filter(
+    booked = SignUpPerson.objects.visible_to(request.user).filter(
         session=session, active=True, signup__status=SignUpStatus.CONFIRMED
     ).filter(Q(guardian=guardian) | Q(student_id__in=[c.pk for c in children]))
     booked_ids = {("g", p.guardian_id) if p.guardian_id else ("s", p.student_id) for p in booked}
-    done = CheckIn.objects.filter(session=session).filter(Q(guardian=guardian) | Q(student_id__in=[c.pk for c in children]))
+    done = CheckIn.objects.visible_to(request.user).filter(session=session).filter(Q(guardian=guardian) | Q(student_id__in=[c.pk for c in children]))
     done_ids = {("g", c.guardian_id) if c.guardian_id else ("s", c.student_id) for c in done}
     ctx.update({
         "all_done": False,
@@ -483,9 +483,9 @@ def session_attendance(request, pk):
             else:
                 messages.success(request, ngettext("已签到 %(n)d 人（%(m)d 人此前已签到）。", "已签到 %(n)d 人（%(m)d 人此前已签到）。", result.created) % {"n": result.created, "m": result.already})
                 return redirect("activities:attendance", pk=session.pk)
-    came_g = set(CheckIn.objects.filter(session=session).exclude(guardian=None).values_list("guardian_id", flat=True))
-    came_s = set(CheckIn.objects.filter(session=session).exclude(student=None).values_list("student_id", flat=True))
-    signed = SignUpPerson.objects.filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED)
+    came_g = set(CheckIn.objects.visible_to(request.user).filter(session=session).exclude(guardian=None).values_list("guardian_id", flat=True))
+    came_s = set(CheckIn.objects.visible_to(request.user).filter(session=session).exclude(student=None).values_list("student_id", flat=True))
+    signed = SignUpPerson.objects.visible_to(request.user).filter(session=session, active=True, signup__status=SignUpStatus.CONFIRMED)
     signed_g = set(signed.exclude(guardian=None).values_list("guardian_id", flat=True))
     signed_s = set(signed.exclude(student=None).values_list("student_id", flat=True))
     rows = [{"kind": "guardian", "id": g, "name": n, "came": g in came_g, "signed": g in signed_g} for g, n in guardians.items()]
@@ -540,7 +540,7 @@ def _serve_image(fieldfile, content_type: str) -> FileResponse:
 
 @login_required
 def photo(request, pk):
-    photo_obj = ActivityPhoto.objects.filter(pk=pk).select_related("activity").first()
+    photo_obj = ActivityPhoto.objects.system(reason="the album's visibility is its activity's, checked below").filter(pk=pk).select_related("activity").first()
     if photo_obj is None:
         raise Http404
     fetch_for(request.user, Activity, photo_obj.activity_id)  # the album is as visible as its activity
@@ -666,7 +666,7 @@ def post_feature(request, pk):
 
 @login_required
 def campaign_photo(request, pk):
-    photo_obj = CampaignPhoto.objects.filter(pk=pk).first()
+    photo_obj = CampaignPhoto.objects.system(reason="the post's visibility is checked below").filter(pk=pk).first()
     if photo_obj is None:
         raise Http404
     fetch_for(request.user, CampaignPost, photo_obj.post_id)  # a family's photo is as private as its post
@@ -722,7 +722,7 @@ def coverage(request):
         "hours": selectors.training_hours_by_school(unit=unit, window=window),
         "attendance": selectors.signup_attendance(unit=unit, window=window),
         "campaign_rate": c_rate, "campaign_took": c_took, "campaign_groups": campaign_groups if group_kind else campaign_classes,
-        "periods": Period.objects.filter(district_id=unit.district_id, kind=PeriodKind.SEMESTER).order_by("-start")[:8],
-        "ancestors": [a for a in OrgUnit.objects.filter(id__in=unit.ancestor_ids).order_by("depth") if can(user, MANAGE, a)],
+        "periods": Period.objects.visible_to(user).filter(district_id=unit.district_id, kind=PeriodKind.SEMESTER).order_by("-start")[:8],
+        "ancestors": [a for a in OrgUnit.objects.visible_to(user).filter(id__in=unit.ancestor_ids).order_by("depth") if can(user, MANAGE, a)],
     }
     return render(request, "activities/coverage.html", ctx)

@@ -6,6 +6,7 @@ Imported while apps load (settings name OpsAdminConfig), so nothing here imports
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -13,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import mask_id_number, mask_phone, mask_student_no
-from core.scoping import get_scope
+from core.scoping import ScopedQuerySet, get_scope, system_scope
 
 
 def is_operator(user) -> bool:
@@ -47,6 +48,15 @@ class OpsAdminConfig(AdminConfig):
     default_site = "core.admin.OpsAdminSite"
 
 
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    """The raw-id widget labels the value already stored on an object the operator sees; Django reads it
+    through _default_manager, so it is a system read (docs/decisions/0013)."""
+
+    def label_and_url_for_value(self, value):
+        with system_scope("the admin labels the value stored on a visible object"):
+            return super().label_and_url_for_value(value)
+
+
 class ScopedModelAdmin(admin.ModelAdmin):
     """Every admin list, form and lookup reads through Model.objects.visible_to(request.user).
 
@@ -72,9 +82,10 @@ class ScopedModelAdmin(admin.ModelAdmin):
             return self.model._default_manager.all().visible_to(user)
         qs = self.model._default_manager.all()
         if get_scope(user).superuser:
-            return qs
+            return qs.system(reason="operators see every row") if isinstance(qs, ScopedQuerySet) else qs
         related = self.model._meta.get_field(self.scope_via).related_model
-        return qs.filter(**{f"{self.scope_via}__in": related._default_manager.all().visible_to(user)})
+        qs = qs.filter(**{f"{self.scope_via}__in": related._default_manager.all().visible_to(user)})
+        return qs.scoped("scope_via") if isinstance(qs, ScopedQuerySet) else qs
 
     def get_queryset(self, request):
         qs = self.scoped_queryset(request)
@@ -85,6 +96,8 @@ class ScopedModelAdmin(admin.ModelAdmin):
         related = db_field.related_model
         if "queryset" not in kwargs and hasattr(related._default_manager.all(), "visible_to"):
             kwargs["queryset"] = related._default_manager.all().visible_to(request.user)
+        if db_field.name in self.raw_id_fields and "widget" not in kwargs:
+            kwargs["widget"] = ScopedRawIdWidget(db_field.remote_field, self.admin_site, using=kwargs.get("using"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, **kwargs):

@@ -1,6 +1,9 @@
 """Deployment checks of our own (manage.py check --deploy)."""
 
-from django.core.checks import Tags, Warning, register
+from django.apps import apps
+from django.core.checks import Error, Tags, Warning, register
+
+from core.scoping import has_scoped_manager, needs_scoped_manager
 
 
 @register(Tags.staticfiles, deploy=True)
@@ -19,4 +22,23 @@ def static_manifest_check(app_configs, **kwargs):
             hint="Run manage.py collectstatic --no-input with the production settings (docs/deploy.md).",
             id="gongyu.W001",
         )
+    ]
+
+
+@register(Tags.models)
+def scoped_manager_check(app_configs=None, models=None, **kwargs):
+    """Fail loud (docs/decisions/0013): a model holding district or personal data whose default manager is
+    not a ScopedQuerySet could be read across districts without anyone noticing."""
+    if models is None:
+        configs = app_configs if app_configs is not None else apps.get_app_configs()
+        models = [m for config in configs for m in config.get_models()]
+    return [
+        Error(
+            f"{model._meta.label} holds district or personal data but its default manager is not scoped.",
+            hint="Give it a manager built on core.scoping.ScopedQuerySet (scope_q) or core.scoping.scoped_via().",
+            obj=model,
+            id="gongyu.E001",
+        )
+        for model in models
+        if not model._meta.abstract and needs_scoped_manager(model) and not has_scoped_manager(model)
     ]

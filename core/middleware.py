@@ -1,5 +1,8 @@
 from csp.middleware import CSPMiddleware as _CSPMiddleware
 from django.conf import settings
+from django.http import FileResponse
+
+from core.scoping import strict_scope
 
 NO_STORE = "max-age=0, no-cache, no-store, must-revalidate, private"
 EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
@@ -89,3 +92,31 @@ class CSPMiddleware(_CSPMiddleware):
             response.headers.setdefault("Content-Security-Policy", API_CSP)
             return response
         return super().process_response(request, response)
+
+
+class StrictScopeMiddleware:
+    """Every request, page or API call, runs under core.scoping.strict_scope(): a scoped model's queryset
+    evaluated without .visible_to(user) or .system(reason=...) raises ScopeError (docs/decisions/0013).
+    First in settings.MIDDLEWARE and not PageOnly, so it covers the token API too; a streamed answer
+    (exports) is produced after the middleware returns, so its iterator is wrapped to stay strict."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with strict_scope():
+            response = self.get_response(request)
+        if response.streaming and not isinstance(response, FileResponse):
+            response.streaming_content = _strict_iter(response.streaming_content)
+        return response
+
+
+def _strict_iter(chunks):
+    it = iter(chunks)
+    while True:
+        with strict_scope():
+            try:
+                chunk = next(it)
+            except StopIteration:
+                return
+        yield chunk

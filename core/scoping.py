@@ -7,13 +7,18 @@ object by id or answers 404. Views, API, exports, admin and tasks never filter b
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
 
+from django.apps import apps
 from django.db import models
 from django.http import Http404
 from django.utils import timezone
+
+from core.sql import SCOPE_SQL
 
 
 @dataclass(frozen=True)
@@ -65,29 +70,9 @@ class Scope:
 ANONYMOUS_SCOPE = Scope()
 
 
-def _ancestor_ids(path: str) -> set[int]:
-    return {int(p) for p in path.strip("/").split("/") if p}
-
-
-# What a scope is made of, in one statement: the user's current role assignments (with their unit, and the
-# class of the child a carer looks after) and their guardianships (active guardian, child in school, the
-# child's class). It runs on every signed-in request, so it is one prepared statement on PostgreSQL rather
-# than two ORM queries (3.7 ms -> well under 1 ms); the rule itself is the same on both databases.
-_SCOPE_SQL = """
-    SELECT 'r', ra.role, ra.unit_id, ra.student_id, u.district_id, u.path, sc.path, NULL, ra.id
-    FROM accounts_roleassignment ra
-    JOIN org_orgunit u ON u.id = ra.unit_id
-    LEFT JOIN people_student st ON st.id = ra.student_id
-    LEFT JOIN org_orgunit sc ON sc.id = st.school_class_id
-    WHERE ra.user_id = %s AND ra.is_active = %s AND u.is_active = %s AND (ra.ends_at IS NULL OR ra.ends_at > %s)
-    UNION ALL
-    SELECT 'g', NULL, st.school_class_id, gs.student_id, st.district_id, c.path, NULL, gs.guardian_id, gs.id
-    FROM people_guardianship gs
-    JOIN people_guardian g ON g.id = gs.guardian_id
-    JOIN people_student st ON st.id = gs.student_id
-    JOIN org_orgunit c ON c.id = st.school_class_id
-    WHERE g.user_id = %s AND g.is_active = %s AND st.is_active = %s
-    ORDER BY 1 DESC, 9"""
+def ancestor_ids(*paths: str) -> set[int]:
+    """The ids on materialised paths ("/1/4/9/" -> {1, 4, 9}): a unit and its ancestors (ADR 0001)."""
+    return {int(p) for path in paths for p in path.strip("/").split("/") if p}
 
 
 def _scope_rows(user_id: int, now) -> list[tuple]:
@@ -95,13 +80,13 @@ def _scope_rows(user_id: int, now) -> list[tuple]:
     kind "r" for a role assignment (path: its unit's), "g" for a guardianship (path: the child's class)."""
     from django.db import connection
 
-    params = [user_id, True, True, connection.ops.adapt_datetimefield_value(now), user_id, True, True]
+    params = [user_id, True, True, connection.ops.adapt_datetimefield_value(now), user_id, True]
     if connection.vendor == "postgresql":
         from core.rows import hot_query
 
-        return [row[:8] for row in hot_query(_SCOPE_SQL, params, many=True)]
+        return [row[:8] for row in hot_query(SCOPE_SQL, params, many=True)]
     with connection.cursor() as cur:
-        cur.execute(_SCOPE_SQL, params)
+        cur.execute(SCOPE_SQL, params)
         return [row[:8] for row in cur.fetchall()]
 
 
@@ -129,8 +114,8 @@ def compute_scope(user) -> Scope:
             guardian_id = link_guardian_id
             student_ids.add(student_id)
             district_ids.add(district_id)
-            unit_ids.update(_ancestor_ids(path))
-            family_unit_ids.update(_ancestor_ids(path))
+            unit_ids.update(ancestor_ids(path))
+            family_unit_ids.update(ancestor_ids(path))
             for perm in GUARDIAN_STUDENT_PERMS:
                 student_perms.setdefault(perm, set()).add(student_id)
             roles.append((Role.GUARDIAN, unit_id, student_id))
@@ -140,13 +125,13 @@ def compute_scope(user) -> Scope:
             continue
         roles.append((role, unit_id, student_id))
         district_ids.add(district_id)
-        unit_ids.update(_ancestor_ids(path))
+        unit_ids.update(ancestor_ids(path))
         if student_id:
             # A carer: one child, and the unit they hold the role in.
             student_ids.add(student_id)
             for perm in CARER_STUDENT_PERMS:
                 student_perms.setdefault(perm, set()).add(student_id)
-            unit_ids.update(_ancestor_ids(class_path))
+            unit_ids.update(ancestor_ids(class_path))
             continue
         if rule.sees_units == DISTRICT:
             unit_prefixes.add(f"/{district_id}/")
@@ -209,8 +194,126 @@ def any_q(*parts: models.Q | None) -> models.Q | None:
     return reduce(or_, kept) if kept else None
 
 
+# --- Rule builders: the guardian, family (guardian and carer) and staff rules, written once -------------------
+# Apps build their scope_q() from these; none restates a rule (docs/decisions/0013). The SQL form of the
+# guardian rule, for the hand-written hot statements, is core.sql.guardian_rule_sql().
+
+
+def guardian_q(scope: Scope, field: str = "guardian_id") -> models.Q | None:
+    """The guardian rule: rows of the user's own guardian record."""
+    return models.Q(**{field: scope.guardian_id}) if scope.guardian_id else None
+
+
+def family_students_q(scope: Scope, field: str) -> models.Q | None:
+    """Rows of the user's own children (the family.view flag a guardianship gives on single students)."""
+    family = scope.student_perms.get("family.view")
+    return models.Q(**{f"{field}__in": family}) if family else None
+
+
+def family_q(scope: Scope, guardian_field: str = "guardian_id", student_field: str | None = None) -> models.Q | None:
+    """Rows of the user's own family: their own guardian id, or (where given) their own children."""
+    return any_q(guardian_q(scope, guardian_field), family_students_q(scope, student_field) if student_field else None)
+
+
+def staff_prefixes(scope: Scope, *perms: str) -> tuple[str, ...]:
+    """The staff rule: the unit subtrees on which the user holds any of these flags."""
+    return tuple(p for perm in perms for p in scope.perm_prefixes.get(perm, ()))
+
+
+def staff_q(scope: Scope, field: str, *perms: str) -> models.Q | None:
+    """Rows whose unit path (field) lies in a subtree where the user holds one of the flags."""
+    return prefix_q(field, staff_prefixes(scope, *perms))
+
+
+def family_guardian_q(scope: Scope, field: str = "guardian_id", *, staff_perm: str) -> models.Q | None:
+    """The user's own guardian rows; staff holding staff_perm see those of the families in their units."""
+    links = None
+    prefixes = staff_prefixes(scope, staff_perm)
+    if prefixes:
+        # core is below people: the model is looked up in the registry, not imported.
+        guardianships = apps.get_model("people", "Guardianship")._base_manager
+        links = models.Q(**{f"{field}__in": guardianships.filter(prefix_q("student__school_class__path", prefixes)).values("guardian_id")})
+    return any_q(guardian_q(scope, field), links)
+
+
+class ScopeError(RuntimeError):
+    """A scoped model's rows were read or written without .visible_to(user) or .system(reason=...)."""
+
+
+# Where the strict rule applies (docs/decisions/0013). Requests enter STRICT (core.middleware.
+# StrictScopeMiddleware, pages and API alike); background tasks and explicit blocks enter SYSTEM; outside
+# both (migrations, the shell, management commands) nothing is checked.
+STRICT = "strict"
+SYSTEM = "system"
+_scope_mode: ContextVar[tuple[str, str] | None] = ContextVar("gongyu_scope_mode", default=None)
+
+
+@contextmanager
+def strict_scope():
+    """Every scoped queryset evaluated inside must be scoped (a request)."""
+    token = _scope_mode.set((STRICT, ""))
+    try:
+        yield
+    finally:
+        _scope_mode.reset(token)
+
+
+@contextmanager
+def system_scope(reason: str):
+    """Unscoped reads are allowed inside, for a stated reason (a background task, a test's set-up)."""
+    if not reason or not reason.strip():
+        raise ValueError("system_scope() needs a reason")
+    token = _scope_mode.set((SYSTEM, reason))
+    try:
+        yield
+    finally:
+        _scope_mode.reset(token)
+
+
+def enter_system_scope(reason: str):
+    """system_scope() for hooks that cannot wrap a block (the task runner's pre/post hooks): a token for
+    leave_scope()."""
+    return _scope_mode.set((SYSTEM, reason))
+
+
+def leave_scope(token) -> None:
+    _scope_mode.reset(token)
+
+
+def _in_system_scope(reason: str, method):
+    def wrapper(*args, **kwargs):
+        with system_scope(reason):
+            return method(*args, **kwargs)
+
+    wrapper.__wrapped__ = method
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+def install_model_hooks() -> None:
+    """Uniqueness is a fact about every row of a table, whoever asks: Model.validate_unique() and
+    validate_constraints() (full_clean(), model forms) query _default_manager, and run as a system read."""
+    if getattr(models.Model.validate_unique, "__wrapped__", None) is None:
+        models.Model.validate_unique = _in_system_scope("uniqueness is checked on every row", models.Model.validate_unique)
+        models.Model.validate_constraints = _in_system_scope(
+            "constraints are checked on every row", models.Model.validate_constraints
+        )
+
+
+def scope_mode() -> str | None:
+    mode = _scope_mode.get()
+    return mode[0] if mode else None
+
+
 class ScopedQuerySet(models.QuerySet):
-    """Subclasses say how a Scope filters their rows in scope_q(); visible_to() does the rest."""
+    """Subclasses say how a Scope filters their rows in scope_q(); visible_to() does the rest.
+
+    A queryset remembers how it was scoped: by visible_to(user), by system(reason=...), or by being reached
+    through a related object (Django's related managers and prefetches give it an "instance" hint). Under
+    strict_scope() evaluating one that is none of these raises ScopeError instead of reading every district."""
+
+    _scoped_by: str | None = None
 
     def scope_q(self, scope: Scope) -> models.Q | None:
         raise NotImplementedError(f"{self.model.__name__} must define scope_q()")
@@ -218,9 +321,138 @@ class ScopedQuerySet(models.QuerySet):
     def visible_to(self, user):
         scope = get_scope(user)
         if scope.superuser:
-            return self.all()
-        q = self.scope_q(scope)
-        return self.filter(q) if q is not None else self.none()
+            qs = self.all()
+        else:
+            q = self.scope_q(scope)
+            qs = self.filter(q) if q is not None else self.none()
+        qs._scoped_by = "visible_to"
+        return qs
+
+    def system(self, *, reason: str):
+        """Every row, on purpose: the reason says why this read may look beyond the current user."""
+        if not reason or not reason.strip():
+            raise ValueError("system() needs a reason")
+        qs = self._chain()
+        qs._scoped_by = "system"
+        return qs
+
+    def scoped(self, how: str = "rule"):
+        """This queryset as scoped: for a queryset method that filters by its own rule from the user's
+        scope (managed_by, followed_by, own), a narrower view than visible_to()."""
+        qs = self._chain()
+        qs._scoped_by = how
+        return qs
+
+    def none(self):
+        qs = super().none()
+        qs._scoped_by = "none"  # reads nothing, so needs no scope
+        return qs
+
+    @property
+    def is_scoped(self) -> bool:
+        return self._scoped_by is not None or "instance" in self._hints
+
+    def _check_scope(self) -> None:
+        mode = _scope_mode.get()
+        if mode is not None and mode[0] == STRICT and not self.is_scoped:
+            raise ScopeError(
+                f"{self.model._meta.label}: unscoped query in a request; "
+                "use .visible_to(user), or .system(reason=...) for a read beyond the user"
+            )
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._scoped_by = self._scoped_by
+        return clone
+
+    # What evaluates a queryset: iteration, len, bool, get, first, values (all through _fetch_all), and the
+    # statements that do not fetch rows.
+    def _fetch_all(self):
+        if self._result_cache is None:
+            self._check_scope()
+        super()._fetch_all()
+
+    def iterator(self, *args, **kwargs):
+        self._check_scope()
+        return super().iterator(*args, **kwargs)
+
+    def count(self):
+        if self._result_cache is None:
+            self._check_scope()
+        return super().count()
+
+    def exists(self):
+        if self._result_cache is None:
+            self._check_scope()
+        return super().exists()
+
+    def contains(self, obj):
+        if self._result_cache is None:
+            self._check_scope()
+        return super().contains(obj)
+
+    def aggregate(self, *args, **kwargs):
+        self._check_scope()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs):
+        self._check_scope()
+        return super().update(**kwargs)
+
+    update.alters_data = True
+
+    def _update(self, values):
+        self._check_scope()
+        return super()._update(values)
+
+    _update.alters_data = True
+    _update.queryset_only = False
+
+    def delete(self):
+        self._check_scope()
+        return super().delete()
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+    def explain(self, **options):
+        self._check_scope()
+        return super().explain(**options)
+
+
+class ScopedViaQuerySet(ScopedQuerySet):
+    """Rows that belong to a scoped parent (a consultation's messages, a party's persons): visible where the
+    parent is, by the parent's own scope_q(). Subclasses set scope_via to the foreign key's name."""
+
+    scope_via = ""
+
+    def scope_q(self, scope: Scope) -> models.Q | None:
+        parent = self.model._meta.get_field(self.scope_via).related_model
+        q = parent._default_manager.all().scope_q(scope)
+        if q is None:
+            return None
+        return models.Q(**{f"{self.scope_via}__in": parent._base_manager.filter(q).values("pk")})
+
+
+def scoped_via(field_name: str):
+    """A manager whose rows are scoped through the foreign key `field_name` (ScopedViaQuerySet)."""
+    queryset = type(f"ScopedVia_{field_name}", (ScopedViaQuerySet,), {"scope_via": field_name, "__module__": __name__})
+    return queryset.as_manager()
+
+
+def needs_scoped_manager(model) -> bool:
+    """A model holding district data (a `district` foreign key) or personal data (holds_personal_data)."""
+    if getattr(model, "holds_personal_data", False):
+        return True
+    try:
+        field = model._meta.get_field("district")
+    except Exception:  # FieldDoesNotExist
+        return False
+    return field.is_relation and field.many_to_one
+
+
+def has_scoped_manager(model) -> bool:
+    return isinstance(model._default_manager.get_queryset(), ScopedQuerySet)  # lazy: no query runs
 
 
 def fetch_for(user, queryset_or_model, pk, *, perm: str | None = None):

@@ -10,8 +10,16 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.models import GuardianRating
-from core.scoping import ScopedQuerySet, any_q, prefix_q
-from ledger.models import family_guardian_q
+from core.scoping import (
+    ScopedQuerySet,
+    any_q,
+    family_guardian_q,
+    guardian_q,
+    prefix_q,
+    scoped_via,
+    staff_prefixes,
+    staff_q,
+)
 
 # The ledger source kind lessons credit under (registered in courses/apps.py).
 LESSON_SOURCE = "course.lesson"
@@ -44,7 +52,7 @@ STAGE_CHOICES = [
 ]
 
 def _course_managers(scope) -> tuple[str, ...]:
-    return scope.perm_prefixes.get("courses.manage", ())
+    return staff_prefixes(scope, "courses.manage")
 
 
 class CourseQuerySet(ScopedQuerySet):
@@ -135,7 +143,7 @@ class Lesson(models.Model):
 
 class GuardianRowQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
-        return family_guardian_q(scope)
+        return family_guardian_q(scope, staff_perm="courses.manage")
 
 
 class BookingStatus(models.TextChoices):
@@ -186,8 +194,8 @@ class LessonWatch(models.Model):
 
 class HomeworkQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
-        own = models.Q(guardian_id=scope.guardian_id) if scope.guardian_id else None
-        teaching = prefix_q("lesson__course__owner_unit__path", _course_managers(scope))
+        own = guardian_q(scope)
+        teaching = staff_q(scope, "lesson__course__owner_unit__path", "courses.manage")
         return any_q(own, teaching)
 
 
@@ -216,6 +224,8 @@ class Homework(models.Model):
 
 class CourseRating(GuardianRating):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="ratings")
+
+    objects = scoped_via("course")
 
     class Meta(GuardianRating.Meta):
         verbose_name = _("课程评价")

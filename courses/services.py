@@ -208,7 +208,7 @@ def course_book(*, actor, course: Course) -> CourseBooking:
     guardian = _guardian(actor)
     if course.status != CourseStatus.PUBLISHED:
         raise _err(_("该课程尚未开放预约。"), "not_published")
-    booking, created = CourseBooking.objects.get_or_create(
+    booking, created = CourseBooking.objects.system(reason="the guardian's own booking").get_or_create(
         course=course, guardian=guardian, defaults={"district_id": course.district_id}
     )
     if not created and booking.status == BookingStatus.BOOKED:
@@ -259,12 +259,12 @@ def watch_beacon(*, actor, lesson: Lesson, position: float, now: dt.datetime | N
     with transaction.atomic():
         try:
             with transaction.atomic():
-                watch, _created = LessonWatch.objects.get_or_create(
+                watch, _created = LessonWatch.objects.system(reason="the guardian's own watch row").get_or_create(
                     lesson=lesson, guardian=guardian, defaults={"district_id": course.district_id, "buckets": "0" * nbuckets}
                 )
         except IntegrityError:
-            watch = LessonWatch.objects.get(lesson=lesson, guardian=guardian)
-        watch = LessonWatch.objects.select_for_update().get(pk=watch.pk)
+            watch = LessonWatch.objects.system(reason="the guardian's own watch row").get(lesson=lesson, guardian=guardian)
+        watch = LessonWatch.objects.system(reason="the guardian's own watch row").select_for_update().get(pk=watch.pk)
         buckets = list(watch.buckets.ljust(nbuckets, "0")[:nbuckets])
         if watch.last_beacon_at is not None:
             elapsed = (now - watch.last_beacon_at).total_seconds()
@@ -305,7 +305,7 @@ def homework_submit(*, actor, lesson: Lesson, text: str) -> Homework:
         raise _err(_("请填写作业内容。"), "text_required")
     if len(text) > 5000:
         raise _err(_("作业内容请控制在5000字以内。"), "text_too_long")
-    hw, created = Homework.objects.get_or_create(
+    hw, created = Homework.objects.system(reason="the guardian's own homework").get_or_create(
         lesson=lesson, guardian=guardian, defaults={"district_id": lesson.course.district_id, "text": text}
     )
     if not created:
@@ -335,7 +335,7 @@ def homework_feedback(*, actor, homework: Homework, text: str) -> Homework:
 @transaction.atomic
 def course_rate(*, actor, course: Course, stars: int, comment: str) -> CourseRating:
     guardian = _guardian(actor)
-    took_part = CourseBooking.objects.filter(course=course, guardian=guardian, status=BookingStatus.BOOKED).exists()
+    took_part = CourseBooking.objects.system(reason="the guardian's own booking").filter(course=course, guardian=guardian, status=BookingStatus.BOOKED).exists()
     if not took_part:
         raise _err(_("预约并学习该课程后才能评价。"), "not_booked")
     try:
@@ -344,7 +344,7 @@ def course_rate(*, actor, course: Course, stars: int, comment: str) -> CourseRat
         stars = 0
     if not 1 <= stars <= 5:
         raise _err(_("请选择1到5星。"), "stars_invalid")
-    rating, _created = CourseRating.objects.update_or_create(
+    rating, _created = CourseRating.objects.system(reason="the guardian's own rating").update_or_create(
         course=course, guardian=guardian, defaults={"stars": stars, "comment": (comment or "").strip()[:1000], "district_id": course.district_id}
     )
     record("courses.rate", actor=actor, model="courses.courserating", object_id=rating.pk, changes={"stars": stars})
@@ -371,8 +371,8 @@ def school_setting_update(*, actor, school: OrgUnit, hours_target):
 
 def guardian_schools(actor) -> list[OrgUnit]:
     family = get_scope(actor).student_perms.get("family.view", frozenset())
-    ids = Student.objects.filter(id__in=family, is_active=True).values("school_id")
-    return list(OrgUnit.objects.filter(id__in=ids).order_by("name"))
+    ids = Student.objects.system(reason="the schools of the user's own children").filter(id__in=family, is_active=True).values("school_id")
+    return list(OrgUnit.objects.system(reason="the schools of the user's own children").filter(id__in=ids).order_by("name"))
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ authorising and trying an operation).
 
 from ninja import NinjaAPI
 
-from accounts.api import TokenAuth
+from accounts.api import TokenAuth, in_statement_guard
 from core.api import install_error_handlers
 from core.modules import modules
 
@@ -24,6 +24,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 install_error_handlers(api)
+api.add_decorator(in_statement_guard, mode="view")  # TokenAuth(in_statement=True) fails closed
 # Each installed module's router, at the prefix its module.py declares (core.modules).
 for _module in modules():
     if _module.api_router:

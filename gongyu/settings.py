@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 # the token API under API_PATH_PREFIX skips them (core.middleware.PageOnly, docs/decisions/0005).
 API_PATH_PREFIX = "/api/"
 MIDDLEWARE = [
+    "core.middleware.StrictScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.CSPMiddleware",

@@ -92,7 +92,7 @@ def consultation_ask(request, payload: AskIn):
         return Status(403, {"detail": _detail(exc)})
     except ValidationError as exc:
         return Status(422, {"detail": _detail(exc)})
-    item = Consultation.objects.select_related("student", "school_class").get(pk=item.pk)
+    item = Consultation.objects.visible_to(request.user).select_related("student", "school_class").get(pk=item.pk)
     return Status(201, _out(item))
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import ScopedQuerySet, any_q, prefix_q
+from core.scoping import ScopedQuerySet, any_q, guardian_q, prefix_q, scoped_via, staff_q
 from homeschool.perms import OVERSEE, TEACH
 
 
@@ -47,8 +47,13 @@ class Topic(models.TextChoices):
     OTHER = "other", _("其他")
 
 
-def _staff_prefixes(scope) -> tuple[str, ...]:
-    return tuple(scope.perm_prefixes.get(TEACH, ())) + tuple(scope.perm_prefixes.get(OVERSEE, ()))
+class ExpertQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        # The district's expert pool is known in the district; an expert sees their own memberships.
+        return any_q(
+            models.Q(district_id__in=scope.district_ids) if scope.district_ids else None,
+            models.Q(user_id=scope.user_id) if scope.user_id else None,
+        )
 
 
 class Expert(models.Model):
@@ -59,6 +64,8 @@ class Expert(models.Model):
     title = models.CharField(_("头衔/专长"), max_length=60, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ExpertQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("家庭教育专家")
@@ -92,10 +99,8 @@ class ConsultationQuerySet(ScopedQuerySet):
         """The asking guardian; the class teacher (teacher target); the district's experts (expert target).
 
         A private thread: school and district admins see reply times (overseen_by), not the words."""
-        parts = []
-        if scope.guardian_id:
-            parts.append(models.Q(guardian_id=scope.guardian_id))
-        teach = prefix_q("school_class__path", scope.perm_prefixes.get(TEACH, ()))
+        parts = [guardian_q(scope)]
+        teach = staff_q(scope, "school_class__path", TEACH)
         if teach is not None:
             parts.append(models.Q(target=Target.TEACHER) & teach)
         if scope.user_id:
@@ -108,9 +113,9 @@ class ConsultationQuerySet(ScopedQuerySet):
 
         scope = get_scope(user)
         if scope.superuser:
-            return self.all()
+            return self.scoped()
         q = prefix_q("school_class__path", scope.perm_prefixes.get(OVERSEE, ()))
-        return self.filter(q) if q is not None else self.none()
+        return self.filter(q).scoped() if q is not None else self.none()
 
 
 class Consultation(models.Model):
@@ -168,6 +173,9 @@ class ConsultationMessage(models.Model):
     attachment_size = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    holds_personal_data = True
+    objects = scoped_via("consultation")
+
     class Meta:
         ordering = ["created_at", "id"]
 
@@ -213,7 +221,7 @@ class GuideQuerySet(ScopedQuerySet):
         parts = []
         if scope.unit_ids:
             parts.append(models.Q(is_published=True, author_unit_id__in=scope.unit_ids))
-        staff = prefix_q("author_unit__path", _staff_prefixes(scope))
+        staff = staff_q(scope, "author_unit__path", TEACH, OVERSEE)
         if staff is not None:
             parts.append(staff)
         if scope.user_id:
@@ -284,7 +292,7 @@ class VisitMode(models.TextChoices):
 
 class HomeVisitQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
-        return prefix_q("school_class__path", _staff_prefixes(scope))
+        return staff_q(scope, "school_class__path", TEACH, OVERSEE)
 
 
 class HomeVisit(models.Model):

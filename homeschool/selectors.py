@@ -59,7 +59,7 @@ def reply_times(user, *, since: dt.date, now: dt.datetime | None = None) -> dict
         avg_hours=Avg("first_reply_hours"),
     )
     rows = {r["school_class_id"]: r for r in qs.filter(target=Target.TEACHER).values("school_class_id").annotate(**figures)}
-    units = {u.id: u for u in OrgUnit.objects.filter(id__in=list(rows)).select_related("parent__parent")}
+    units = {u.id: u for u in OrgUnit.objects.system(reason="the classes of the figures the caller may see").filter(id__in=list(rows)).select_related("parent__parent")}
     classes = []
     for cid, r in rows.items():
         classes.append(ReplyRow(units.get(cid), r["total"], r["answered"], r["on_time"], r["overdue"], r["avg_hours"]))
@@ -130,11 +130,11 @@ def visit_coverage(user, *, school_id: int | None = None, on: dt.date | None = N
     start, end, name = current_semester(classes[0].district_id, on=on)
     ids = [c.id for c in classes]
     students = dict(
-        Student.objects.filter(school_class_id__in=ids, is_active=True).values("school_class_id").annotate(n=Count("id")).values_list("school_class_id", "n")
+        Student.objects.system(reason="visit coverage of the caller's classes").filter(school_class_id__in=ids, is_active=True).values("school_class_id").annotate(n=Count("id")).values_list("school_class_id", "n")
     )
     visits = {
         r["school_class_id"]: r
-        for r in HomeVisit.objects.filter(school_class_id__in=ids, student__is_active=True)
+        for r in HomeVisit.objects.system(reason="visit coverage of the caller's classes").filter(school_class_id__in=ids, student__is_active=True)
         .values("school_class_id")
         .annotate(
             visited=Count("student", distinct=True, filter=Q(status=VisitStatus.DONE, visited_on__gte=start, visited_on__lte=end)),

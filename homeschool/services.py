@@ -80,7 +80,7 @@ def school_hours_before(now: dt.datetime, hours: float) -> dt.datetime:
 
 
 def is_expert(user, district_id=None) -> bool:
-    qs = Expert.objects.filter(user_id=user.pk, is_active=True)
+    qs = Expert.objects.system(reason="the user's own memberships of expert pools").filter(user_id=user.pk, is_active=True)
     if district_id:
         qs = qs.filter(district_id=district_id)
     return qs.exists()
@@ -100,7 +100,7 @@ def expert_add(*, actor, district, phone: str, title: str = "") -> Expert:
     user = User.objects.filter(phone=(phone or "").strip(), is_active=True).first()
     if user is None:
         raise ValidationError({"phone": _("找不到使用该手机号的账号，请先为专家开通账号。")})
-    expert, _created = Expert.objects.update_or_create(district=district, user=user, defaults={"title": title.strip()[:60], "is_active": True})
+    expert, _created = Expert.objects.system(reason="the district admin's own pool, checked above").update_or_create(district=district, user=user, defaults={"title": title.strip()[:60], "is_active": True})
     record("homeschool.expert_add", actor=actor, model="homeschool.expert", object_id=expert.pk, changes={"user": user.pk})
     return expert
 
@@ -109,7 +109,7 @@ def expert_add(*, actor, district, phone: str, title: str = "") -> Expert:
 def expert_remove(*, actor, expert: Expert) -> None:
     if not _district_admin_of(actor, expert.district):
         raise PermissionDenied(_("只有区级管理员可以管理专家库。"))
-    Expert.objects.filter(pk=expert.pk).update(is_active=False)
+    Expert.objects.system(reason="the district admin's own pool, checked above").filter(pk=expert.pk).update(is_active=False)
     record("homeschool.expert_remove", actor=actor, model="homeschool.expert", object_id=expert.pk)
 
 
@@ -181,7 +181,7 @@ def is_family_side(user, consultation: Consultation) -> bool:
 @transaction.atomic
 def consultation_reply(*, actor, consultation: Consultation, body: str, attachment=None) -> ConsultationMessage:
     """Add to the thread. The caller fetched the consultation through visible_to; the role decides the side."""
-    consultation = Consultation.objects.select_for_update().get(pk=consultation.pk)
+    consultation = Consultation.objects.system(reason="a consultation the caller fetched through visible_to").select_for_update().get(pk=consultation.pk)
     if not Consultation.objects.visible_to(actor).filter(pk=consultation.pk).exists():
         raise PermissionDenied(_("您无权回复该咨询。"))
     if consultation.status == ConsultStatus.CLOSED:
@@ -203,7 +203,7 @@ def consultation_reply(*, actor, consultation: Consultation, body: str, attachme
             updates.update(
                 first_reply_at=now, first_reply_by=actor, first_reply_hours=school_hours(consultation.created_at, now)
             )
-    Consultation.objects.filter(pk=consultation.pk).update(**updates)
+    Consultation.objects.system(reason="a consultation the caller fetched through visible_to").filter(pk=consultation.pk).update(**updates)
     record("homeschool.consult_reply", actor=actor, model="homeschool.consultation", object_id=consultation.pk, changes={"from_family": family})
     if not family:
         _notify_asker(consultation, message)
@@ -225,7 +225,7 @@ def _notify_asker(consultation: Consultation, message: ConsultationMessage) -> N
 def consultation_close(*, actor, consultation: Consultation) -> None:
     if not Consultation.objects.visible_to(actor).filter(pk=consultation.pk).exists():
         raise PermissionDenied(_("您无权关闭该咨询。"))
-    Consultation.objects.filter(pk=consultation.pk).exclude(status=ConsultStatus.CLOSED).update(status=ConsultStatus.CLOSED, closed_at=timezone.now())
+    Consultation.objects.system(reason="a consultation the actor may close, checked above").filter(pk=consultation.pk).exclude(status=ConsultStatus.CLOSED).update(status=ConsultStatus.CLOSED, closed_at=timezone.now())
     record("homeschool.consult_close", actor=actor, model="homeschool.consultation", object_id=consultation.pk)
 
 
@@ -307,8 +307,8 @@ def guide_units(user):
     scope = get_scope(user)
     prefixes = set(scope.perm_prefixes.get(TEACH, ())) | set(scope.perm_prefixes.get(OVERSEE, ()))
     ids = {int(p.strip("/").split("/")[-1]) for p in prefixes}
-    ids |= set(Expert.objects.filter(user_id=user.pk, is_active=True).values_list("district_id", flat=True))
-    return OrgUnit.objects.filter(id__in=ids, is_active=True).order_by("depth", "path")
+    ids |= set(Expert.objects.system(reason="the user's own memberships of expert pools").filter(user_id=user.pk, is_active=True).values_list("district_id", flat=True))
+    return OrgUnit.objects.system(reason="the units the user teaches or oversees, or their expert districts").filter(id__in=ids, is_active=True).order_by("depth", "path")
 
 
 @transaction.atomic

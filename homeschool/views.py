@@ -154,7 +154,7 @@ def consultation_close(request, pk):
 def message_attachment(request, pk):
     visible = Consultation.objects.visible_to(request.user)
     try:
-        msg = ConsultationMessage.objects.filter(consultation__in=visible).exclude(attachment="").get(pk=pk)
+        msg = ConsultationMessage.objects.visible_to(request.user).filter(consultation__in=visible).exclude(attachment="").get(pk=pk)
     except (ConsultationMessage.DoesNotExist, ValueError) as exc:
         raise Http404 from exc
     return attachment_response(msg.attachment, filename=msg.attachment_name, content_type=msg.attachment_type)
@@ -387,7 +387,7 @@ def experts(request):
     if request.method == "POST" and district is not None:
         if request.POST.get("remove"):
             # The district was checked above (oversight of the district itself); the pool is its own.
-            expert = Expert.objects.filter(district=district, pk=request.POST["remove"]).select_related("district").first()
+            expert = Expert.objects.visible_to(request.user).filter(district=district, pk=request.POST["remove"]).select_related("district").first()
             if expert is None:
                 raise Http404
             services.expert_remove(actor=request.user, expert=expert)
@@ -402,5 +402,5 @@ def experts(request):
             else:
                 messages.success(request, _("已加入专家库。"))
                 return redirect("homeschool:experts")
-    pool = Expert.objects.filter(district=district, is_active=True).select_related("user") if district else []
+    pool = Expert.objects.visible_to(request.user).filter(district=district, is_active=True).select_related("user") if district else []
     return render(request, "homeschool/experts.html", {"pool": pool, "form": form, "district": district})

@@ -12,9 +12,8 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import ScopedQuerySet, any_q, prefix_q
+from core.scoping import ScopedQuerySet, any_q, family_guardian_q, prefix_q, scoped_via, staff_prefixes
 from ledger import registry
-from people.models import Guardianship
 
 DEFAULT_HOURS_TARGET = Decimal("8")
 
@@ -24,23 +23,11 @@ PARTICIPATION_STAFF_PERM = "activities.manage"
 HOURS_STAFF_PERM = "courses.manage"
 
 
-def family_guardian_q(scope, field: str = "guardian_id") -> models.Q | None:
-    """The user's own guardian rows; staff who run the parent school see those of families in their units."""
-    parts = []
-    if scope.guardian_id:
-        parts.append(models.Q(**{field: scope.guardian_id}))
-    prefixes = scope.perm_prefixes.get(HOURS_STAFF_PERM, ())
-    if prefixes:
-        links = Guardianship.objects.filter(prefix_q("student__school_class__path", prefixes)).values("guardian_id")
-        parts.append(models.Q(**{f"{field}__in": links}))
-    return any_q(*parts)
-
-
 class ParticipationQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
         family = scope.student_perms.get("family.view")
         return any_q(
-            prefix_q("class_path", scope.perm_prefixes.get(PARTICIPATION_STAFF_PERM, ())),
+            prefix_q("class_path", staff_prefixes(scope, PARTICIPATION_STAFF_PERM)),
             models.Q(student_id__in=family) if family else None,
         )
 
@@ -91,6 +78,8 @@ class FamilyPeriod(models.Model):
     source = models.CharField(max_length=10)
     district = models.ForeignKey("org.OrgUnit", on_delete=models.PROTECT, related_name="+")
 
+    objects = scoped_via("student")
+
     class Meta:
         db_table = "activities_familyperiod"
         verbose_name = _("周期参与汇总")
@@ -112,7 +101,7 @@ class PeriodRollup(models.Model):
 
 class GuardianRowQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
-        return family_guardian_q(scope)
+        return family_guardian_q(scope, staff_perm=HOURS_STAFF_PERM)
 
 
 class SchoolSetting(models.Model):

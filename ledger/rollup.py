@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from ledger import sql
 from ledger.models import FamilyPeriod, Participation, PeriodRollup
 from periods.models import Period
 
@@ -19,7 +20,7 @@ def periods_containing(district_id: int, day: dt.date) -> list[int]:
     key = f"gy:periods:{district_id}:{day.isoformat()}"
     ids = cache.get(key)
     if ids is None:
-        ids = list(Period.objects.filter(district_id=district_id, start__lte=day, end__gte=day).values_list("id", flat=True))
+        ids = list(Period.objects.system(reason="the district's calendar for a roll-up").filter(district_id=district_id, start__lte=day, end__gte=day).values_list("id", flat=True))
         if ids:  # an empty answer is not kept: a district may add its calendar at any time
             cache.set(key, ids, 300)
     return ids
@@ -46,20 +47,10 @@ def ensure(period_id: int) -> None:
     time. Both statements are idempotent, so a crash between them only means the next call repeats them."""
     if PeriodRollup.objects.filter(period_id=period_id).exists():
         return
-    part, fam, mark = Participation._meta.db_table, FamilyPeriod._meta.db_table, PeriodRollup._meta.db_table
+    fam = FamilyPeriod._meta.db_table
     with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {fam} (period_id, student_id, source, district_id) "  # noqa: S608 — table names from the models
-            f"SELECT DISTINCT pr.id, p.student_id, p.source, p.district_id FROM {part} p "
-            "JOIN periods_period pr ON pr.id = %s "
-            "WHERE p.district_id = pr.district_id AND p.day >= pr.start AND p.day <= pr.\"end\" "
-            "ON CONFLICT (period_id, student_id, source) DO NOTHING",
-            [period_id],
-        )
+        cur.execute(sql.FAMILY_PERIOD_BACKFILL, [period_id])
         if connection.vendor == "postgresql" and cur.rowcount > 10_000:
             # Many rows at once: give the planner fresh statistics now rather than after autovacuum.
             cur.execute(f"ANALYZE {fam}")
-        cur.execute(
-            f"INSERT INTO {mark} (period_id, built_at) VALUES (%s, %s) ON CONFLICT (period_id) DO NOTHING",  # noqa: S608
-            [period_id, timezone.now()],
-        )
+        cur.execute(sql.PERIOD_ROLLUP_MARK, [period_id, timezone.now()])

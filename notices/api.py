@@ -140,7 +140,7 @@ def _notice_out(request, receipt) -> dict:
     if children is None and receipt.student_ids and receipt.guardian_id:
         # The receipt is the user's own: its children are theirs (the guardianship is the scope rule).
         names = dict(
-            Student.objects.filter(id__in=receipt.student_ids, guardianships__guardian_id=receipt.guardian_id)
+            Student.objects.system(reason="the children of the user's own receipt").filter(id__in=receipt.student_ids, guardianships__guardian_id=receipt.guardian_id)
             .order_by()
             .values_list("id", "name")
         )

@@ -157,7 +157,7 @@ def common_unit(user, audience: Audience) -> OrgUnit:
         else:
             break
     unit_id = int(common[-1])
-    return OrgUnit.objects.get(pk=unit_id)
+    return OrgUnit.objects.system(reason="the common ancestor of an audience's units").get(pk=unit_id)
 
 
 def recipient_count(audience: Audience, *, at=None) -> tuple[int, int]:
@@ -170,7 +170,7 @@ def recipient_count(audience: Audience, *, at=None) -> tuple[int, int]:
     if audience.include_guardians and paths:
         addressed |= prefix_q("student__school_class__path", paths)
     families = (
-        Guardianship.objects.filter(addressed, student__is_active=True, guardian__is_active=True)
+        Guardianship.objects.system(reason="an audience reaches families beyond the sender's own scope").filter(addressed, student__is_active=True, guardian__is_active=True)
         .values("guardian_id")
         .distinct()
         .count()
@@ -178,7 +178,7 @@ def recipient_count(audience: Audience, *, at=None) -> tuple[int, int]:
     staff = 0
     if audience.staff_roles and paths:
         staff = (
-            RoleAssignment.objects.filter(
+            RoleAssignment.objects.system(reason="an audience reaches staff beyond the sender's own scope").filter(
                 prefix_q("unit__path", paths),
                 is_active=True,
                 user__is_active=True,

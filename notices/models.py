@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import ScopedQuerySet, any_q, prefix_q
+from core.scoping import ScopedQuerySet, ancestor_ids, any_q, prefix_q, scoped_via
+from notices import sql
 from notices.perms import SEND as SEND_PERM
 
 
@@ -42,10 +43,6 @@ class NoticeStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("已撤回")
 
 
-def _ancestor_ids(prefixes) -> set[int]:
-    return {int(p) for prefix in prefixes for p in prefix.strip("/").split("/") if p}
-
-
 class NoticeQuerySet(ScopedQuerySet):
     @staticmethod
     def staff_q(scope):
@@ -57,7 +54,7 @@ class NoticeQuerySet(ScopedQuerySet):
             # Addressed to a unit at or above one of theirs (a district notice reaches a class teacher's
             # class) or below it (a class notice is seen by the school admin).
             covering = NoticeTarget.objects.filter(
-                any_q(models.Q(unit_id__in=_ancestor_ids(prefixes)), prefix_q("unit__path", prefixes))
+                any_q(models.Q(unit_id__in=ancestor_ids(*prefixes)), prefix_q("unit__path", prefixes))
             ).values("notice_id")
             parts.append(models.Q(id__in=covering))
         if scope.user_id:
@@ -80,9 +77,9 @@ class NoticeQuerySet(ScopedQuerySet):
 
         scope = get_scope(user)
         if scope.superuser:
-            return self.all()
+            return self.scoped()
         q = self.staff_q(scope)
-        return self.filter(q) if q is not None else self.none()
+        return self.filter(q).scoped() if q is not None else self.none()
 
 
 class Notice(models.Model):
@@ -186,7 +183,7 @@ class ReceiptQuerySet(ScopedQuerySet):
             models.Q(guardian_id=scope.guardian_id) if scope.guardian_id else None,
             models.Q(user_id=scope.user_id) if scope.user_id else None,
         )
-        return self.filter(q) if q is not None else self.none()
+        return self.filter(q).scoped() if q is not None else self.none()
 
     def guardian_own(self, user):
         """own(), on the hot path (opening a notice) without computing the scope: the receipts of the user's
@@ -196,8 +193,8 @@ class ReceiptQuerySet(ScopedQuerySet):
 
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
-        guardian = Guardian.objects.filter(user_id=user.pk, is_active=True).order_by().values("id")[:1]
-        return self.filter(guardian_id=models.Subquery(guardian))
+        guardian = Guardian.objects.system(reason="the user's own guardian record").filter(user_id=user.pk, is_active=True).order_by().values("id")[:1]
+        return self.filter(guardian_id=models.Subquery(guardian)).scoped()
 
     def open_guardian_own(self, user, notice_id: int, now):
         """guardian_own().filter(notice_id=…) and marking it read, as one PostgreSQL statement: the busiest
@@ -245,7 +242,7 @@ class ReceiptQuerySet(ScopedQuerySet):
     def staff_own(self, user):
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
-        return self.filter(user_id=user.pk)
+        return self.filter(user_id=user.pk).scoped()
 
 
 class Receipt(models.Model):
@@ -403,6 +400,9 @@ class Reply(models.Model):
     comment = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    holds_personal_data = True
+    objects = scoped_via("receipt")
+
     class Meta:
         verbose_name = _("回执记录")
         verbose_name_plural = _("回执记录")
@@ -489,34 +489,7 @@ def _open_statement(token_sql: str | None = None) -> str:
     statement as its WITH part `t`. Parameters: digest, now, notice id, now. Its row starts with t's
     columns, NULLs after them when the user has no such receipt; a bad token gives no row at all."""
     receipt_cols, notice_cols = _open_columns()
-    if token_sql:
-        start, user_id, token_cols = f"WITH t AS ({token_sql}), ", "(SELECT t.id FROM t)", "t.*, "
-        joined = "t LEFT JOIN (r JOIN notices_notice n ON n.id = r.notice_id LEFT JOIN m ON m.id = r.id) ON true"
-    else:
-        start, user_id, token_cols = "WITH ", "%s", ""
-        joined = "r JOIN notices_notice n ON n.id = r.notice_id LEFT JOIN m ON m.id = r.id"
-    return f"""
-            {start}r AS (
-                SELECT {receipt_cols.sql} FROM notices_receipt r
-                WHERE r.notice_id = %s
-                  AND r.guardian_id = (SELECT g.id FROM people_guardian g WHERE g.user_id = {user_id} AND g.is_active LIMIT 1)
-            ), m AS (
-                -- A read mark commits without waiting for the disk (docs/decisions/0006): for this transaction only.
-                UPDATE notices_receipt SET read_at = %s
-                WHERE id = (SELECT id FROM r) AND read_at IS NULL AND set_config('synchronous_commit', 'off', true) = 'off'
-                RETURNING id, read_at
-            ), mc AS (
-                -- Children in two classes: the further class counts the read too (ReceiptClass copies).
-                UPDATE notices_receiptclass SET read_at = (SELECT read_at FROM m)
-                WHERE receipt_id = (SELECT id FROM m) AND read_at IS NULL
-            )
-            SELECT {token_cols}r.*, m.read_at, {notice_cols.sql},
-                   ARRAY(SELECT st.name
-                         FROM unnest(string_to_array(btrim(r.students, '/'), '/')::bigint[]) WITH ORDINALITY AS x(sid, pos)
-                         JOIN people_student st ON st.id = x.sid
-                         JOIN people_guardianship gs ON gs.student_id = st.id AND gs.guardian_id = r.guardian_id
-                         ORDER BY x.pos)
-            FROM {joined}"""  # noqa: S608 - columns from model metadata
+    return sql.open_receipt(receipt_cols.sql, notice_cols.sql, token_sql)
 
 
 @functools.cache  # built once: the models are fixed at run time

@@ -18,6 +18,7 @@ from core.crypto import mask_phone
 from core.perms import can
 from core.scoping import fetch_for, get_scope
 from messaging.models import Channel, Delivery, DeliveryStatus
+from notices import sql
 from notices.models import (
     Notice,
     NoticeClassCount,
@@ -190,7 +191,7 @@ class SchoolInfo:
 
 def _class_units(ids, district_id: int | None = None) -> dict[int, ClassInfo]:
     ids = set(ids)
-    qs = OrgUnit.objects.filter(kind=Kind.CLASS)
+    qs = OrgUnit.objects.system(reason="the classes named on a notice's receipts").filter(kind=Kind.CLASS)
     # A district-wide notice names thousands of classes: ask for the district's classes rather than
     # sending thousands of ids, and keep the ones asked for.
     qs = qs.filter(district_id=district_id) if district_id and len(ids) > 300 else qs.filter(id__in=list(ids))
@@ -203,28 +204,6 @@ def _class_units(ids, district_id: int | None = None) -> dict[int, ClassInfo]:
 def _sort_key(row: ClassRow):
     u = row.unit
     return (u.school_name, u.grade_year if u.grade_year is not None else 99, u.class_no if u.class_no is not None else 999, u.name)
-
-
-# Per-class figures of a counted notice in one statement: class, grade and school names, the size counted
-# by the fan-out, and the reads (and replies) of the first-class receipts plus those of the further-class
-# rows. Aggregates only: no recipient's data leaves the database.
-_COUNTED_SQL = """
-    SELECT c.id, c.name, c.path, c.class_no, g.grade_year, g.parent_id, s.name, cc.total,
-           COALESCE(r.n, 0), COALESCE(x.n_read, 0), COALESCE(p.n, 0), COALESCE(x.n_replied, 0)
-    FROM notices_noticeclasscount cc
-    JOIN org_orgunit c ON c.id = cc.school_class_id AND c.kind = 'class'
-    LEFT JOIN org_orgunit g ON g.id = c.parent_id
-    LEFT JOIN org_orgunit s ON s.id = g.parent_id
-    LEFT JOIN (SELECT school_class_id, COUNT(*) AS n FROM notices_receipt
-               WHERE notice_id = %(notice)s AND read_at IS NOT NULL GROUP BY school_class_id) r
-           ON r.school_class_id = cc.school_class_id
-    LEFT JOIN (SELECT school_class_id, COUNT(*) AS n FROM notices_receipt
-               WHERE notice_id = %(notice)s AND replied_at IS NOT NULL AND %(needs_reply)s GROUP BY school_class_id) p
-           ON p.school_class_id = cc.school_class_id
-    LEFT JOIN (SELECT school_class_id, COUNT(read_at) AS n_read, COUNT(replied_at) AS n_replied FROM notices_receiptclass
-               WHERE notice_id = %(notice)s GROUP BY school_class_id) x
-           ON x.school_class_id = cc.school_class_id
-    WHERE cc.notice_id = %(notice)s {only}"""
 
 
 def _counted_classes(notice: Notice, class_filter) -> tuple[list[ClassRow], int, int] | None:
@@ -243,7 +222,7 @@ def _counted_classes(notice: Notice, class_filter) -> tuple[list[ClassRow], int,
         only = "AND cc.school_class_id IN (" + ", ".join(f"%(c{i})s" for i in range(len(ids))) + ")"
         params.update({f"c{i}": cid for i, cid in enumerate(ids)})
     with connection.cursor() as cur:
-        cur.execute(_COUNTED_SQL.format(only=only), params)
+        cur.execute(sql.COUNTED_CLASSES.format(only=only), params)
         rows = cur.fetchall()
     classes = [ClassRow(ClassInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or ""), r[7], r[8] + r[9], r[10] + r[11]) for r in rows]
     classes.sort(key=_sort_key)  # in Python: the same order on both databases, whatever their collation
@@ -309,7 +288,7 @@ def notice_stats(user, notice: Notice) -> Stats:
         srow.total += row.total
         srow.read += row.read
         srow.replied += row.replied
-    deliveries = Delivery.objects.filter(source=source_of(notice.pk))
+    deliveries = Delivery.objects.system(reason="push figures of a notice the caller follows").filter(source=source_of(notice.pk))
     if not manager:
         deliveries = deliveries.filter(
             Q(ref__in=Receipt.objects.filter(notice=notice, school_class_id__in=class_filter).values("id"))
@@ -366,7 +345,7 @@ class FamilyLine:
 
 
 def class_receipts(notice: Notice, class_id: int):
-    return Receipt.objects.filter(notice=notice).filter(
+    return Receipt.objects.system(reason="a class of a notice the caller follows").filter(notice=notice).filter(
         Q(school_class_id=class_id) | Q(id__in=ReceiptClass.objects.filter(notice=notice, school_class_id=class_id).values("receipt_id"))
     )
 
@@ -389,13 +368,13 @@ def class_report(user, notice: Notice, school_class: OrgUnit, *, unread_only: bo
     receipts = list(qs.order_by("household_id", "guardian_id"))
     full_contact = show_phones(user, school_class, where="通知回执", any_phone=any(r.guardian.phone for r in receipts)).full
     student_ids = {i for r in receipts for i in r.student_ids}
-    students = {s.id: s for s in Student.objects.filter(id__in=student_ids).only("id", "name", "school_class_id")}
+    students = {s.id: s for s in Student.objects.system(reason="the children named on the class report's receipts").filter(id__in=student_ids).only("id", "name", "school_class_id")}
     relations = {
         (g.guardian_id, g.student_id): g.get_relation_display()
-        for g in Guardianship.objects.filter(guardian_id__in=[r.guardian_id for r in receipts], student_id__in=student_ids)
+        for g in Guardianship.objects.system(reason="the relations on the class report's receipts").filter(guardian_id__in=[r.guardian_id for r in receipts], student_id__in=student_ids)
     }
     by_receipt: dict[int, dict[str, Delivery]] = defaultdict(dict)
-    for d in Delivery.objects.filter(source=source_of(notice.pk), ref__in=[r.pk for r in receipts]).order_by("created_at"):
+    for d in Delivery.objects.system(reason="pushes of the class report's receipts").filter(source=source_of(notice.pk), ref__in=[r.pk for r in receipts]).order_by("created_at"):
         by_receipt[d.ref][d.channel] = d  # the latest push per channel
     families: dict[object, FamilyLine] = {}
     for r in receipts:
@@ -447,7 +426,7 @@ def _export_rows(user, notice: Notice, chunk: int):
 
     class_filter = followed_class_ids(user, notice)
     followed = None if class_filter is None else set(class_filter)
-    qs = Receipt.objects.filter(notice=notice, guardian__isnull=False)
+    qs = Receipt.objects.system(reason="the receipts of a notice the caller follows").filter(notice=notice, guardian__isnull=False)
     if class_filter is not None:
         qs = qs.filter(
             Q(school_class_id__in=class_filter)
@@ -466,14 +445,14 @@ def _export_rows(user, notice: Notice, chunk: int):
         if not batch:
             return
         last_id = batch[-1].pk
-        names = dict(Student.objects.filter(id__in={i for r in batch for i in r.student_ids}).values_list("id", "name"))
+        names = dict(Student.objects.system(reason="the children named on the exported receipts").filter(id__in={i for r in batch for i in r.student_ids}).values_list("id", "name"))
         extra: dict[int, list[int]] = defaultdict(list)
         for rid, cid in ReceiptClass.objects.filter(receipt_id__in=[r.pk for r in batch]).values_list("receipt_id", "school_class_id"):
             extra[rid].append(cid)
         pushes: dict[int, dict[str, str]] = defaultdict(dict)
-        for rid, channel, status in Delivery.objects.filter(source=source_of(notice.pk), ref__in=[r.pk for r in batch]).order_by(
-            "created_at"
-        ).values_list("ref", "channel", "status"):
+        for rid, channel, status in Delivery.objects.system(reason="pushes of the exported receipts").filter(
+            source=source_of(notice.pk), ref__in=[r.pk for r in batch]
+        ).order_by("created_at").values_list("ref", "channel", "status"):
             pushes[rid][channel] = str(status_label.get(status, status))
         for r in batch:
             classes = [r.school_class_id, *extra.get(r.pk, [])]
@@ -516,7 +495,7 @@ def list_figures(notice_ids) -> dict[int, Figures]:
     (families apart from staff recipients)."""
     family = Q(guardian__isnull=False)
     rows = (
-        Receipt.objects.filter(notice_id__in=list(notice_ids))
+        Receipt.objects.system(reason="figures of notices the caller lists").filter(notice_id__in=list(notice_ids))
         .values("notice_id")
         .annotate(
             total=Count("id", filter=family),

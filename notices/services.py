@@ -19,7 +19,7 @@ from audit.services import record
 from core.scoping import get_scope, prefix_q
 from jobs import services as jobs
 from messaging.models import Delivery, DeliveryStatus, GuardianChannel
-from notices import conf, fanout
+from notices import conf, fanout, sql
 from notices.audience import Audience, can_send, common_unit
 from notices.files import safe_original_name
 from notices.models import (
@@ -130,7 +130,7 @@ def notice_create(
         att.file.save("upload", ContentFile(data), save=False)
         att.save()
     if attachments:
-        Notice.objects.filter(pk=notice.pk).update(has_attachments=True)
+        Notice.objects.system(reason="the notice the actor has just created").filter(pk=notice.pk).update(has_attachments=True)
         notice.has_attachments = True
     record(
         "notice.schedule" if scheduled else "notice.publish",
@@ -218,13 +218,13 @@ def notice_open(*, user, notice_id, opened=_NOT_TRIED) -> Receipt:
         now = timezone.now()
         if len(receipt.student_ids) > 1:  # children in two classes: the second class counts the read too
             with transaction.atomic():
-                marked = Receipt.objects.filter(pk=receipt.pk, read_at__isnull=True).update(read_at=now)
+                marked = Receipt.objects.system(reason="the user's own receipt (receipt_for)").filter(pk=receipt.pk, read_at__isnull=True).update(read_at=now)
                 if marked:
                     ReceiptClass.objects.filter(receipt_id=receipt.pk, read_at__isnull=True).update(
                         read_at=now
                     )
         else:  # the common case: one statement, its own commit
-            marked = Receipt.objects.filter(pk=receipt.pk, read_at__isnull=True).update(read_at=now)
+            marked = Receipt.objects.system(reason="the user's own receipt (receipt_for)").filter(pk=receipt.pk, read_at__isnull=True).update(read_at=now)
         if marked:
             receipt.read_at = now
         else:
@@ -263,7 +263,7 @@ def notice_reply(*, user, notice_id, choice: str, comment: str = "") -> Receipt:
             _("回执已于 %(at)s 截止，如有需要请直接联系老师。")
             % {"at": timezone.localtime(notice.reply_deadline).strftime("%m月%d日 %H:%M")}
         )
-    Receipt.objects.filter(pk=receipt.pk).update(
+    Receipt.objects.system(reason="the user's own receipt (receipt_for)").filter(pk=receipt.pk).update(
         replied_at=now,
         reply=choice,
         reply_comment=comment,
@@ -276,9 +276,9 @@ def notice_reply(*, user, notice_id, choice: str, comment: str = "") -> Receipt:
         # One reply per household: the other guardians' receipts count as answered by the family.
         # Through the household's guardians, so that the (notice, guardian) index finds the few rows: a
         # filter on household alone reads every receipt of a district-wide notice (27 ms at 189,000).
-        members = Guardian.objects.filter(household_id=receipt.household_id).values("id")
+        members = Guardian.objects.system(reason="a reply answers for the household").filter(household_id=receipt.household_id).values("id")
         family = (
-            Receipt.objects.filter(notice=notice, guardian_id__in=members, household_id=receipt.household_id)
+            Receipt.objects.system(reason="a reply answers for the household").filter(notice=notice, guardian_id__in=members, household_id=receipt.household_id)
             .exclude(pk=receipt.pk)
             .filter(Q(replied_at__isnull=True) | Q(replied_by_household=True))
         )
@@ -377,10 +377,10 @@ def notice_withdraw(*, actor, notice: Notice, reason: str) -> Notice:
     if notice.is_withdrawn:
         raise ValidationError(_("该通知已经撤回。"))
     now = timezone.now()
-    Notice.objects.filter(pk=notice.pk).update(
+    Notice.objects.system(reason="a notice the actor may withdraw, checked above").filter(pk=notice.pk).update(
         status=NoticeStatus.WITHDRAWN, withdrawn_at=now, withdrawn_by=actor, withdraw_reason=reason
     )
-    Delivery.objects.filter(source=source_of(notice.pk), status=DeliveryStatus.PENDING).update(
+    Delivery.objects.system(reason="a notice the actor may withdraw, checked above").filter(source=source_of(notice.pk), status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.CANCELLED, error=_("通知已撤回")
     )
     record("notice.withdraw", actor=actor, model="notices.notice", object_id=notice.pk, changes={"reason": reason})
@@ -427,9 +427,7 @@ def guardian_wechat_bind(*, actor, guardian, openid: str) -> None:
 
 
 def _class_filter_sql(class_ids: list[int]) -> tuple[str, list]:
-    marks = ", ".join(["%s"] * len(class_ids))
-    sql = f"r.school_class_id IN ({marks}) OR r.id IN (SELECT rc.receipt_id FROM notices_receiptclass rc WHERE rc.notice_id = r.notice_id AND rc.school_class_id IN ({marks}))"  # noqa: S608 - placeholders only
-    return sql, [*class_ids, *class_ids]
+    return sql.receipt_in_classes(len(class_ids)), [*class_ids, *class_ids]
 
 
 def reminder_targets(notice: Notice, *, class_ids: list[int] | None, created_at: dt.datetime):
@@ -441,7 +439,7 @@ def reminder_targets(notice: Notice, *, class_ids: list[int] | None, created_at:
         q &= Q(school_class_id__in=class_ids) | Q(
             id__in=ReceiptClass.objects.filter(notice=notice, school_class_id__in=class_ids).values("receipt_id")
         )
-    return Receipt.objects.filter(notice=notice, read_at__isnull=True).filter(q)
+    return Receipt.objects.system(reason="a reminder reaches every unread family of the notice").filter(notice=notice, read_at__isnull=True).filter(q)
 
 
 def run_reminder(job: NoticeJob) -> None:

@@ -42,7 +42,7 @@ class OrgUnitAdminForm(forms.ModelForm):
         code = (data.get("code") or "").strip()
         if code:
             district_id = (parent.district_id if parent else None) if unit._state.adding else unit.district_id
-            if district_id and OrgUnit.objects.filter(district_id=district_id, code=code).exclude(pk=unit.pk).exists():
+            if district_id and OrgUnit.objects.system(reason="a unit code is unique in its district").filter(district_id=district_id, code=code).exclude(pk=unit.pk).exists():
                 self.add_error("code", _("该编码在本区已被使用，请换一个。"))
         if not unit._state.adding and unit.kind == Kind.DISTRICT and data.get("is_active") is False:
             self.add_error("is_active", _("区县不能停用。"))

@@ -155,7 +155,7 @@ def breadcrumb(user, unit: OrgUnit) -> list[OrgUnit]:
 
 def subtree_size(unit: OrgUnit) -> int:
     """Units switched off or on together with this one (the unit itself included)."""
-    return OrgUnit.objects.under(unit).count()
+    return OrgUnit.objects.system(reason="the size of a subtree the caller may manage").under(unit).count()
 
 
 def class_teacher_names(class_ids) -> dict[int, list[str]]:
@@ -166,7 +166,7 @@ def class_teacher_names(class_ids) -> dict[int, list[str]]:
     """
     names: dict[int, list[str]] = defaultdict(list)
     rows = (
-        RoleAssignment.objects.current()
+        RoleAssignment.objects.system(reason="class teachers' names of classes from a scoped query").current()
         .filter(role=Role.CLASS_TEACHER, unit_id__in=list(class_ids), user__is_active=True)
         .order_by("unit_id", "id")
         .values_list("unit_id", "user__name")
@@ -180,7 +180,7 @@ def unit_code_taken(*, district_id: int | None, code: str, exclude_pk: int | Non
     """Is a unit code already used in the district? A uniqueness probe (yes/no), not a read of units."""
     if not code or district_id is None:
         return False
-    qs = OrgUnit.objects.filter(district_id=district_id, code=code)
+    qs = OrgUnit.objects.system(reason="a uniqueness probe, not a read of units").filter(district_id=district_id, code=code)
     if exclude_pk:
         qs = qs.exclude(pk=exclude_pk)
     return qs.exists()

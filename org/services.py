@@ -45,7 +45,7 @@ def unit_create(*, actor, kind: str, name: str, parent: OrgUnit | None, **fields
         unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
         if parent is None:
             unit.district_id = unit.pk
-        OrgUnit.objects.filter(pk=unit.pk).update(path=unit.path, district_id=unit.district_id)
+        OrgUnit.objects.system(reason="the new unit's own path").filter(pk=unit.pk).update(path=unit.path, district_id=unit.district_id)
     return unit
 
 
@@ -73,7 +73,7 @@ def unit_set_active(*, actor, unit: OrgUnit, active: bool) -> OrgUnit:
         raise PermissionDenied(_("您无权停用该单位。"))
     if not active and unit.kind == Kind.DISTRICT:
         raise ValidationError(_("区县不能停用。"))
-    for u in OrgUnit.objects.filter(path__startswith=unit.path):
+    for u in OrgUnit.objects.system(reason="the subtree of a unit the actor may manage").filter(path__startswith=unit.path):
         u._audit_actor = actor
         u.is_active = active
         u.save(update_fields=["is_active", "updated_at"])

@@ -98,7 +98,7 @@ class GuardianAdminForm(forms.ModelForm):
         data = super().clean()
         phone, district = data.get("phone"), data.get("district")
         if phone and district is not None:
-            clash = Guardian.objects.filter(district=district, phone_digest=digest(phone)).exclude(pk=self.instance.pk)
+            clash = Guardian.objects.system(reason="a phone is unique in its district").filter(district=district, phone_digest=digest(phone)).exclude(pk=self.instance.pk)
             if clash.exists():
                 self.add_error("phone", _("本区已有使用该手机号的监护人，请先核对是否为同一人。"))
         return data

@@ -156,7 +156,7 @@ def student_detail(
     user = request.user
     student = selectors.get_student_for(user, student_id)
     links = list(
-        Guardianship.objects.filter(student=student, guardian__in=Guardian.objects.visible_to(user), guardian__is_active=True)
+        Guardianship.objects.visible_to(user).filter(student=student, guardian__in=Guardian.objects.visible_to(user), guardian__is_active=True)
         .select_related("guardian")
         .order_by("-is_primary", "id")
     )

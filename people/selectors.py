@@ -41,7 +41,7 @@ def class_stats(user, class_ids) -> dict[int, dict]:
     for cid, n in students.values("school_class_id").annotate(n=Count("id")).values_list("school_class_id", "n"):
         stats[cid]["students"] = n
     rows = (
-        Guardianship.objects.filter(student__in=students, guardian__is_active=True)
+        Guardianship.objects.visible_to(user).filter(student__in=students, guardian__is_active=True)
         .values("student__school_class_id")
         .annotate(
             total=Count("guardian_id", distinct=True),
@@ -80,7 +80,7 @@ def roster_page(user, school_class, *, page=None, query: str = "", per_page: int
 
 def student_guardian_links(student: Student) -> list[Guardianship]:
     """The guardians of a student the caller fetched with fetch_for (so the student is in scope)."""
-    return list(guardian_links().filter(student=student))
+    return list(guardian_links().system(reason="the guardians of a student fetched with fetch_for").filter(student=student))
 
 
 def family_children(user) -> list[Student]:

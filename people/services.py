@@ -23,12 +23,12 @@ def consent_give(*, guardian: Guardian, purpose: str, rules_version: str, studen
         raise ValidationError(_("未知的同意用途。"), code="consent_purpose")
     if not rules_version:
         raise ValidationError(_("缺少规则版本。"), code="consent_version")
-    if student is not None and not Guardianship.objects.filter(guardian=guardian, student=student).exists():
+    if student is not None and not Guardianship.objects.system(reason="consent only for one's own child").filter(guardian=guardian, student=student).exists():
         raise ValidationError(_("只能为自己监护的孩子作出同意。"), code="consent_not_guardian")
     with transaction.atomic():
         # Lock the guardian row: the unique constraint does not cover student=NULL (NULLs are distinct),
         # so concurrent gives are serialised here instead.
-        Guardian.objects.select_for_update().filter(pk=guardian.pk).values_list("pk").first()
+        Guardian.objects.system(reason="locks the consenting guardian").select_for_update().filter(pk=guardian.pk).values_list("pk").first()
         current = _in_force_qs(guardian=guardian, purpose=purpose, student=student).first()
         if current is not None:
             if current.rules_version == rules_version:
@@ -56,7 +56,7 @@ def consent_withdraw(*, actor, consent: Consent) -> Consent:
     if not _may_withdraw(actor, consent):
         raise PermissionDenied
     with transaction.atomic():
-        locked = Consent.objects.select_for_update().get(pk=consent.pk)
+        locked = Consent.objects.system(reason="a withdrawal the actor may make, checked above").select_for_update().get(pk=consent.pk)
         locked._audit_actor = actor if actor is not None else current_actor()
         if locked.withdrawn_at is None:
             locked.withdrawn_at = timezone.now()
@@ -67,14 +67,14 @@ def consent_withdraw(*, actor, consent: Consent) -> Consent:
 
 def consent_in_force(*, guardian: Guardian, purpose: str, student: Student | None = None) -> bool:
     """Is there a consent in force? For a student, a guardian-wide consent (student empty) also counts."""
-    qs = Consent.objects.in_force().filter(guardian=guardian, purpose=purpose)
+    qs = Consent.objects.system(reason="the guardian's own consents").in_force().filter(guardian=guardian, purpose=purpose)
     if student is None:
         return qs.filter(student__isnull=True).exists()
     return qs.filter(models.Q(student=student) | models.Q(student__isnull=True)).exists()
 
 
 def _in_force_qs(*, guardian, purpose, student):
-    qs = Consent.objects.in_force().filter(guardian=guardian, purpose=purpose)
+    qs = Consent.objects.system(reason="the guardian's own consents").in_force().filter(guardian=guardian, purpose=purpose)
     return qs.filter(student__isnull=True) if student is None else qs.filter(student=student)
 
 
@@ -84,7 +84,7 @@ def _may_withdraw(actor, consent: Consent) -> bool:
         return True
     if not Consent.objects.visible_to(actor).filter(pk=consent.pk).exists():
         return False
-    if Guardian.objects.filter(pk=consent.guardian_id, user=actor).exists():
+    if Guardian.objects.system(reason="is the consent the actor's own").filter(pk=consent.guardian_id, user=actor).exists():
         return True
     scope = get_scope(actor)
     children = Student.objects.visible_to(actor).filter(guardianships__guardian_id=consent.guardian_id)

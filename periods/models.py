@@ -52,7 +52,7 @@ class PeriodQuerySet(ScopedQuerySet):
         """
         # The district's calendar day (settings.TIME_ZONE, Asia/Shanghai), whatever zone is active.
         day = on or timezone.localdate(timezone=timezone.get_default_timezone())
-        qs = self.filter(district=district, kind=kind)
+        qs = self.filter(district=district, kind=kind).scoped("a district's calendar is public to it")
         found = qs.containing(day).order_by("start").first()
         if found is None:
             found = qs.filter(end__lt=day).order_by("-end").first()

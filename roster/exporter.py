@@ -115,7 +115,7 @@ def export_rows(*, user, unit):
     )
     links: dict[int, list[dict]] = defaultdict(list)
     for link in (
-        Guardianship.objects.filter(student__in=students_qs.values("id"))
+        Guardianship.objects.system(reason="the guardians of the exported students, taken through visible_to").filter(student__in=students_qs.values("id"))
         .order_by("student_id", "-is_primary", "id")
         .values("student_id", "guardian__name", "guardian__phone", "relation", "is_primary", "lives_with")
     ):

@@ -135,7 +135,7 @@ def job_request_commit(*, user, job: ImportJob) -> ImportJob:
     if job.created_by_id != user.pk:
         raise PermissionDenied
     with transaction.atomic():
-        updated = ImportJob.objects.filter(pk=job.pk, status=JobStatus.READY).exclude(file_name="").update(
+        updated = ImportJob.objects.system(reason="the user's own import job").filter(pk=job.pk, status=JobStatus.READY).exclude(file_name="").update(
             status=JobStatus.COMMIT_QUEUED, phase=_("等待导入"), progress_done=0, progress_total=0, updated_at=timezone.now())
         if not updated:
             raise ValidationError(_("该导入当前不能提交（可能已经提交或已放弃）。"), code="state")
@@ -147,7 +147,7 @@ def job_request_commit(*, user, job: ImportJob) -> ImportJob:
 def job_discard(*, user, job: ImportJob) -> ImportJob:
     if job.created_by_id != user.pk:
         raise PermissionDenied
-    updated = ImportJob.objects.filter(pk=job.pk, status__in=[JobStatus.READY, JobStatus.INVALID, JobStatus.FAILED]).update(
+    updated = ImportJob.objects.system(reason="the user's own import job").filter(pk=job.pk, status__in=[JobStatus.READY, JobStatus.INVALID, JobStatus.FAILED]).update(
         status=JobStatus.DISCARDED, phase="", updated_at=timezone.now())
     if not updated:
         raise ValidationError(_("该导入正在处理或已完成，不能放弃。"), code="state")
@@ -297,7 +297,7 @@ def delete_upload(job: ImportJob) -> None:
             default_storage.delete(job.file_name)
         except OSError:
             logger.warning("could not delete the upload of roster import job %s", job.pk)
-        ImportJob.objects.filter(pk=job.pk).update(file_name="")
+        ImportJob.objects.system(reason="the import job being finished").filter(pk=job.pk).update(file_name="")
         job.file_name = ""
 
 
