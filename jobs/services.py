@@ -33,6 +33,9 @@ from django.utils import timezone
 
 from jobs.models import Job, Status
 
+# The outbox acts for no user: its runner and sweeper read every row (docs/decisions/0013).
+_OUTBOX = "the jobs outbox: runner and sweeper"
+
 __all__ = ["Job", "Status", "claim", "complete", "current", "enqueue", "heartbeat", "register", "run", "running",
            "sweep"]
 
@@ -111,7 +114,7 @@ def enqueue(kind: str, *, key: str, payload: dict, run_after: dt.datetime | None
     now = timezone.now()
     when = run_after or now
     with transaction.atomic():
-        job, created = Job.objects.get_or_create(
+        job, created = Job.objects.system(reason=_OUTBOX).get_or_create(
             key=key,
             defaults={"kind": kind, "payload": payload, "run_after": when, "queued_at": when, "district_id": district_id,
                       "max_attempts": max_attempts or handler.max_attempts},
@@ -139,7 +142,7 @@ def heartbeat(job: Job | None = None) -> None:
     if job is None:  # the same code run synchronously (a command, the demo): no row to keep alive
         return
     now = timezone.now()
-    Job.objects.filter(pk=job.pk, status=Status.RUNNING).update(heartbeat_at=now)
+    Job.objects.system(reason=_OUTBOX).filter(pk=job.pk, status=Status.RUNNING).update(heartbeat_at=now)
     job.heartbeat_at = now
 
 
@@ -147,13 +150,13 @@ def complete(job: Job) -> None:
     """Mark the job done in the handler's own transaction: for a handler whose effect is one transaction,
     the effect and the completion then commit together, so a worker killed in between repeats nothing."""
     now = timezone.now()
-    Job.objects.filter(pk=job.pk, status=Status.RUNNING).update(status=Status.DONE, finished_at=now, heartbeat_at=now)
+    Job.objects.system(reason=_OUTBOX).filter(pk=job.pk, status=Status.RUNNING).update(status=Status.DONE, finished_at=now, heartbeat_at=now)
 
 
 def claim(job_id: int, *, now: dt.datetime | None = None) -> Job | None:
     """Take a due pending row for this worker, or None (another worker has it, it is done, or not yet due)."""
     now = now or timezone.now()
-    due = Job.objects.filter(pk=job_id, status=Status.PENDING, run_after__lte=now)
+    due = Job.objects.system(reason=_OUTBOX).filter(pk=job_id, status=Status.PENDING, run_after__lte=now)
     fields = {"status": Status.RUNNING, "attempts": F("attempts") + 1, "claimed_at": now, "heartbeat_at": now,
               "claimed_by": worker_name()}
     if connection.features.has_select_for_update_skip_locked:
@@ -164,7 +167,7 @@ def claim(job_id: int, *, now: dt.datetime | None = None) -> Job | None:
             due.update(**fields)
     elif not due.update(**fields):  # SQLite: the conditional UPDATE is the claim (writers are serialised)
         return None
-    return Job.objects.get(pk=job_id)
+    return Job.objects.system(reason=_OUTBOX).get(pk=job_id)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -214,7 +217,7 @@ def _run_claimed(job: Job, handler: Handler) -> str:
         log.exception("job %s (%s) failed on attempt %s", job.pk, job.kind, job.attempts)
         return _failed(job, handler, describe_error(exc))
     finished = timezone.now()
-    Job.objects.filter(pk=job.pk, status=Status.RUNNING).update(status=Status.DONE, finished_at=finished,
+    Job.objects.system(reason=_OUTBOX).filter(pk=job.pk, status=Status.RUNNING).update(status=Status.DONE, finished_at=finished,
                                                                  heartbeat_at=finished)
     return "done"
 
@@ -222,13 +225,13 @@ def _run_claimed(job: Job, handler: Handler) -> str:
 def _failed(job: Job, handler: Handler, error: str) -> str:
     now = timezone.now()
     if job.attempts >= job.max_attempts:
-        Job.objects.filter(pk=job.pk).update(status=Status.FAILED, last_error=error, finished_at=now, heartbeat_at=now)
+        Job.objects.system(reason=_OUTBOX).filter(pk=job.pk).update(status=Status.FAILED, last_error=error, finished_at=now, heartbeat_at=now)
         job.status, job.last_error = Status.FAILED, error
         if handler.on_give_up is not None:
             handler.on_give_up(job)
         return "failed"
     when = now + backoff(job.attempts)
-    Job.objects.filter(pk=job.pk).update(status=Status.PENDING, last_error=error, run_after=when, queued_at=when,
+    Job.objects.system(reason=_OUTBOX).filter(pk=job.pk).update(status=Status.PENDING, last_error=error, run_after=when, queued_at=when,
                                          heartbeat_at=now)
     transaction.on_commit(lambda: _send(job.pk, when))
     return "retry"
@@ -242,9 +245,9 @@ def sweep(now: dt.datetime | None = None) -> dict:
     stale = now - dt.timedelta(seconds=shortest)
     counts = {"restarted": 0, "resent": 0, "failed": 0}
     lost_worker = "WorkerLost: no heartbeat"
-    for job in Job.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale).order_by("heartbeat_at")[:SWEEP_BATCH]:
+    for job in Job.objects.system(reason=_OUTBOX).filter(status=Status.RUNNING, heartbeat_at__lt=stale).order_by("heartbeat_at")[:SWEEP_BATCH]:
         silent_since = now - dt.timedelta(seconds=stale_seconds(job.kind))
-        still = Job.objects.filter(pk=job.pk, status=Status.RUNNING, heartbeat_at__lt=silent_since)
+        still = Job.objects.system(reason=_OUTBOX).filter(pk=job.pk, status=Status.RUNNING, heartbeat_at__lt=silent_since)
         if job.attempts >= job.max_attempts:
             if still.update(status=Status.FAILED, last_error=lost_worker, finished_at=now):
                 counts["failed"] += 1
@@ -254,10 +257,10 @@ def sweep(now: dt.datetime | None = None) -> dict:
         elif still.update(status=Status.PENDING, last_error=lost_worker, queued_at=now):  # run_after: due already
             _send_after_commit(job.pk)
             counts["restarted"] += 1
-    for pk in Job.objects.filter(status=Status.PENDING, queued_at__lt=stale).order_by("queued_at").values_list(
+    for pk in Job.objects.system(reason=_OUTBOX).filter(status=Status.PENDING, queued_at__lt=stale).order_by("queued_at").values_list(
         "pk", flat=True
     )[:SWEEP_BATCH]:
-        if Job.objects.filter(pk=pk, status=Status.PENDING, queued_at__lt=stale).update(queued_at=now):
+        if Job.objects.system(reason=_OUTBOX).filter(pk=pk, status=Status.PENDING, queued_at__lt=stale).update(queued_at=now):
             _send_after_commit(pk)
             counts["resent"] += 1
     return counts
@@ -271,6 +274,6 @@ def run_pending(*, keys: list[str], now: dt.datetime | None = None) -> int:
     """Run these pending jobs here and now, as a worker would (the demo data and tests need the outcome
     at once). A job already taken or finished is skipped, as a duplicated message would be."""
     ran = 0
-    for pk in Job.objects.filter(key__in=keys, status=Status.PENDING).order_by("pk").values_list("pk", flat=True):
+    for pk in Job.objects.system(reason=_OUTBOX).filter(key__in=keys, status=Status.PENDING).order_by("pk").values_list("pk", flat=True):
         ran += run(pk, now=now) != "skipped"
     return ran

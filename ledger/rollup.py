@@ -15,6 +15,8 @@ from ledger import sql
 from ledger.models import FamilyPeriod, Participation, PeriodRollup
 from periods.models import Period
 
+_BOOKS = "the coverage roll-up of ids its caller scoped"
+
 
 def periods_containing(district_id: int, day: dt.date) -> list[int]:
     key = f"gy:periods:{district_id}:{day.isoformat()}"
@@ -30,16 +32,16 @@ def families_took_part(*, district_id: int, day: dt.date, student_ids, source: s
     periods = periods_containing(district_id, day)
     rows = [FamilyPeriod(period_id=p, student_id=s, source=source, district_id=district_id) for p in periods for s in set(student_ids)]
     if rows:
-        FamilyPeriod.objects.bulk_create(rows, ignore_conflicts=True)
+        FamilyPeriod.objects.system(reason=_BOOKS).bulk_create(rows, ignore_conflicts=True)
 
 
 def families_withdrawn(*, district_id: int, day: dt.date, student_ids, source: str) -> None:
     """After a revoke: drop the roll-up rows of students with no other participation left in the period."""
-    for period in Period.objects.filter(id__in=periods_containing(district_id, day)):
-        still = Participation.objects.filter(
+    for period in Period.objects.system(reason=_BOOKS).filter(id__in=periods_containing(district_id, day)):
+        still = Participation.objects.system(reason=_BOOKS).filter(
             student_id__in=student_ids, source=source, district_id=district_id, day__gte=period.start, day__lte=period.end
         ).values_list("student_id", flat=True)
-        FamilyPeriod.objects.filter(period=period, source=source, student_id__in=student_ids).exclude(student_id__in=still).delete()
+        FamilyPeriod.objects.system(reason=_BOOKS).filter(period=period, source=source, student_id__in=student_ids).exclude(student_id__in=still).delete()
 
 
 def ensure(period_id: int) -> None:

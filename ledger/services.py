@@ -21,6 +21,10 @@ from ledger.models import DEFAULT_HOURS_TARGET, Certificate, LearningHours, Part
 from people.models import Guardianship, Student
 from periods.models import Period, PeriodKind
 
+# The ledger books what its caller (a module that already scoped the people and the source) credits, and
+# sums totals for the certificate rule: reads for no user, by ids (docs/decisions/0013).
+_BOOKS = "the ledger's bookkeeping for ids its caller scoped"
+
 
 def credit(
     *,
@@ -43,12 +47,12 @@ def credit(
         if not channel:
             raise ValueError("a participation needs the coverage channel it counts in")
         students = list(
-            Student.objects.filter(id__in=set(student_ids), is_active=True).values(
+            Student.objects.system(reason=_BOOKS).filter(id__in=set(student_ids), is_active=True).values(
                 "id", "district_id", "school_id", "school_class_id", "school_class__path"
             )
         )
     if students:
-        Participation.objects.bulk_create(
+        Participation.objects.system(reason=_BOOKS).bulk_create(
             [
                 Participation(
                     district_id=s["district_id"], student_id=s["id"], school_id=s["school_id"], school_class_id=s["school_class_id"],
@@ -62,7 +66,7 @@ def credit(
     hours = Decimal(hours)
     guardian_ids = sorted(set(guardian_ids))
     if guardian_ids and hours > 0:
-        LearningHours.objects.bulk_create(
+        LearningHours.objects.system(reason=_BOOKS).bulk_create(
             [
                 LearningHours(district_id=district_id, guardian_id=g, source_key=source, hours=hours, earned_on=day, title=title[:160],
                               school_id=school_id)
@@ -93,8 +97,8 @@ def _queue_certificates(guardian_ids: list[int], day: dt.date, district_id: int)
 def revoke(*, source: str, guardian_ids=None, student_ids=None) -> tuple[int, int]:
     """Take back what `source` credited (to the given persons only, if given): (participations, hour rows)
     deleted. A certificate already issued stays: it was earned when it was issued."""
-    parts = Participation.objects.filter(source_key=source)
-    hours = LearningHours.objects.filter(source_key=source)
+    parts = Participation.objects.system(reason=_BOOKS).filter(source_key=source)
+    hours = LearningHours.objects.system(reason=_BOOKS).filter(source_key=source)
     if student_ids is not None or guardian_ids is not None:
         parts = parts.filter(student_id__in=list(student_ids or ()))
         hours = hours.filter(guardian_id__in=list(guardian_ids or ()))
@@ -123,7 +127,7 @@ def hours_rows(*, user, guardian_id: int, start: dt.date, end: dt.date) -> list[
 
 def hours_total(*, guardian_id: int, start: dt.date, end: dt.date) -> Decimal:
     """A guardian's hours in [start, end], whatever module credited them (1 query)."""
-    total = LearningHours.objects.filter(guardian_id=guardian_id, earned_on__gte=start, earned_on__lte=end).aggregate(t=Sum("hours"))["t"]
+    total = LearningHours.objects.system(reason=_BOOKS).filter(guardian_id=guardian_id, earned_on__gte=start, earned_on__lte=end).aggregate(t=Sum("hours"))["t"]
     return total or Decimal("0")
 
 
@@ -133,7 +137,7 @@ def guardian_semester_hours(*, guardian_id: int, period: Period) -> Decimal:
 
 def took_part(*, sources, student_ids) -> bool:
     """Whether any of these students has a participation row under any of these source keys."""
-    return Participation.objects.filter(source_key__in=list(sources), student_id__in=list(student_ids)).exists()
+    return Participation.objects.system(reason=_BOOKS).filter(source_key__in=list(sources), student_id__in=list(student_ids)).exists()
 
 
 # --- Certificate rules ------------------------------------------------------------------------------------
@@ -163,7 +167,7 @@ def semester_for(*, district_id: int, day: dt.date) -> Period | None:
     key = f"gy:semester:{district_id}:{day.isoformat()}"
     period = cache.get(key)
     if period is None:
-        period = Period.objects.filter(district_id=district_id, kind=PeriodKind.SEMESTER, start__lte=day, end__gte=day).first()
+        period = Period.objects.system(reason=_BOOKS).filter(district_id=district_id, kind=PeriodKind.SEMESTER, start__lte=day, end__gte=day).first()
         if period is not None:
             cache.set(key, period, 300)
     return period
@@ -172,7 +176,7 @@ def semester_for(*, district_id: int, day: dt.date) -> Period | None:
 def thresholds_for(guardian_ids) -> dict[int, Decimal]:
     """Each guardian's certificate threshold: the lowest target among their children's schools (default 8)."""
     rows = (
-        Guardianship.objects.filter(guardian_id__in=guardian_ids, student__is_active=True)
+        Guardianship.objects.system(reason=_BOOKS).filter(guardian_id__in=guardian_ids, student__is_active=True)
         .values("guardian_id")
         .annotate(target=Min("student__school__parent_school_setting__hours_target"))
     )
@@ -192,14 +196,14 @@ def certificates_issue_due(*, guardian_ids, day: dt.date, district_id: int) -> l
     # Each guardian's total and threshold in one query: the threshold is the lowest target among their
     # children's schools (a school without a setting counts as the default).
     target = (
-        Guardianship.objects.filter(guardian_id=OuterRef("guardian_id"), student__is_active=True)
+        Guardianship.objects.system(reason=_BOOKS).filter(guardian_id=OuterRef("guardian_id"), student__is_active=True)
         .values("guardian_id")
         .annotate(t=Min(Coalesce("student__school__parent_school_setting__hours_target", Value(DEFAULT_HOURS_TARGET),
                                  output_field=DecimalField(max_digits=4, decimal_places=1))))
         .values("t")[:1]
     )
     rows = list(
-        LearningHours.objects.filter(guardian_id__in=guardian_ids, earned_on__gte=period.start, earned_on__lte=period.end)
+        LearningHours.objects.system(reason=_BOOKS).filter(guardian_id__in=guardian_ids, earned_on__gte=period.start, earned_on__lte=period.end)
         .values("guardian_id")
         .annotate(total=Sum("hours"), target=Subquery(target))
         .values_list("guardian_id", "total", "target")
@@ -215,7 +219,7 @@ def certificates_issue_due(*, guardian_ids, day: dt.date, district_id: int) -> l
         if totals[g] >= thresholds[g]
     ]
     if due:
-        Certificate.objects.bulk_create(due, ignore_conflicts=True)
+        Certificate.objects.system(reason=_BOOKS).bulk_create(due, ignore_conflicts=True)
     return due
 
 
@@ -223,10 +227,10 @@ def certificates_sweep(day: dt.date | None = None, chunk: int = 1000) -> int:
     """Issue every certificate due in the semesters running on day (default today); returns how many."""
     day = day or timezone.localdate()
     issued = 0
-    for period in Period.objects.filter(kind=PeriodKind.SEMESTER, start__lte=day, end__gte=day):
+    for period in Period.objects.system(reason=_BOOKS).filter(kind=PeriodKind.SEMESTER, start__lte=day, end__gte=day):
         waiting = list(
-            LearningHours.objects.filter(district_id=period.district_id, earned_on__gte=period.start, earned_on__lte=period.end)
-            .exclude(guardian_id__in=Certificate.objects.filter(period=period).values("guardian_id"))
+            LearningHours.objects.system(reason=_BOOKS).filter(district_id=period.district_id, earned_on__gte=period.start, earned_on__lte=period.end)
+            .exclude(guardian_id__in=Certificate.objects.system(reason=_BOOKS).filter(period=period).values("guardian_id"))
             .order_by("guardian_id").values_list("guardian_id", flat=True).distinct()
         )
         for i in range(0, len(waiting), chunk):

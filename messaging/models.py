@@ -137,14 +137,24 @@ class SmsDay(models.Model):
         constraints = [models.UniqueConstraint(fields=["number_digest", "day"], name="sms_day_unique")]
 
 
+class GuardianChannelQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        """A guardian sees their own addresses; no one else reads them in a request (the send loop is a system read)."""
+        return models.Q(guardian_id=scope.guardian_id) if scope.guardian_id else None
+
+
 class GuardianChannel(models.Model):
     """A guardian's address and choice for one push channel (SMS uses the registered phone)."""
+
+    holds_personal_data = True  # e-mail addresses and WeChat openids (core.checks: a scoped manager is required)
 
     guardian = models.ForeignKey("people.Guardian", on_delete=models.CASCADE, related_name="push_channels")
     channel = models.CharField(max_length=8, choices=[(c.value, c.label) for c in PUSH_CHANNELS])
     address = EncryptedCharField(blank=True, default="")  # e-mail address or WeChat openid
     enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = GuardianChannelQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("推送方式")

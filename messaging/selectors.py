@@ -16,5 +16,5 @@ def inbox(user, *, limit: int = 50):
 
 def status_counts(source: str) -> dict[tuple[str, str], int]:
     """(channel, status) → rows of one source, e.g. "notice:12"."""
-    rows = Delivery.objects.filter(source=source).values("channel", "status").annotate(n=Count("id"))
+    rows = Delivery.objects.system(reason="push figures for a caller that checked who may see them").filter(source=source).values("channel", "status").annotate(n=Count("id"))
     return {(r["channel"], r["status"]): r["n"] for r in rows}

@@ -25,6 +25,8 @@ from messaging.channels import OutMessage, SendResult, backend_for
 from messaging.models import Channel, Delivery, DeliveryStatus, GuardianChannel, SmsDay, Urgency
 from messaging.registry import composer_for
 
+_WORKER = "the send loop acts for no user"
+
 log = logging.getLogger(__name__)
 
 # Tests (and the bench) set this to a callable(delivery) run right after the gateway took a row, to stop a
@@ -35,14 +37,14 @@ after_handover = None
 def claim(now: dt.datetime, source: str | None, batch: int) -> list[int]:
     """Take up to `batch` due rows for this worker (of one source, or all). In quiet hours only emergencies."""
     with transaction.atomic():
-        qs = Delivery.objects.filter(status=DeliveryStatus.PENDING, not_before__lte=now)
+        qs = Delivery.objects.system(reason=_WORKER).filter(status=DeliveryStatus.PENDING, not_before__lte=now)
         if source is not None:
             qs = qs.filter(source=source)
         if conf.in_quiet_hours(now):
             qs = qs.filter(urgency=Urgency.EMERGENCY)
         ids = list(qs.select_for_update(skip_locked=True).order_by("id").values_list("id", flat=True)[:batch])
         if ids:
-            Delivery.objects.filter(id__in=ids, status=DeliveryStatus.PENDING).update(
+            Delivery.objects.system(reason=_WORKER).filter(id__in=ids, status=DeliveryStatus.PENDING).update(
                 status=DeliveryStatus.SENDING, claimed_at=now, heartbeat_at=now, attempts=F("attempts") + 1
             )
     return ids
@@ -50,13 +52,13 @@ def claim(now: dt.datetime, source: str | None, batch: int) -> list[int]:
 
 def beat(ids) -> int:
     """Renew this worker's claim on rows it still holds."""
-    return Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SENDING).update(heartbeat_at=timezone.now())
+    return Delivery.objects.system(reason=_WORKER).filter(id__in=ids, status=DeliveryStatus.SENDING).update(heartbeat_at=timezone.now())
 
 
 def release_stale_claims(now: dt.datetime | None = None) -> int:
     """Rows whose worker stopped beating are put back (same row, same out-id: see the module docstring)."""
     cutoff = (now or timezone.now()) - dt.timedelta(seconds=conf.claim_stale_seconds())
-    return Delivery.objects.filter(status=DeliveryStatus.SENDING).filter(
+    return Delivery.objects.system(reason=_WORKER).filter(status=DeliveryStatus.SENDING).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, claimed_at__lt=cutoff)
     ).update(status=DeliveryStatus.PENDING)
 
@@ -120,12 +122,12 @@ def send_due(*, source: str | None = None, max_batches: int | None = None) -> in
             break
         batches += 1
         last_beat = time.monotonic()
-        rows = list(Delivery.objects.filter(id__in=ids).select_related("message", "guardian", "user").order_by("id"))
+        rows = list(Delivery.objects.system(reason=_WORKER).filter(id__in=ids).select_related("message", "guardian", "user").order_by("id"))
         guardian_ids = {d.guardian_id for d in rows if d.guardian_id and d.channel != Channel.SMS}
         addresses = (
             {
                 (c.guardian_id, c.channel): c.address
-                for c in GuardianChannel.objects.filter(guardian_id__in=guardian_ids, enabled=True).exclude(channel=Channel.SMS)
+                for c in GuardianChannel.objects.system(reason=_WORKER).filter(guardian_id__in=guardian_ids, enabled=True).exclude(channel=Channel.SMS)
             }
             if guardian_ids
             else {}
@@ -182,7 +184,7 @@ def send_due(*, source: str | None = None, max_batches: int | None = None) -> in
                 beat(ids)
                 last_beat = time.monotonic()
         with transaction.atomic():
-            Delivery.objects.bulk_update(rows, ["status", "sent_at", "provider_ref", "error", "not_before", "attempts"])
+            Delivery.objects.system(reason=_WORKER).bulk_update(rows, ["status", "sent_at", "provider_ref", "error", "not_before", "attempts"])
             if counted:
                 _count_sms(counted, today)
     return sent
@@ -192,6 +194,6 @@ def mark_delivered(idempotency_key: str, *, at: dt.datetime | None = None) -> in
     """A gateway's delivery report for one out-id (gy-<id>): the row becomes delivered."""
     if not idempotency_key.startswith("gy-") or not idempotency_key[3:].isdigit():
         return 0
-    return Delivery.objects.filter(pk=int(idempotency_key[3:]), status=DeliveryStatus.SENT).update(
+    return Delivery.objects.system(reason=_WORKER).filter(pk=int(idempotency_key[3:]), status=DeliveryStatus.SENT).update(
         status=DeliveryStatus.DELIVERED, delivered_at=at or timezone.now()
     )

@@ -395,13 +395,13 @@ def notice_withdraw(*, actor, notice: Notice, reason: str) -> Notice:
 def guardian_channels_set(
     *, actor, guardian, email: str, email_enabled: bool, sms_enabled: bool, wechat_enabled: bool
 ) -> None:
-    GuardianChannel.objects.update_or_create(
+    GuardianChannel.objects.system(reason="the guardian's own push channels").update_or_create(
         guardian=guardian, channel="email", defaults={"address": email or "", "enabled": email_enabled}
     )
-    GuardianChannel.objects.update_or_create(
+    GuardianChannel.objects.system(reason="the guardian's own push channels").update_or_create(
         guardian=guardian, channel="sms", defaults={"enabled": sms_enabled}
     )
-    GuardianChannel.objects.filter(guardian=guardian, channel="wechat").update(enabled=wechat_enabled)
+    GuardianChannel.objects.system(reason="the guardian's own push channels").filter(guardian=guardian, channel="wechat").update(enabled=wechat_enabled)
     record(
         "notice.channels",
         actor=actor,
@@ -417,7 +417,7 @@ def guardian_wechat_bind(*, actor, guardian, openid: str) -> None:
     openid = (openid or "").strip()
     if not (10 <= len(openid) <= 64) or not openid.replace("-", "").replace("_", "").isalnum():
         raise ValidationError(_("微信标识无效，请在微信中重新打开小程序后再试。"))
-    GuardianChannel.objects.update_or_create(
+    GuardianChannel.objects.system(reason="the guardian's own push channels").update_or_create(
         guardian=guardian, channel="wechat", defaults={"address": openid, "enabled": True}
     )
     record("notice.wechat_bind", actor=actor, model="people.guardian", object_id=guardian.pk, changes={"wechat": "***"})

@@ -375,7 +375,7 @@ def preferences(request):
     if not scope.guardian_id:
         raise Http404
     guardian = fetch_for(request.user, Guardian, scope.guardian_id)
-    rows = {c.channel: c for c in GuardianChannel.objects.filter(guardian=guardian)}
+    rows = {c.channel: c for c in GuardianChannel.objects.visible_to(request.user).filter(guardian=guardian)}
     initial = {
         "email": rows["email"].address if "email" in rows else "",
         "email_enabled": rows["email"].enabled if "email" in rows else False,

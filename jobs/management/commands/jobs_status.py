@@ -23,15 +23,15 @@ class Command(BaseCommand):
         parser.add_argument("--hours", type=int, default=24, help="count jobs that failed within this many hours")
 
     def handle(self, *args, check=False, hours=24, **options):
-        rows = Job.objects.values("kind", "status").annotate(n=Count("id")).order_by("kind", "status")
+        rows = Job.objects.system(reason="an operators' report of the outbox").values("kind", "status").annotate(n=Count("id")).order_by("kind", "status")
         for row in rows:
             self.stdout.write(f"{row['kind']:<24} {row['status']:<8} {row['n']}")
         # Overdue: due for longer than two sweeps could take, or running without a heartbeat that long.
         limit = timezone.now() - dt.timedelta(seconds=2 * services.stale_seconds() + 60)
-        overdue = Job.objects.filter(status=Status.PENDING, run_after__lt=limit, queued_at__lt=limit).count()
-        silent = Job.objects.filter(status=Status.RUNNING, heartbeat_at__lt=limit).count()
+        overdue = Job.objects.system(reason="an operators' report of the outbox").filter(status=Status.PENDING, run_after__lt=limit, queued_at__lt=limit).count()
+        silent = Job.objects.system(reason="an operators' report of the outbox").filter(status=Status.RUNNING, heartbeat_at__lt=limit).count()
         since = timezone.now() - dt.timedelta(hours=hours)
-        failed = Job.objects.filter(status=Status.FAILED, finished_at__gte=since).count()
+        failed = Job.objects.system(reason="an operators' report of the outbox").filter(status=Status.FAILED, finished_at__gte=since).count()
         self.stdout.write(f"failed in {hours} h: {failed}; pending overdue: {overdue}; running silent: {silent}")
         if check and (failed or overdue):
             raise SystemExit(1)
