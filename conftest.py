@@ -1,10 +1,13 @@
 import pytest
+from django.core.cache import cache
+
+from accounts.tokens import token_uses
+from core.scoping import system_scope
+from tests.world import build_world
 
 
 @pytest.fixture
 def world(db):
-    from tests.world import build_world
-
     return build_world()
 
 
@@ -17,8 +20,6 @@ def _fast_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _reset_axes_cache():
-    from django.core.cache import cache
-
     cache.clear()
     yield
 
@@ -27,8 +28,6 @@ def _reset_axes_cache():
 def _forget_token_uses():
     # Token uses are written later in bulk (accounts.tokens.token_uses): a test's notes must not be written
     # into the next test's data, nor at exit into a database that is not the test's.
-    from accounts.tokens import token_uses
-
     yield
     with token_uses.lock:
         token_uses.pending.clear()
@@ -54,7 +53,5 @@ def _system_scope_for_set_up():
     # The test's own set-up and assertions read as the system; a request made through the test client
     # enters strict scoping in core.middleware.StrictScopeMiddleware, so every page and API call the suite
     # makes is a check that it evaluates no unscoped query (docs/decisions/0013).
-    from core.scoping import system_scope
-
     with system_scope("test set-up and assertions"):
         yield

@@ -18,6 +18,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.error import URLError
+from urllib.parse import urlparse
+from urllib.request import urlopen
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11: ensure_venv() says which Python is needed
+    tomllib = None
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -37,7 +45,6 @@ def ensure_venv(extra: str) -> None:
     """Create .venv and install the project; skipped when pyproject.toml has not changed since."""
     if sys.version_info < (3, 11):  # noqa: UP036 - a friendly message for whoever runs it with an old Python
         sys.exit("Gongyu needs Python 3.11 or newer.")
-    import tomllib
     if not VPY.exists():
         say("creating virtual environment in .venv …")
         sh(sys.executable, "-m", "venv", VENV)
@@ -75,9 +82,6 @@ def free_port(preferred: int) -> int:
 
 def wait_until_serving(port: int, procs: list[subprocess.Popen], timeout: float = 120) -> bool:
     """Until /healthz answers (the banner then names an address that works), or a process has ended."""
-    from urllib.error import URLError
-    from urllib.request import urlopen
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
@@ -153,8 +157,6 @@ def cmd_run(argv: list[str]) -> int:
 
 
 def postgres_reachable(url: str) -> bool:
-    from urllib.parse import urlparse
-
     u = urlparse(url)
     try:
         with socket.create_connection((u.hostname or "127.0.0.1", u.port or 5432), timeout=2):

@@ -1,5 +1,7 @@
 """TOTP second factor for district and school admins when GONGYU_ADMIN_2FA is on."""
 
+import base64
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -47,7 +49,6 @@ def test_setup_with_a_correct_code_then_pages_work(client, world, two_fa, who):
     assert page.status_code == 200
     assert 'src="data:image/svg+xml' in body
     device = TOTPDevice.objects.get(user=world.users[who], confirmed=False)
-    import base64
 
     assert base64.b32encode(device.bin_key).decode() in body  # the secret as text, for manual entry
     response = client.post(TWO_FACTOR, {"token": totp_now(device), "next": "/org/"})

@@ -11,6 +11,7 @@ from accounts.models import SmsCode, User
 from audit.models import AuditEvent
 from core.sms import MemoryBackend
 from people.models import Consent, ConsentPurpose, Guardian, Guardianship, Relation, Student
+from tests.world import PASSWORD
 
 URL = "/accounts/activate/"
 PHONE = "13912345678"  # world.unactivated_a1, on child_a1's roster
@@ -258,7 +259,6 @@ def test_existing_account_links_with_its_current_password(client, world):
     assert_refused(refused, "该手机号已有共育账号", before)
 
     SmsCode.objects.update(created_at=timezone.now() - timedelta(minutes=2))
-    from tests.world import PASSWORD
 
     response = activate(client, world, password=PASSWORD, password_confirm="", **over)
     assert response.status_code == 302
@@ -275,7 +275,6 @@ def test_existing_guardian_adds_a_child_in_another_school_and_sees_both(client, 
     """parent_a1's child in school A is activated; the school B roster lists the same phone for a
     younger child. The second activation uses the existing password, verifies the new link and
     keeps one account."""
-    from tests.world import PASSWORD
 
     guardian = world.guardians["parent_a1"]
     Guardianship.objects.create(guardian=guardian, student=world.child_b1, relation=Relation.MOTHER)
@@ -301,7 +300,6 @@ def test_account_already_linked_in_another_district_is_refused_clearly(client, w
     # Guardian.user is one-to-one: an account linked in this district cannot also be linked in another.
     other = Guardian.objects.create(district=world.other_district, name="parent_a1", phone=world.parent_a1.phone)
     Guardianship.objects.create(guardian=other, student=world.child_other, relation=Relation.MOTHER)
-    from tests.world import PASSWORD
 
     before = counts()
     response = activate(

@@ -10,6 +10,7 @@ from django.utils import timezone
 from activities import selectors, services
 from activities.models import ActivityKind, Audience, CampaignKind
 from activities.testing import make_activity
+from ledger.models import FamilyPeriod, SchoolSetting
 from people.models import Student
 from periods.services import school_year_ensure, school_year_start_for
 
@@ -71,7 +72,6 @@ def test_family_coverage_per_class_and_school(world, semester, django_assert_num
 
 def test_rollup_backfills_a_period_created_later(world):
     """Participation recorded before the district set up its calendar still counts once the period exists."""
-    from ledger.models import FamilyPeriod
 
     activity, session = _held(world, world.school_a, world.school_admin_a)
     services.checkin_manual(actor=world.school_admin_a, session=session, guardian_ids=[world.guardians["parent_a1"].pk], student_ids=[])
@@ -88,8 +88,6 @@ def test_rollup_backfills_a_period_created_later(world):
 
 
 def test_training_hours_per_school_against_target(world, semester, django_assert_max_num_queries):
-    from ledger.models import SchoolSetting
-
     SchoolSetting.objects.create(school=world.school_b, hours_target=Decimal("4"))
     a1, s1 = _held(world, world.class_a1, world.teacher_a1, hours=2, kind=ActivityKind.PARENT_MEETING, audience=Audience.GUARDIANS)
     a2, s2 = _held(world, world.school_a, world.school_admin_a, hours="1.5", kind=ActivityKind.PUBLIC_LECTURE)

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -153,7 +154,6 @@ def test_guardian_never_sees_another_familys_signups(world, reading):
     with pytest.raises(Http404):
         services.signup_cancel(actor=world.parent_a2, signup_id=mine.pk)
     client_pages = [reverse("activities:signup_cancel", args=[mine.pk])]
-    from django.test import Client
 
     c = Client()
     c.force_login(world.parent_a2)

@@ -3,7 +3,7 @@ phone and ID numbers write-only, writes through the same services as the pages."
 
 import pytest
 from django.contrib import admin
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from accounts.models import RoleAssignment, User
@@ -11,7 +11,8 @@ from accounts.roles import Role
 from audit.models import AccessEvent, AuditEvent
 from core.crypto import digest
 from org.models import Kind, OrgUnit
-from people.models import Consent, Guardian, Guardianship, Student
+from people.models import Consent, ConsentPurpose, Guardian, Guardianship, Student
+from people.services import consent_give
 from periods.models import Period
 from periods.services import school_year_ensure
 from tests.world import make_user
@@ -187,8 +188,6 @@ def test_add_user_refuses_a_password_made_of_the_phone(ops, world):
 
 
 def test_disabling_a_user_in_the_admin_ends_their_sessions(ops, client, world):
-    from django.test import Client
-
     victim = world.teacher_a2
     other = Client()
     other.force_login(victim)
@@ -261,8 +260,6 @@ def test_audit_viewer_is_read_only(ops, world):
 
 
 def test_revoking_an_assignment_takes_effect_on_the_next_request(ops, world):
-    from django.test import Client
-
     carer = Client()
     carer.force_login(world.grid_worker_1)
     url = reverse("people:student_detail", args=[world.child_a2.pk])
@@ -278,9 +275,6 @@ def test_revoking_an_assignment_takes_effect_on_the_next_request(ops, world):
 
 
 def test_consents_are_withdrawn_through_the_service(ops, world):
-    from people.models import ConsentPurpose
-    from people.services import consent_give
-
     mum = world.guardians["parent_a1"]
     photo = consent_give(guardian=mum, purpose=ConsentPurpose.PHOTO_PUBLICITY, rules_version="2026.1")
     platform = consent_give(guardian=mum, purpose=ConsentPurpose.PLATFORM, rules_version="2026.1")

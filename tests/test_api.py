@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ApiToken
+from accounts.tokens import token_uses
 from audit.models import AccessEvent
 from people.models import Guardian, Guardianship, Relation, Student
 from tests.world import PASSWORD, make_user
@@ -65,8 +66,6 @@ def test_phone_and_password_give_a_token_that_works_until_revoked(world, client)
 
 
 def test_token_use_is_noted_later_in_bulk_and_refused_tokens_are_not(world, client, monkeypatch):
-    from accounts.tokens import token_uses
-
     token_uses.flush()
     token, key = ApiToken.issue(user=world.parent_a1)
     expired, expired_key = ApiToken.issue(user=world.parent_a1)

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from django.db import connection as conn
 from django.urls import reverse
 from django.utils import timezone
 
@@ -38,7 +39,7 @@ from gongyu.env import envint
 from org.models import Kind, OrgUnit, School
 from org.services import unit_create, unit_update
 from people.models import Consent, ConsentPurpose, Guardian, Guardianship, Household, Relation, Student
-from tests.world import make_user
+from tests.world import PASSWORD, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
@@ -222,8 +223,6 @@ def test_a_request_is_recorded_with_its_user_and_address(world, client):
 
 
 def test_log_in_and_log_out_are_recorded(world, client):
-    from tests.world import PASSWORD
-
     user = world.teacher_a1
     last = _last_id()
     client.post(reverse("accounts:login"), {"username": user.phone, "password": PASSWORD}, REMOTE_ADDR="198.51.100.7")
@@ -572,8 +571,6 @@ def test_concurrent_appends_keep_one_chain_without_gaps():
     errors = []
 
     def work(n):
-        from django.db import connection as conn
-
         try:
             barrier.wait()
             for i in range(per_thread):
@@ -605,8 +602,6 @@ def test_a_row_that_commits_after_a_later_id_is_sealed_after_it():
     inserted, release, done = threading.Event(), threading.Event(), []
 
     def slow_writer():
-        from django.db import connection as conn
-
         try:
             with transaction.atomic():
                 done.append(record("test.slow", model="test", object_id=1, actor=None).pk)

@@ -13,8 +13,11 @@ from __future__ import annotations
 import re
 
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import ApiToken, User
+from activities import services
+from activities.models import CampaignKind, CampaignPost
 from tests.test_notices_helpers import notice_settings  # noqa: F401
 from tests.test_scope_every_object import API, PAGES, objects  # noqa: F401
 from tests.test_urls import iter_leaves
@@ -87,10 +90,7 @@ def test_bad_ids_never_answer_500(objects, django_capture_on_commit_callbacks): 
 
 def test_campaign_post_with_a_bad_child_says_so(client, world):
     """The issue's own case: student=abc answers the form's message, and nothing is posted."""
-    from django.utils import timezone
 
-    from activities import services
-    from activities.models import CampaignKind, CampaignPost
 
     today = timezone.localdate()
     campaign = services.campaign_create(actor=world.teacher_a1, owner_unit=world.class_a1, audience_units=[world.class_a1],

@@ -1,9 +1,11 @@
 """The paced load generator the check-in benchmark relies on: every request once, on schedule, counted."""
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bench import load
+from bench.load import machine_probe, probe_line
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -40,8 +42,6 @@ def test_paced_sends_each_request_once_on_schedule_and_counts_errors():
 
 
 def test_a_refused_connection_is_a_socket_error_not_a_latency():
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
@@ -50,8 +50,6 @@ def test_a_refused_connection_is_a_socket_error_not_a_latency():
 
 
 def test_machine_probe_orders_its_figures():
-    from bench.load import machine_probe, probe_line
-
     probe = machine_probe(chunks=30)
     assert 0 < probe["p50_ms"] <= probe["p99_ms"] <= probe["max_ms"]
     assert 0 <= probe["slow"] <= 30 and probe["chunks"] == 30

@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from accounts.models import ApiToken
 from audit.models import AccessEvent
+from notices import services
+from notices.audience import resolve
 from people.contact import REASON_DEFAULT, REASON_EXPORT, REASON_REVEAL
 from roster import services as roster_services
 
@@ -99,9 +101,6 @@ def test_api_shows_full_phones_as_the_pages_do(client, world):
 
 
 def test_notice_report_and_exports_log_their_full_phones(client, world):
-    from notices import services
-    from notices.audience import resolve
-
     audience = resolve(world.teacher_a1, unit_ids=[world.class_a1.pk], include_guardians=True, staff_roles=[], student_nos=[])
     notice = services.notice_create(actor=world.teacher_a1, title="作业", body="背诵第12课。", audience=audience)
     services.run_pending_jobs(notice)

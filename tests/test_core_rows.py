@@ -1,15 +1,15 @@
 """core.rows: hand-written hot statements read back as models, and their lazy connection check."""
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
-from core.rows import Columns
+from core.rows import Columns, hot_query
+from notices.models import Notice
 
 
 def test_columns_refuse_fields_that_need_a_converter():
-    from notices.models import Notice
-
     with pytest.raises(TypeError, match="audience"):
         Columns(Notice, "n", ["id", "audience"])  # JSON: needs from_db_value
     with pytest.raises(ValueError, match="unknown"):
@@ -26,7 +26,6 @@ def _backend_pid() -> int:
 
 def _drop_from_the_server(pid: int) -> None:
     """What a server restart or fail-over does to a connection: terminated from elsewhere."""
-    from django.db import connections
 
     other = connections.create_connection("default")
     try:
@@ -39,9 +38,7 @@ def _drop_from_the_server(pid: int) -> None:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements and the lazy health check are PostgreSQL's")
 @pytest.mark.django_db(transaction=True)
 def test_a_dropped_connection_is_reopened_once_instead_of_checked_every_request():
-    from django.db import OperationalError, transaction
 
-    from core.rows import hot_query
 
     user = User.objects.create_user("13700000001", "x-password-1", name="连接测试")
     assert connection.health_check_enabled
@@ -61,9 +58,7 @@ def test_a_dropped_connection_is_reopened_once_instead_of_checked_every_request(
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
 def test_a_hot_statement_shows_its_text_in_the_query_log(db):
     """Django's query log (debug pages, test failures, assertNumQueries) names a hot statement too."""
-    from django.test.utils import CaptureQueriesContext
 
-    from core.rows import hot_query
 
     with CaptureQueriesContext(connection) as captured:
         assert hot_query("SELECT %s::int + 1 AS hot_probe", [41]) == (42,)

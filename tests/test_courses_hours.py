@@ -14,7 +14,7 @@ from activities import services as activity_services
 from courses import services
 from courses.models import CourseMode, LessonWatch
 from ledger.models import Certificate, LearningHours, SchoolSetting
-from ledger.services import certificates_issue_due, credit
+from ledger.services import certificates_issue_due, certificates_sweep, credit
 from periods.services import school_year_ensure, school_year_start_for
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
@@ -153,8 +153,6 @@ def test_default_threshold_is_eight(world, semester, django_capture_on_commit_ca
 
 
 def test_the_hourly_sweep_issues_a_certificate_whose_check_was_never_queued(world, semester):
-    from ledger.services import certificates_sweep
-
     g = world.guardians["parent_a2"].pk
     # No on-commit callbacks run here: as if the worker's queue had lost the message.
     credit(guardian_ids=[g], source="activity.session:7", hours=Decimal("9"),

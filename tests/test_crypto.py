@@ -1,12 +1,13 @@
 """Field encryption: ID numbers, 学籍号 and phones are ciphertext at rest, readable through the model, findable
 by digest, and survive a key rotation."""
 
+import importlib
 import io
 
 import pytest
 from django.core.exceptions import FieldError
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from audit.models import AuditEvent
 from core import crypto
@@ -175,8 +176,6 @@ def test_student_no_is_stored_encrypted_and_found_by_digest(world):
 
 
 def test_student_no_digest_follows_the_value_and_is_unique_in_the_district(world):
-    from django.db import IntegrityError, transaction
-
     student = world.child_a2
     student.student_no = "G110101201502020099"
     student.save()
@@ -206,8 +205,6 @@ def test_rotation_reencrypts_the_student_no_and_keeps_its_digest(world, settings
 
 
 def test_migration_encrypts_stored_student_nos_and_fills_their_digests(world):
-    import importlib
-
     migration = importlib.import_module("people.migrations.0003_student_no_encrypted")
     # A row as it was before the migration: the 学籍号 in clear, no digest.
     with connection.cursor() as cur:

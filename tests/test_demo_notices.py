@@ -16,6 +16,7 @@ from accounts.models import User
 from audit.models import AuditEvent
 from audit.services import verify_chain
 from homeschool.models import Consultation, ConsultationMessage, ConsultStatus, Expert, MicroGuide
+from messaging.channels import MemoryBackend
 from messaging.models import Delivery
 from notices.models import (
     DeliveryKind,
@@ -53,7 +54,6 @@ SETTINGS = {
 def _built(django_db_setup, django_db_blocker, tmp_path_factory):
     """build_demo then demo_notices once for the module, in a transaction rolled back at the end (each test
     runs in its own savepoint on top, as in test_demo)."""
-    from messaging.channels import MemoryBackend
 
     var_dir = tmp_path_factory.mktemp("var")
     out = io.StringIO()

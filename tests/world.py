@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Q
+
 from accounts.models import RoleAssignment, User
 from accounts.roles import Role
+from audit.models import AccessEvent
 from org.models import Kind, OrgUnit
 from org.services import unit_create
 from people.models import Guardian, Guardianship, Household, Relation, Student
@@ -137,9 +140,7 @@ def build_world() -> World:
 def identity_reads():
     """Access rows of ID numbers and 学籍号 only: a class teacher's default phone showings are rows of their
     own (people.contact), which tests of identity reads must not count."""
-    from django.db.models import Q
 
-    from audit.models import AccessEvent
 
     return AccessEvent.objects.filter(
         Q(reason__contains="学籍号") | Q(reason__contains="身份证号") | Q(reason__contains="student_no") | Q(reason__contains="id_number")
