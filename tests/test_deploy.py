@@ -11,7 +11,17 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
+
+from accounts.models import ApiToken, User
+from audit.models import AuditEvent
+from audit.services import record, seal, verify_chain
+from bench.load import free_port, wait_for
+from org.models import OrgUnit
+from tests.world import make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,8 +145,6 @@ def test_log_in_page_carries_the_headers(client, db):
 
 
 def test_signed_in_api_answer_is_never_cached(client, world):
-    from accounts.models import ApiToken
-
     _token, key = ApiToken.issue(user=world.teacher_a1)
     response = client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {key}")
     assert response.status_code == 200, response.content
@@ -145,8 +153,6 @@ def test_signed_in_api_answer_is_never_cached(client, world):
 
 
 def test_operator_admin_page_carries_the_headers(client, world):
-    from tests.world import make_user
-
     client.force_login(make_user("ops", is_staff=True, is_superuser=True))
     response = client.get("/ops/admin/")
     assert response.status_code == 200
@@ -166,10 +172,7 @@ def _documented_privileges_sql() -> list[str]:
 )
 def test_documented_app_role_cannot_change_audit_rows(world):
     """Runs the privilege block of docs/deploy.md for a throw-away role (rolled back with the test)."""
-    from django.db import DatabaseError, connection, transaction
 
-    from audit.models import AuditEvent
-    from audit.services import record, seal, verify_chain
 
     role = f"gy_app_{secrets.token_hex(4)}"
     row = AuditEvent.objects.order_by("id").first()
@@ -207,7 +210,6 @@ def _listening_sockets(port: int) -> int:
 def test_gunicorn_gives_each_worker_its_own_listening_socket(prod_env, tmp_path):
     """gunicorn.conf.py: the kernel spreads connections over the workers, so no single worker takes most
     of a proxy's keep-alive connections (docs/deploy.md)."""
-    from bench.load import free_port, wait_for
 
     port = free_port()
     server = subprocess.Popen(
@@ -234,8 +236,6 @@ def test_a_sqlite_database_url_migrates(prod_env):
 def test_collectstatic_with_the_manifest_storage_finds_every_referenced_file(settings, tmp_path):
     """Production's manifest storage fails on a file that a collected CSS/JS file names but nobody vendored
     (a font, a source map); then no page can name its static files and the log-in page answers 500."""
-    from django.contrib.staticfiles.storage import staticfiles_storage
-    from django.core.management import call_command
 
     settings.STATIC_ROOT = tmp_path / "static"
     settings.STORAGES = {
@@ -252,10 +252,7 @@ def test_collectstatic_with_the_manifest_storage_finds_every_referenced_file(set
 @pytest.mark.parametrize("command", ["demo", "build_demo", "demo_activities", "demo_notices"])
 def test_demo_commands_refuse_to_run_under_production_settings(db, settings, command):
     """They would create thousands of accounts with the published demo password, a district admin among them."""
-    from django.core.management import CommandError, call_command
 
-    from accounts.models import User
-    from org.models import OrgUnit
 
     settings.GONGYU_ENV = "production"
     with pytest.raises(CommandError, match=f"{command} 只用于试用和演示，生产环境"):

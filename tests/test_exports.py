@@ -13,6 +13,7 @@ import pytest
 from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
+from activities import services
 from activities.testing import make_activity
 from core import exports
 from notices import services as notice_services
@@ -94,8 +95,6 @@ def test_notice_read_status_export_holds_no_formula(client, world, replied_notic
 
 
 def test_session_attendance_export_holds_no_formula(client, world):
-    from activities import services
-
     _activity, session = make_activity(actor=world.teacher_a1, owner=world.class_a1)
     services.signup_create(actor=world.parent_a1, session_id=session.pk, include_self=True, student_ids=[world.child_a1.pk])
     Guardian.objects.filter(pk=world.guardians["parent_a1"].pk).update(name=PAYLOADS[0])

@@ -5,10 +5,12 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import ApiToken
 from audit.models import AuditEvent
 from homeschool import services
 from homeschool.models import FAQ, Consultation, ConsultStatus, Expert
@@ -58,8 +60,6 @@ def test_guardian_asks_class_teacher_privately(client, world):
 
 
 def test_cannot_ask_about_someone_elses_child(client, world):
-    from django.core.exceptions import PermissionDenied
-
     with pytest.raises(PermissionDenied):
         ask(world.parent_a1, world.child_a2)
     login(client, world.parent_a1)
@@ -146,8 +146,6 @@ def test_answer_becomes_anonymised_faq(client, world):
 
 
 def test_closed_thread_takes_no_more_messages(world):
-    from django.core.exceptions import ValidationError
-
     item = ask(world.parent_a1, world.child_a1)
     services.consultation_close(actor=world.parent_a1, consultation=item)
     with pytest.raises(ValidationError):
@@ -155,8 +153,6 @@ def test_closed_thread_takes_no_more_messages(world):
 
 
 def test_consultation_api(client, world):
-    from accounts.models import ApiToken
-
     _t, key = ApiToken.issue(user=world.parent_a1)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
     created = client.post("/api/v1/homeschool/consultations", {"student_id": world.child_a1.pk, "target": "teacher", "subject": "睡眠", "body": "孩子晚睡"},

@@ -8,8 +8,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from core.scoping import forget_scope
 from homeschool import selectors, services
 from homeschool.models import Expert, GuideRead, HomeVisit, MicroGuide, VisitStatus, stage_for_grade_year
+from org.models import Kind
+from org.services import unit_create
+from people.models import Student
+from periods.services import school_year_ensure
 from tests.test_notices_helpers import login, notice_settings  # noqa: F401
 
 
@@ -148,11 +153,6 @@ def test_school_admin_sees_coverage_of_all_classes(client, world):
 
 
 def test_coverage_query_count_bounded(world, django_assert_max_num_queries):
-    from core.scoping import forget_scope
-    from org.models import Kind
-    from org.services import unit_create
-    from people.models import Student
-
     with django_assert_max_num_queries(10) as few:
         assert len(selectors.visit_coverage(world.school_admin_a).classes) == 2
     first = len(few.captured_queries)
@@ -169,8 +169,6 @@ def test_coverage_query_count_bounded(world, django_assert_max_num_queries):
 
 
 def test_semester_from_periods(world):
-    from periods.services import school_year_ensure
-
     school_year_ensure(district=world.district, start_year=2025)
     start, end, name = services.current_semester(world.district.pk, on=dt.date(2026, 3, 15))
     assert (start, end) == (dt.date(2026, 2, 1), dt.date(2026, 8, 31)) and "第二学期" in name

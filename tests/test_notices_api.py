@@ -1,10 +1,20 @@
 """The notices API: inbox, open = read, reply, sender figures; scope and field rules."""
 
+import datetime as dt
+import json
+
 import pytest
 from django.conf import settings
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from ninja.responses import NinjaJSONEncoder
 
 from accounts.models import ApiToken
-from notices.models import NoticeStatus, Priority, Receipt, ReplyKind
+from messaging.models import GuardianChannel
+from notices.api import NoticeOut
+from notices.models import NoticeStatus, Priority, Receipt, ReceiptClass, ReplyKind
+from people.models import Guardian, Guardianship
 from tests.test_notices_helpers import notice_settings, send  # noqa: F401
 
 
@@ -105,8 +115,6 @@ def test_remind_api(client, world, notice, django_capture_on_commit_callbacks):
 
 
 def test_wechat_bind(client, world):
-    from messaging.models import GuardianChannel
-
     auth = bearer(world.parent_a1)
     assert client.post("/api/v1/notices/channels/wechat", {"openid": "bad id!!"}, content_type="application/json", **auth).status_code == 422
     assert client.post("/api/v1/notices/channels/wechat", {"openid": "oAbc_123-xyz7890"}, content_type="application/json", **auth).status_code == 200
@@ -122,9 +130,7 @@ def test_open_query_count(client, world, notice, django_assert_max_num_queries):
 
 
 def test_opening_marks_both_classes_and_names_only_own_children(client, world, notice, django_assert_max_num_queries):
-    from django.db import connection
 
-    from notices.models import ReceiptClass
 
     two = world.guardians["parent_two_schools"]
     receipt = Receipt.objects.get(notice=notice, guardian=two)
@@ -147,21 +153,15 @@ def test_opening_marks_both_classes_and_names_only_own_children(client, world, n
     receipt.refresh_from_db()
     assert again["read_at"] == body["read_at"] and Receipt.objects.filter(notice=notice, read_at__isnull=False).count() == 1
     # A child no longer in the guardian's care is not named, even though the receipt lists it.
-    from people.models import Guardianship
-
     Guardianship.objects.filter(guardian=two, student=world.child_b1).delete()
     assert client.get(f"/api/v1/notices/{notice.pk}", **auth).json()["children"] == [world.child_a2.name]
 
 
 def test_open_response_is_exactly_the_documented_schema(client, world, notice):
-    from notices.api import NoticeOut
-
     body = client.get(f"/api/v1/notices/{notice.pk}", **bearer(world.parent_a1)).json()
     assert list(body) == list(NoticeOut.model_fields)
     # What ninja would have rendered from the same data (validated through the schema, then its encoder).
-    import json
 
-    from ninja.responses import NinjaJSONEncoder
 
     assert json.loads(json.dumps(NoticeOut.model_validate(body).model_dump(), cls=NinjaJSONEncoder)) == body
     assert body["reply_options"] == ["agree", "disagree"] and body["attachments"] == [] and body["withdrawn"] is False
@@ -169,8 +169,6 @@ def test_open_response_is_exactly_the_documented_schema(client, world, notice):
 
 @pytest.mark.parametrize("what", ["guardian_inactive", "user_inactive"])
 def test_deactivated_guardian_cannot_open(client, world, notice, what):
-    from people.models import Guardian
-
     auth = bearer(world.parent_a1)
     if what == "guardian_inactive":
         Guardian.objects.filter(pk=world.guardians["parent_a1"].pk).update(is_active=False)
@@ -186,9 +184,7 @@ def test_deactivated_guardian_cannot_open(client, world, notice, what):
 def test_open_refuses_a_bad_token_and_marks_nothing(client, world, notice, what):
     """The open call checks its token inside its own statement on PostgreSQL: a token that fails the rule
     gets the same 401 as on every other call, and nothing is read."""
-    import datetime as dt
 
-    from django.utils import timezone
 
     auth = bearer(world.parent_a1)
     if what == "wrong":
@@ -212,8 +208,6 @@ def test_open_is_documented_with_the_same_bearer_scheme(client, db):
 def test_staff_recipient_opens_through_the_api(client, world, django_capture_on_commit_callbacks):
     """A staff member's receipt is not a guardian's: the open call falls back to the general path, without
     looking for a guardian receipt a second time."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     notice = send(django_capture_on_commit_callbacks, world.district_admin, [world.district], guardians=False,
                   roles=["class_teacher"])
@@ -245,8 +239,6 @@ def test_inbox_query_count_does_not_grow(client, world, django_capture_on_commit
 
 
 def _synchronous_commit():
-    from django.db import connection
-
     with connection.cursor() as cur:
         cur.execute("SHOW synchronous_commit")
         return cur.fetchone()[0]
@@ -257,8 +249,6 @@ def _synchronous_commit():
 def test_a_read_mark_commits_without_waiting_for_the_disk_and_nothing_else_does(client, world, notice):
     """docs/decisions/0006: the open statement turns synchronous commit off for its own transaction only, so
     a reply or any other write on the same connection afterwards still waits for the disk (PostgreSQL)."""
-    from django.db import transaction
-    from django.utils import timezone
 
     assert _synchronous_commit() == "on"
     with transaction.atomic():  # the web page's path (the same statement without the token part)

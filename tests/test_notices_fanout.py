@@ -1,17 +1,19 @@
 """Publishing: one receipt per guardian, inside the sender's scope, once-only under retries and kills."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from jobs import services as jobs
 from jobs.models import Job
 from messaging.channels import MemoryBackend
-from messaging.models import Delivery, DeliveryStatus
-from notices import fanout, services
+from messaging.models import Delivery, DeliveryStatus, GuardianChannel
+from notices import fanout, sending, services
 from notices.models import (
     JobStatus,
     NoticeJob,
@@ -20,6 +22,7 @@ from notices.models import (
     Receipt,
     ReceiptClass,
 )
+from notices.services import notice_create
 from tests.test_notices_helpers import audience, notice_settings, send  # noqa: F401
 
 
@@ -68,9 +71,7 @@ def test_teacher_cannot_address_a_class_outside_their_scope(world):
 
 
 def test_roles_without_send_permission_cannot_send(world):
-    from django.core.exceptions import PermissionDenied
 
-    from notices.services import notice_create
 
     aud = audience(world.teacher_a1, [world.class_a1])
     for user in (world.subject_teacher_a1, world.parent_a1, world.liaison, world.outsider):
@@ -158,8 +159,6 @@ def test_worker_killed_mid_way_and_restarted_leaves_one_receipt_and_one_delivery
 
 
 def test_killed_while_sending_is_resent_once_with_the_same_key(world, django_capture_on_commit_callbacks, monkeypatch):
-    from notices import sending
-
     monkeypatch.setattr(sending, "send_due", lambda **kw: 0)
     monkeypatch.setattr(services, "send_due", lambda **kw: 0)
     notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], priority=Priority.EMERGENCY)
@@ -179,8 +178,6 @@ def test_killed_while_sending_is_resent_once_with_the_same_key(world, django_cap
 
 
 def test_normal_notice_texts_only_families_the_platform_cannot_reach(world, django_capture_on_commit_callbacks):
-    from messaging.models import GuardianChannel
-
     GuardianChannel.objects.create(guardian=world.guardians["grandparent_a1"], channel="wechat", address="oWECHAT-openid-123")
     notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1])
     rows = {(d.guardian.name, d.channel) for d in Delivery.objects.filter(source=f"notice:{notice.pk}").select_related("guardian")}
@@ -204,8 +201,6 @@ def test_quiet_hours_hold_normal_pushes_but_not_emergencies(world, settings, dja
 
 
 def test_quiet_hours_window_crossing_midnight(quiet_on):
-    from zoneinfo import ZoneInfo
-
     tz = ZoneInfo("Asia/Shanghai")
     at = dt.datetime(2026, 3, 2, 22, 15, tzinfo=tz)
     released = fanout.push_not_before(at, Priority.NORMAL)
@@ -275,8 +270,6 @@ def test_deleting_a_notice_still_removes_its_receipts_and_their_class_rows(world
 
 
 def test_receipt_keys_are_enforced_without_foreign_keys(world, django_capture_on_commit_callbacks):
-    from django.db import IntegrityError, transaction
-
     notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1])
     receipt = Receipt.objects.get(notice=notice, guardian=world.guardians["parent_a1"])
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -290,7 +283,6 @@ def test_a_fanout_to_many_classes_refreshes_the_class_count_statistics(world, dj
                                                                        threshold, analyzed):
     """So that the sender's statistics page is planned for this notice's many classes at once, not after
     autovacuum's next analyze (PostgreSQL; SQLite plans without statistics)."""
-    from django.db import connection
 
     if connection.vendor != "postgresql":
         pytest.skip("planner statistics are PostgreSQL's")

@@ -10,8 +10,10 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import ApiToken
+from core.scoping import get_scope
 from notices import selectors, services
 from notices.models import Receipt, Reminder, ReplyKind
+from people.models import Guardian, Guardianship, Student
 from tests.test_notices_helpers import login, notice_settings, send  # noqa: F401
 
 
@@ -111,8 +113,6 @@ def test_class_report_calls_only_for_those_who_may_see_phones(client, world, hou
 
 
 def test_class_report_is_paged(client, world, django_capture_on_commit_callbacks):
-    from people.models import Guardian, Guardianship, Student
-
     for i in range(25):
         st = Student.objects.create(district=world.district, school=world.school_a, school_class=world.class_a1, name=f"学生{i:02d}", student_no=f"P{i:03d}")
         g = Guardian.objects.create(district=world.district, name=f"家长{i:02d}", phone=f"1370000{i:04d}")
@@ -128,7 +128,6 @@ def test_class_report_is_paged(client, world, django_capture_on_commit_callbacks
 
 def test_the_red_dot_count_is_the_inbox_count_in_one_query(world, household_notice, django_assert_num_queries, django_capture_on_commit_callbacks):
     send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], title="第二条")
-    from core.scoping import get_scope
 
     get_scope(world.grandparent_a1)  # the request has its scope already
     with django_assert_num_queries(1):

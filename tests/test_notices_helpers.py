@@ -4,6 +4,7 @@ import pytest
 
 from messaging.channels import MemoryBackend
 from notices.audience import resolve
+from notices.services import notice_create
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +26,6 @@ def audience(user, units=(), *, guardians=True, roles=(), student_nos=()):
 
 def send(capture, user, units=(), **kwargs):
     """Create and publish a notice, running the queued fan-out job as the worker would."""
-    from notices.services import notice_create
 
     aud_kwargs = {k: kwargs.pop(k) for k in ("guardians", "roles", "student_nos") if k in kwargs}
     with capture(execute=True):

@@ -4,13 +4,29 @@ import io
 import zipfile
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from python_calamine import CalamineWorkbook
 
 from audit.models import AuditEvent
-from messaging.models import Delivery
+from messaging.models import Delivery, GuardianChannel
 from notices import services
-from notices.models import Notice, NoticeAttachment, NoticeStatus, Priority, Receipt, ReplyKind
+from notices.audience import resolve
+from notices.models import (
+    Notice,
+    NoticeAttachment,
+    NoticeClassCount,
+    NoticeStatus,
+    Priority,
+    Receipt,
+    ReplyKind,
+)
+from notices.sanitize import clean_html
+from notices.selectors import notice_stats
+from org.models import Kind
+from org.services import unit_create
+from people.models import Guardian, Guardianship, Student
 from tests.test_notices_helpers import login, notice_settings, send  # noqa: F401
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -66,9 +82,7 @@ def test_family_picker_carries_student_ids_never_the_student_no(client, world, d
 
 
 def test_picked_student_ids_are_scoped_again_when_the_audience_is_resolved(world):
-    from django.core.exceptions import ValidationError
 
-    from notices.audience import resolve
 
     kw = {"unit_ids": [], "include_guardians": True, "staff_roles": [], "student_nos": []}
     assert [s.pk for s in resolve(world.teacher_a1, student_ids=[str(world.child_a1.pk)], **kw).students] == [world.child_a1.pk]
@@ -111,8 +125,6 @@ def test_body_is_sanitised(client, world, django_capture_on_commit_callbacks):
 
 
 def test_plain_text_keeps_paragraphs():
-    from notices.sanitize import clean_html
-
     assert clean_html("第一段\n第二行\n\n第二段 A&B") == "<p>第一段<br>第二行</p><p>第二段 A&amp;B</p>"
     assert clean_html("第一段\n\n<b>重要</b>：带好<script>x</script>雨具") == "<p>第一段</p><p><b>重要</b>：带好雨具</p>"
 
@@ -191,8 +203,6 @@ def district_notice(world, django_capture_on_commit_callbacks):
 
 
 def test_stats_per_class_and_overall(client, world, district_notice):
-    from notices.selectors import notice_stats
-
     stats = notice_stats(world.district_admin, district_notice)
     assert (stats.totals.total, stats.totals.read, stats.totals.replied) == (5, 2, 1)
     rows = {r.unit.name: (r.total, r.read, r.replied) for r in stats.classes}
@@ -206,8 +216,6 @@ def test_stats_per_class_and_overall(client, world, district_notice):
 def test_counted_figures_equal_a_live_recount(world, district_notice):
     """The page reads class sizes the fan-out counted and counts only reads and replies; a live recount of
     every receipt (the path of a notice still fanning out) must give the same figures, class by class."""
-    from notices.models import NoticeClassCount
-    from notices.selectors import notice_stats
 
     services.notice_open(user=world.parent_two_schools, notice_id=district_notice.pk)
 
@@ -227,8 +235,6 @@ def test_counted_figures_equal_a_live_recount(world, district_notice):
 
 
 def test_a_read_counts_in_each_class_of_a_two_class_family(world, django_capture_on_commit_callbacks):
-    from notices.selectors import notice_stats
-
     notice = send(django_capture_on_commit_callbacks, world.district_admin, [world.district])
     services.notice_open(user=world.parent_two_schools, notice_id=notice.pk)
     rows = {r.unit.name: (r.total, r.read) for r in notice_stats(world.district_admin, notice).classes}
@@ -237,8 +243,6 @@ def test_a_read_counts_in_each_class_of_a_two_class_family(world, django_capture
 
 
 def test_class_teacher_follows_only_own_class_of_a_district_notice(client, world, district_notice):
-    from notices.selectors import notice_stats
-
     stats = notice_stats(world.teacher_a1, district_notice)
     assert [r.unit.name for r in stats.classes] == ["三(1)班"]
     assert (stats.totals.total, stats.totals.read) == (3, 1)
@@ -294,10 +298,6 @@ def test_stats_page_query_count_does_not_grow(client, world, django_capture_on_c
         client.get(url)
     first_count = len(small.captured_queries)  # read now: the next request resets the query log
     # Many more classes and families: the same number of queries.
-    from org.models import Kind
-    from org.services import unit_create
-    from people.models import Guardian, Guardianship, Student
-
     for i in range(8):
         cls = unit_create(actor=None, kind=Kind.CLASS, name=f"三({i + 3})班", parent=world.grade_a3, class_no=i + 3)
         for j in range(3):
@@ -355,7 +355,6 @@ def test_export_xlsx_and_csv(client, world, district_notice):
     login(client, world.district_admin)
     response = client.get(reverse("notices:export", args=[district_notice.pk]))
     assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment")
-    from python_calamine import CalamineWorkbook
 
     data = b"".join(response.streaming_content)
     rows = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
@@ -469,8 +468,6 @@ def test_care_mode_offers_read_aloud(client, world, django_capture_on_commit_cal
 
 
 def test_preferences(client, world):
-    from messaging.models import GuardianChannel
-
     login(client, world.parent_a1)
     response = client.post(reverse("notices:preferences"), {"email_enabled": "on", "email": ""})
     assert "请填写邮箱地址" in response.content.decode()

@@ -4,9 +4,9 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
-from people.models import Student
+from people.models import Guardian, Guardianship, Relation, Student
 
 
 def home(client, user):
@@ -51,8 +51,6 @@ def test_account_without_role_gets_the_empty_state(client, world):
 
 
 def test_staff_member_who_is_also_a_guardian_gets_both(client, world):
-    from people.models import Guardian, Guardianship, Relation
-
     g = Guardian.objects.create(district=world.district, user=world.teacher_b1, name="teacher_b1", phone=world.teacher_b1.phone)
     Guardianship.objects.create(guardian=g, student=world.child_a2, relation=Relation.FATHER)
     r = home(client, world.teacher_b1)
@@ -83,8 +81,6 @@ def test_home_query_count_does_not_grow_with_data(client, world, who, django_ass
 
 
 def _installed(name):
-    from django.urls import NoReverseMatch
-
     try:
         return reverse(name)
     except NoReverseMatch:

@@ -1,9 +1,13 @@
 """Pages of the organisation tree: who sees which units, who may change them, and that refused writes change nothing."""
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from org.models import Kind, OrgUnit
+from org.services import unit_create
 
 
 def login(client, user):
@@ -303,11 +307,7 @@ def test_invite_code_reset_refused(client, world, who):
 
 
 def test_tree_and_detail_query_counts_do_not_grow_with_the_tree(client, world, django_assert_max_num_queries):
-    from django.core.cache import cache
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
-    from org.services import unit_create
 
     login(client, world.district_admin)
     client.get(reverse("org:tree"))  # warm the session

@@ -8,7 +8,7 @@ from django.urls import NoReverseMatch, reverse
 from audit.models import AccessEvent
 from people.models import Guardian, Guardianship, Relation, Student
 from people.views import REASON_VIEW_ID_NUMBER
-from tests.world import identity_reads
+from tests.world import grant, identity_reads
 
 
 def id_cell(body: str) -> str:
@@ -124,8 +124,6 @@ def test_my_classes_empty_state_for_non_teachers(client, world, who):
 
 
 def test_my_classes_query_count_does_not_grow_with_classes(client, world, django_assert_max_num_queries):
-    from tests.world import grant
-
     get(client, world.teacher_a1, "people:my_classes")
     with CaptureQueriesContext(connection) as one:
         get(client, world.teacher_a1, "people:my_classes")

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from people.models import Guardian, Guardianship, Relation, Student
-from tests.world import identity_reads
+from tests.world import identity_reads, make_user
 
 
 def roster(client, user, unit, **params):
@@ -24,8 +24,6 @@ def add_students(world, n, *, start=0):
         mother = Guardian.objects.create(district=world.district, name=f"母亲{i:02d}", phone=f"1370000{i:04d}")
         grandpa = Guardian.objects.create(district=world.district, name=f"祖父{i:02d}", phone=f"1360000{i:04d}")
         if i % 2 == 0:
-            from tests.world import make_user
-
             mother.user = make_user(f"母亲{i:02d}")
             mother.save()
         Guardianship.objects.create(guardian=mother, student=s, relation=Relation.MOTHER, is_primary=True)
