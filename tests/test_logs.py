@@ -2,8 +2,20 @@
 write while exercising the paths that see such numbers, and grep it."""
 
 import io
+import json
 import logging
+import os
 import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -96,8 +108,6 @@ def test_filter_redacts_args_and_exceptions():
     try:
         raise RuntimeError(f"bad {PHONE}")
     except RuntimeError:
-        import sys
-
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     RedactFilter().filter(record)
     assert PHONE not in logging.Formatter().format(record)
@@ -220,8 +230,6 @@ print(json.dumps({"class": world.class_a1.pk, "student": world.child_a1.pk, "coo
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -232,17 +240,6 @@ def test_searches_by_phone_or_id_number_leave_no_trace_in_any_server_log():
     in files: searches by a phone, an ID number and a 学籍号 on the class roster and in the operators' admin,
     the next request's Referer, the log-in redirect that carries the search in ?next=, and 404 paths holding
     them. Afterwards no file the server or the product wrote holds a phone or an ID number."""
-    import json
-    import os
-    import shutil
-    import subprocess
-    import sys
-    import tempfile
-    import time
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-    from pathlib import Path
 
     repo = Path(__file__).resolve().parent.parent
     shm = Path("/dev/shm")

@@ -13,12 +13,18 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.urls import reverse
 
 from accounts import roles
+from accounts.models import RoleAssignment
 from core import modules as registry
 from core.modules import Module, all_perms
 from core.perms import Perm, can, require, requires
+from notices import perms as notice_perms
+from notices.audience import STAFF_ROLE_CHOICES
 from org.models import Kind
+from org.selectors import get_unit_for
+from people.selectors import TEACHING_ROLES, get_student_for
 
 # --- 1. The role table, before and after ----------------------------------------------------------
 # accounts/roles.py as it stood before the apps declared their permissions (issue 13), copied here by
@@ -66,9 +72,6 @@ def test_discovered_role_perms_equal_the_old_table_plus_the_flags_that_replaced_
 
 
 def test_the_replacing_flags_are_held_by_the_roles_that_the_code_named():
-    from notices.audience import STAFF_ROLE_CHOICES
-    from people.selectors import TEACHING_ROLES
-
     assert NEW_FLAGS["notices.receive"] == {r for r, _label in STAFF_ROLE_CHOICES}
     assert NEW_FLAGS["people.teach_classes"] == set(TEACHING_ROLES)
     assert NEW_FLAGS["roster.use"] == set(roles.ADMIN_ROLES)
@@ -100,8 +103,6 @@ def test_a_perm_granted_to_an_unknown_role_is_refused(monkeypatch):
 
 
 def test_a_perm_is_its_code():
-    from notices import perms as notice_perms
-
     assert notice_perms.SEND == "notices.send" and {notice_perms.SEND: 1}["notices.send"] == 1
     assert notice_perms.SEND.code == "notices.send" and repr(notice_perms.SEND) == "Perm('notices.send')"
     with pytest.raises(ValueError):
@@ -120,7 +121,6 @@ NEIGHBOUR = {
 
 def _holders(world):
     """(perm, user key, own unit key) for every declared unit perm and every world user holding it."""
-    from accounts.models import RoleAssignment
 
     key_of_user = {u.pk: k for k, u in world.users.items()}
     key_of_unit = {u.pk: k for k, u in world.units.items()}
@@ -198,8 +198,6 @@ def test_the_template_tag_asks_for_the_requests_user(world):
 
 
 def test_the_student_page_links_the_class_roster_only_for_people_view_on_the_class(client, world):
-    from django.urls import reverse
-
     roster = reverse("org:class_roster", args=[world.class_a2.pk])
     client.force_login(world.teacher_a2)
     assert roster in client.get(reverse("people:student_detail", args=[world.child_a2.pk])).content.decode()
@@ -290,9 +288,6 @@ def test_the_allow_list_names_lines_that_still_exist():
 
 
 def test_get_entity_for_reads_in_scope_and_writes_only_with_the_manage_perm(world):
-    from org.selectors import get_unit_for
-    from people.selectors import get_student_for
-
     # Read: what the user sees; the class next door is 404.
     assert get_unit_for(world.teacher_a1, world.class_a1.pk) == world.class_a1
     assert get_student_for(world.subject_teacher_a1, world.child_a1.pk) == world.child_a1

@@ -15,7 +15,8 @@ from audit.models import AuditEvent
 from audit.services import verify_chain
 from core.crypto import digest
 from people.models import Guardian, Guardianship, Household, Relation, Student
-from roster import services
+from people.validators import check_char
+from roster import exporter, services
 from roster.importer import RosterImport
 from roster.testing import GUARDIAN_HEADERS, STUDENT_HEADERS, csv_bytes, id_number, template_rows, xlsx_bytes
 
@@ -310,7 +311,6 @@ def test_primary_guardian_at_most_one_per_student(world):
 # --- normalisation ---------------------------------------------------------------------------------
 def test_normalises_full_width_spaces_excel_numbers_lower_x_merged_cells_and_dates(world):
     idx = "11010120150101" + "0" + "3" + "X"  # needs a valid check character: build one ending in X
-    from people.validators import check_char
 
     base = None
     for seq in range(100):
@@ -415,8 +415,6 @@ def test_csv_in_utf8_with_or_without_bom_and_gbk(world, encoding):
 
 
 def test_template_example_rows_are_skipped(world):
-    from roster import exporter
-
     out = io.BytesIO()
     exporter.write_template(out)
     imp = run(world.school_admin_a, world.district, out.getvalue())

@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from python_calamine import CalamineWorkbook
 
 from jobs import services as jobs
 from jobs.models import Job
@@ -69,7 +70,6 @@ def test_import_home_offers_template_targets_and_recent_jobs(client, world):
     r = client.get(reverse("roster:template"))
     assert r.status_code == 200 and r["Content-Type"] == XLSX
     data = b"".join(r.streaming_content)
-    from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     assert book.sheet_names == ["学生", "监护人", "说明"]

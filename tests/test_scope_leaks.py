@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from django.http import HttpResponse, JsonResponse
 from django.test import Client
 from django.urls import reverse
 
@@ -260,7 +261,6 @@ def test_every_object_url_is_classified():
 
 def test_the_leak_detector_finds_names_in_json_and_html(marked):
     """The walk below is only as good as this: a hidden name must be found however it is encoded."""
-    from django.http import HttpResponse, JsonResponse
 
     walk = Walk(marked, "teacher_a1")
     hidden = marked.child_b1

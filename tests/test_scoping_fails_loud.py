@@ -8,6 +8,7 @@ from django.db import models
 from django.test import RequestFactory
 from django.test.utils import isolate_apps
 
+from accounts.backends import PhoneBackend
 from core.checks import scoped_manager_check
 from core.middleware import StrictScopeMiddleware
 from core.scoping import (
@@ -18,6 +19,7 @@ from core.scoping import (
     strict_scope,
     system_scope,
 )
+from people.models import Guardian, Guardianship, Student
 
 pytestmark = pytest.mark.django_db
 
@@ -62,8 +64,6 @@ def test_an_unscoped_read_of_every_scoped_model_raises_in_a_request(model):
 
 
 def test_system_and_visible_to_reads_pass(world):
-    from people.models import Student
-
     with strict_scope():
         for evaluate in EVALUATIONS.values():
             for qs in (
@@ -78,8 +78,6 @@ def test_system_and_visible_to_reads_pass(world):
 
 
 def test_system_needs_a_reason():
-    from people.models import Student
-
     with pytest.raises(ValueError):
         Student.objects.system(reason="")
     with pytest.raises(ValueError), system_scope(" "):
@@ -87,8 +85,6 @@ def test_system_needs_a_reason():
 
 
 def test_visible_to_still_filters_in_strict_mode(world):
-    from people.models import Student
-
     with strict_scope():
         seen = set(Student.objects.visible_to(world.teacher_a1).values_list("pk", flat=True))
         everyone = set(Student.objects.system(reason="the test compares").values_list("pk", flat=True))
@@ -97,8 +93,6 @@ def test_visible_to_still_filters_in_strict_mode(world):
 
 
 def test_a_related_manager_and_a_prefetch_read_pass(world):
-    from people.models import Guardian, Guardianship
-
     with strict_scope():
         child = world.child_a1
         links = list(child.guardianships.all())  # a related manager: the "instance" hint
@@ -114,8 +108,6 @@ def test_a_related_manager_and_a_prefetch_read_pass(world):
 
 
 def test_a_system_context_allows_unscoped_reads_inside_a_request():
-    from people.models import Student
-
     with strict_scope():
         with system_scope("a background task run inside the request"):
             Student.objects.count()
@@ -125,16 +117,12 @@ def test_a_system_context_allows_unscoped_reads_inside_a_request():
 
 def test_outside_any_entry_nothing_is_checked():
     # Migrations, the shell and management commands: no request, no rule.
-    from people.models import Student
-
     Student.objects.count()
 
 
 def test_a_view_that_reads_unscoped_raises_in_the_request_middleware(world):
     # Every request runs strict: a view that forgets .visible_to fails (its test, or with a 500) instead of
     # leaking another district's rows.
-    from people.models import Student
-
     def leaky(request):
         return Student.objects.all()[0]
 
@@ -146,9 +134,6 @@ def test_a_view_that_reads_unscoped_raises_in_the_request_middleware(world):
 
 def test_unique_validation_and_log_in_work_in_a_request(world):
     # Django's own reads of _default_manager: unique checks (full_clean) and the session's user.
-    from accounts.backends import PhoneBackend
-    from people.models import Student
-
     with strict_scope():
         student = Student(district=world.child_a1.district, school=world.child_a1.school,
                           school_class=world.child_a1.school_class, name="新同学", student_no="S-NEW-1")

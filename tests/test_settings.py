@@ -1,7 +1,10 @@
+import sqlite3
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
@@ -24,9 +27,7 @@ def test_sqlite_runs_in_wal_mode():
 
 def test_wal_applies_to_a_file_database(tmp_path):
     """The embedded default: a file database opened with the configured options is in WAL mode."""
-    import sqlite3
 
-    from django.conf import settings
 
     if "sqlite" not in settings.DATABASES["default"]["ENGINE"]:
         pytest.skip("embedded SQLite default not in use")
@@ -39,7 +40,6 @@ def test_housekeeping_removes_only_expired_rows(world):
     now = timezone.now()
     old_session = SessionStore()
     old_session.create()
-    from django.contrib.sessions.models import Session
 
     Session.objects.filter(session_key=old_session.session_key).update(expire_date=now - timedelta(days=1))
     live_session = SessionStore()

@@ -6,6 +6,7 @@ from ninja import NinjaAPI, Router
 from ninja.testing import TestClient
 
 from accounts.api import PENDING_TOKEN, TokenAuth, in_statement_guard, signed_in
+from gongyu.api import api
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +60,4 @@ def test_without_a_token_every_route_answers_401(world, deferring):
 
 
 def test_the_real_api_guards_every_operation():
-    from gongyu.api import api
-
     assert (in_statement_guard, "view") in api.default_router._decorators

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from people.validators import (
+    check_char,
     id_number_birth_date,
     id_number_check,
     id_number_gender,
@@ -80,8 +81,6 @@ def test_swapped_neighbours_are_caught():
 
 
 def _with_check(first17):
-    from people.validators import check_char
-
     return first17 + check_char(first17)
 
 

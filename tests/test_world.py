@@ -1,5 +1,11 @@
-from core.scoping import get_scope
-from people.models import Guardian, Student
+import datetime as dt
+
+from django.utils import timezone
+
+from accounts.models import RoleAssignment
+from core.scoping import compute_scope, get_scope
+from org.models import OrgUnit
+from people.models import Guardian, Guardianship, Household, Student
 
 
 def test_class_teacher_sees_only_own_class(world):
@@ -20,8 +26,6 @@ def test_guardian_sees_co_guardian_but_not_other_families(world):
 
 
 def test_guardianships_and_households_are_scoped(world):
-    from people.models import Guardianship, Household
-
     links = Guardianship.objects.visible_to(world.teacher_a1)
     assert {link.student_id for link in links} == {world.child_a1.id}
     assert Guardianship.objects.visible_to(world.outsider).count() == 0
@@ -31,13 +35,8 @@ def test_guardianships_and_households_are_scoped(world):
 
 def test_scope_leaves_out_ended_inactive_and_deactivated_links(world):
     """The scope statement's every condition, each broken from a neighbouring state."""
-    import datetime as dt
 
-    from django.utils import timezone
 
-    from accounts.models import RoleAssignment
-    from core.scoping import compute_scope
-    from org.models import OrgUnit
 
     teacher = world.teacher_a1
     before = compute_scope(teacher)
