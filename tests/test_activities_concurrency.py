@@ -4,6 +4,7 @@ Real parallel requests (threads, each with its own database connection and test 
 PostgreSQL. Skipped on SQLite, where writers are serialised by the database anyway and Django's flush
 after a transactional test is blocked by the audit tables' triggers."""
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
@@ -13,6 +14,15 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
+from activities import qr, services
+from activities.models import CheckIn, SignUp, SignUpStatus
+from activities.testing import make_activity
+from courses import services as course_services
+from courses.models import TopicVote
+from ledger.models import LearningHours, Participation
+from people.models import Guardian, Guardianship, Student
+from tests.world import make_user
+
 pytestmark = [
     pytest.mark.skipif("postgresql" not in settings.DATABASES["default"]["ENGINE"], reason="needs PostgreSQL (DATABASE_URL)"),
     pytest.mark.django_db(transaction=True),
@@ -21,8 +31,6 @@ pytestmark = [
 
 def _families(world, n, cls_key="class_a1"):
     """n extra families (guardian account + child) in a class."""
-    from people.models import Guardian, Guardianship, Student
-    from tests.world import make_user
 
     cls = world.units[cls_key]
     out = []
@@ -58,9 +66,6 @@ def _parallel(fns):
 
 
 def test_parallel_signups_never_overfill(world):
-    from activities.models import SignUp, SignUpStatus
-    from activities.testing import make_activity
-
     activity, session = make_activity(actor=world.teacher_a1, owner=world.class_a1, capacity=7)
     families = _families(world, 12)
 
@@ -82,10 +87,6 @@ def test_parallel_signups_never_overfill(world):
 
 
 def test_parallel_cancellations_and_signups_keep_the_count_true(world):
-    from activities import services
-    from activities.models import SignUp, SignUpStatus
-    from activities.testing import make_activity
-
     activity, session = make_activity(actor=world.teacher_a1, owner=world.class_a1, capacity=4)
     families = _families(world, 10)
     signups = [services.signup_create(actor=u, session_id=session.pk, include_self=True, student_ids=[]) for u, _g, _c in families[:8]]
@@ -107,12 +108,7 @@ def test_parallel_cancellations_and_signups_keep_the_count_true(world):
 
 
 def test_parallel_checkins_never_double_count(world):
-    import datetime as dt
 
-    from activities import qr, services
-    from activities.models import CheckIn
-    from activities.testing import make_activity
-    from ledger.models import LearningHours, Participation
 
     activity, session = make_activity(actor=world.teacher_a1, owner=world.class_a1, starts_in=dt.timedelta(minutes=5), credited_hours=2)
     services.signup_create(actor=world.parent_a1, session_id=session.pk, include_self=True, student_ids=[world.child_a1.pk])
@@ -142,10 +138,7 @@ def test_parallel_checkins_never_double_count(world):
 
 
 def test_parallel_topic_votes_count_once(world):
-    from courses import services
-    from courses.models import TopicVote
-
-    topic = services.topic_propose(actor=world.parent_a2, school=world.school_a, stage="primary", title="隔代教育怎么沟通")
-    results = _parallel([lambda: services.topic_vote(actor=world.parent_a1, topic=topic) for _ in range(6)])
+    topic = course_services.topic_propose(actor=world.parent_a2, school=world.school_a, stage="primary", title="隔代教育怎么沟通")
+    results = _parallel([lambda: course_services.topic_vote(actor=world.parent_a1, topic=topic) for _ in range(6)])
     assert sum(1 for r in results if r is True) == 1
     assert TopicVote.objects.filter(topic=topic).count() == 2  # the proposer and parent_a1

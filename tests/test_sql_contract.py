@@ -10,12 +10,18 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, RoleAssignment
 from accounts.tokens import token_statement, user_from_row
+from activities import services
+from activities.testing import make_activity
 from core.rows import hot_query
 from core.scoping import _scope_rows, system_scope
 from core.sql import SCOPE_SQL, guardian_rule_sql
+from ledger import rollup
+from ledger.models import FamilyPeriod, Participation, PeriodRollup
 from notices import sql as notices_sql
 from notices.models import Receipt, ReceiptClass
-from people.models import Guardianship
+from notices.selectors import _counted_classes
+from people.models import Guardian, Guardianship
+from periods.models import Period
 from tests.test_notices_helpers import notice_settings, send  # noqa: F401
 
 pytestmark = [
@@ -25,8 +31,6 @@ pytestmark = [
 
 
 def test_the_guardian_rule_fragment_is_the_orm_rule(world):
-    from people.models import Guardian
-
     with connection.cursor() as cur:
         cur.execute(f"SELECT g.id FROM people_guardian g WHERE {guardian_rule_sql('g', '%s')}", [world.parent_a1.pk])  # noqa: S608
         found = [r[0] for r in cur.fetchall()]
@@ -86,8 +90,6 @@ def test_opening_by_token_checks_the_token_in_the_same_statement(world, notice):
 
 
 def test_counted_classes_add_up_to_the_receipts(world, notice):
-    from notices.selectors import _counted_classes
-
     Receipt.objects.open_guardian_own(world.parent_a1, notice.pk, timezone.now())
     counted = _counted_classes(notice, None)
     assert counted is not None
@@ -116,9 +118,6 @@ def test_receipts_in_classes_include_the_further_class(world, notice):
 
 
 def test_checkins_insert_each_person_once_and_say_who_is_new(world):
-    from activities import services
-    from activities.testing import make_activity
-
     _activity, session = make_activity(actor=world.school_admin_a, owner=world.school_a, starts_in=-dt.timedelta(minutes=30))
     guardian = world.guardians["parent_a1"].pk
     with system_scope("test"):
@@ -129,17 +128,14 @@ def test_checkins_insert_each_person_once_and_say_who_is_new(world):
 
 
 def test_the_period_roll_up_back_fills_once(world):
-    from activities import rollup
-    from activities.models import FamilyPeriod, Participation, PeriodRollup
-    from periods.models import Period
-
     today = timezone.localdate()
     period = Period.objects.create(district=world.district, kind="semester", name="本学期",
                                    start=today - dt.timedelta(days=30), end=today + dt.timedelta(days=30))
     child = world.child_a1
-    for day, source in ((today, "activity"), (today - dt.timedelta(days=1), "activity"), (today - dt.timedelta(days=90), "activity")):
+    # Three sessions taken part in (one row per session and child), the last outside the period.
+    for n, (day, source) in enumerate(((today, "activity"), (today - dt.timedelta(days=1), "activity"), (today - dt.timedelta(days=90), "activity"))):
         Participation.objects.create(district=world.district, student=child, school=child.school, school_class=child.school_class,
-                                     class_path=child.school_class.path, day=day, source=source)
+                                     class_path=child.school_class.path, day=day, source=source, source_key=f"activity.session:{n}")
     rows_before = Participation.objects.filter(district=world.district, day__gte=period.start, day__lte=period.end)
     rollup.ensure(period.pk)
     rollup.ensure(period.pk)  # idempotent
