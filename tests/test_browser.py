@@ -70,11 +70,9 @@ def browser():
     executable = _chromium()
     if executable is None:
         pytest.skip(SKIP_MESSAGE)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip(SKIP_MESSAGE)
-    with sync_playwright() as p:
+    # Playwright is optional: imported only when a browser is there to drive.
+    sync_api = pytest.importorskip("playwright.sync_api", reason=SKIP_MESSAGE)
+    with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield b
         b.close()
