@@ -10,7 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.modules import all_perms, on_forget
+from core.modules import all_perms, on_forget, student_perms
+from core.scoping import DISTRICT, SUBTREE  # noqa: F401 — where a role's view reaches, named by core.scoping
 
 
 class Role(models.TextChoices):
@@ -26,11 +27,6 @@ class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", _("社区/网格员")
     PARTNER_CONTACT = "partner_contact", _("合作单位联系人")
     VOLUNTEER = "volunteer", _("志愿者/讲师")
-
-
-# How far a role's structural view reaches from the unit it is held in.
-SUBTREE = "subtree"  # the unit and everything under it
-DISTRICT = "district"  # the whole district the unit belongs to (structure only)
 
 
 @dataclass(frozen=True)
@@ -87,16 +83,9 @@ def role_perms() -> dict[str, frozenset[str]]:
     return {r: frozenset(p) for r, p in held.items()}
 
 
-@cache
-def _student_perms() -> dict[str, frozenset[str]]:
-    perms = all_perms()
-    return {"carer": frozenset(p.code for p in perms if p.carer), "guardian": frozenset(p.code for p in perms if p.guardian)}
-
-
 @on_forget
 def _forget() -> None:
     role_perms.cache_clear()
-    _student_perms.cache_clear()
 
 
 def __getattr__(name: str):
@@ -104,7 +93,7 @@ def __getattr__(name: str):
     # GUARDIAN_STUDENT_PERMS: what a guardian may do with their own children. Built from the modules'
     # declarations on first use (apps must be loaded), hence module attributes computed lazily.
     if name == "CARER_STUDENT_PERMS":
-        return _student_perms()["carer"]
+        return student_perms()["carer"]
     if name == "GUARDIAN_STUDENT_PERMS":
-        return _student_perms()["guardian"]
+        return student_perms()["guardian"]
     raise AttributeError(name)
