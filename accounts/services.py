@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -20,6 +21,7 @@ from accounts.models import ApiToken, SmsCode, User, UserSession
 from audit.services import Actor, acting_as, actor_for, current_actor, record
 from core.crypto import digest
 from core.scoping import get_scope
+from core.sms import send_sms
 
 # --- sessions and disabling -------------------------------------------------------------------------
 
@@ -109,8 +111,6 @@ def _over(key: str, *, limit: int) -> bool:
 
 def sms_code_send(*, phone: str, ip: str | None, purpose: str = SMS_PURPOSE_ACTIVATE) -> str:
     """Send a fresh 6-digit code. Returns the code (the caller shows it only in the demo)."""
-    from core.sms import send_sms
-
     phone_digest = digest(phone)
     now = timezone.now()
     recent = SmsCode.objects.filter(phone_digest=phone_digest, purpose=purpose, created_at__gte=now - timedelta(hours=1))
@@ -243,9 +243,6 @@ def _match_children(req: ActivationRequest):
 def guardian_activate(*, req: ActivationRequest, ip: str | None) -> ActivationResult:
     """Verify phone, child and roster, then create or link the account. Raises ActivationError and
     changes nothing (beyond counting the failure) when anything does not match."""
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-
     from people.models import ConsentPurpose, Guardian, Guardianship, Relation
     from people.services import consent_give
 

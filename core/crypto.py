@@ -16,6 +16,7 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django import forms
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import FieldError
 from django.core.signals import setting_changed
@@ -135,8 +136,6 @@ def mask_student_no(student_no: str) -> str:
 
 def encrypted_models() -> list[tuple[type, list[str], list[str]]]:
     """(model, encrypted field names, digest column names) for every model holding encrypted fields."""
-    from django.apps import apps
-
     out = []
     for model in apps.get_models():
         if model._meta.proxy:

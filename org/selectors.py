@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 from accounts.models import RoleAssignment
 from accounts.roles import Role
 from core.perms import can, perm_paths
-from core.scoping import fetch_for, get_scope
+from core.scoping import fetch_for, get_scope, prefix_q
 from org.models import Kind, OrgUnit
 from org.perms import MANAGE
 
@@ -119,7 +119,6 @@ def student_counts_by_unit(user, units: list[OrgUnit]) -> dict[int, int]:
 
 
 def _student_counts_by_path(user, paths: list[str]) -> dict[str, int]:
-    from core.scoping import prefix_q
     from people.models import Student
 
     rows = (
@@ -199,8 +198,6 @@ def _headline_counts(user) -> dict:
     scope = get_scope(user)
     if not scope.superuser and scope.unit_prefixes:
         # Ancestors seen only as context (a school admin's street) are not "in scope" for counting.
-        from core.scoping import prefix_q
-
         units = units.filter(prefix_q("path", scope.unit_prefixes))
     out = units.aggregate(units=Count("id"), classes=Count("id", filter=Q(kind=Kind.CLASS)), schools=Count("id", filter=Q(kind=Kind.SCHOOL)))
     out.update({"students": None, "guardians": None, "activated": None, "activated_pct": None})
