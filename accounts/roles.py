@@ -38,6 +38,7 @@ class RoleRule:
     is_admin: bool = False  # needs a second factor where GONGYU_ADMIN_2FA is on
     staff_session: bool = True  # 30-minute idle timeout
     role: str = ""  # filled in from RULES' key
+    label: str = ""  # the role's name as shown (Role's label), for apps that read the table through core.modules
 
     @property
     def perms(self) -> frozenset[str]:
@@ -64,7 +65,7 @@ _RULES: dict[str, RoleRule] = {
     # so the family relation has one source of truth. Listed so that the role has a name and rules.
     Role.GUARDIAN: RoleRule(unit_kinds=frozenset(), staff_session=False),
 }
-RULES: dict[str, RoleRule] = {role: replace(rule, role=str(role)) for role, rule in _RULES.items()}
+RULES: dict[str, RoleRule] = {role: replace(rule, role=str(role), label=role.label) for role, rule in _RULES.items()}
 
 ADMIN_ROLES = frozenset(r for r, rule in RULES.items() if rule.is_admin)
 # Every role but the family's: whoever holds one works in the staff workspace.

@@ -62,6 +62,10 @@ class Module:
     roles: dict = field(default_factory=dict)
     # Housekeeping: dotted callables run daily by core.tasks.housekeeping, each returning {name: rows deleted}.
     housekeeping: tuple[str, ...] = ()
+    # What this module gives a lower app: slot name (the lower app names and calls it, e.g.
+    # "org.class_teacher_names") -> dotted callable. A lower app never imports a higher one; it asks
+    # provider(slot) and gets None when no installed module fills the slot.
+    provides: dict[str, str] = field(default_factory=dict)
 
 
 @cache
@@ -108,6 +112,23 @@ def student_perms() -> dict[str, frozenset[str]]:
     return {"carer": frozenset(p.code for p in perms if p.carer), "guardian": frozenset(p.code for p in perms if p.guardian)}
 
 
+@cache
+def _slots() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for m in modules():
+        for slot, path in m.provides.items():
+            if slot in found:
+                raise ImproperlyConfigured(f"{slot!r} is provided twice: {found[slot]} and {path}")
+            found[slot] = path
+    return found
+
+
+def provider(slot: str) -> Callable | None:
+    """The callable an installed module provides for this slot (Module.provides), or None."""
+    path = _slots().get(slot)
+    return resolve_dotted(path) if path else None
+
+
 def demo_steps() -> list[DemoStep]:
     return sorted((m.demo for m in modules() if m.demo is not None), key=lambda d: d.order)
 
@@ -127,6 +148,7 @@ def forget() -> None:
     modules.cache_clear()
     role_rules.cache_clear()
     student_perms.cache_clear()
+    _slots.cache_clear()
     for hook in _on_forget:
         hook()
 
