@@ -19,6 +19,7 @@ from audit.middleware import client_ip
 from audit.services import actor_for, record
 from core.crypto import mask_phone
 from core.scoping import get_scope
+from org.models import OrgUnit
 
 router = Router(tags=["账号"])
 
@@ -158,8 +159,6 @@ class MeOut(Schema):
 
 @router.get("/me", response=MeOut, summary="当前用户及其角色")
 def me(request):
-    from org.models import OrgUnit
-
     scope = get_scope(request.user)
     unit_ids = {u for _r, u, _s in scope.roles if u}
     names = dict(OrgUnit.objects.visible_to(request.user).filter(id__in=unit_ids).values_list("id", "name"))

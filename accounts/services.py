@@ -22,6 +22,9 @@ from audit.services import Actor, acting_as, actor_for, current_actor, record
 from core.crypto import digest
 from core.scoping import get_scope
 from core.sms import send_sms
+from org.models import Kind, OrgUnit
+from people.models import ConsentPurpose, Guardian, Guardianship, Relation, Student
+from people.services import consent_give
 
 # --- sessions and disabling -------------------------------------------------------------------------
 
@@ -67,8 +70,6 @@ def _may_manage_account(actor: User, user: User) -> bool:
     if User.objects.visible_to(actor).filter(pk=user.pk).exists() and scope.has_perm_anywhere("roles.manage"):
         return True
     # Guardian accounts: an admin (roles.manage) of a school or district where one of their children is.
-    from people.models import Student
-
     children = Student.objects.visible_to(actor).filter(guardianships__guardian__user=user).select_related("school_class")
     return any(scope.can("roles.manage", child) for child in children)
 
@@ -223,9 +224,6 @@ def _match_children(req: ActivationRequest):
     knowing the code, the name and the digits together is what authorises the match. Nothing about
     the match is shown back except "matched" or the single combined refusal.
     """
-    from org.models import Kind, OrgUnit
-    from people.models import Student
-
     code = normalise_invite_code(req.invite_code)
     last4 = normalise_invite_code(req.student_no_last4)
     name = normalise_name(req.child_name)
@@ -243,9 +241,6 @@ def _match_children(req: ActivationRequest):
 def guardian_activate(*, req: ActivationRequest, ip: str | None) -> ActivationResult:
     """Verify phone, child and roster, then create or link the account. Raises ActivationError and
     changes nothing (beyond counting the failure) when anything does not match."""
-    from people.models import ConsentPurpose, Guardian, Guardianship, Relation
-    from people.services import consent_give
-
     if activation_limited(phone=req.phone, ip=ip):
         raise ActivationError(_("尝试次数过多，为保护孩子信息已暂停激活，请1小时后再试或联系班主任。"), "rate_limited")
     code_row = None

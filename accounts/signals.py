@@ -10,6 +10,8 @@ from accounts.models import RoleAssignment, User
 from audit.middleware import client_ip
 from audit.registry import register
 from audit.services import Actor, actor_for, record
+from org.models import OrgUnit
+from people.models import Consent, Guardian, Guardianship, Household, Student
 
 
 @receiver(user_logged_in)
@@ -38,9 +40,6 @@ def _logged_out(sender, request, user, **kwargs):
 
 
 def register_audited_models():
-    from org.models import OrgUnit
-    from people.models import Consent, Guardian, Guardianship, Household, Student
-
     register(User, exclude=("password", "last_login", "session_epoch"))
     register(RoleAssignment)
     register(OrgUnit)
