@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import RoleAssignment, User
 from accounts.roles import RULES, Role
+from accounts.services import user_disable
 from core.admin import ScopedModelAdmin
 from core.crypto import mask_phone
 
@@ -57,8 +58,6 @@ class UserAdmin(ScopedModelAdmin, BaseUserAdmin):
             obj.is_active = True  # user_disable makes the change, so the sessions end with it
         super().save_model(request, obj, form, change)
         if disabled:
-            from accounts.services import user_disable
-
             user_disable(actor=request.user, user=obj)
 
     def get_form(self, request, obj=None, **kwargs):

@@ -1,5 +1,6 @@
 import functools
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import connection
@@ -12,10 +13,13 @@ from ninja.security import HttpBearer
 from accounts.backends import normalise_phone
 from accounts.middleware import needs_second_factor
 from accounts.models import ApiToken
+from accounts.roles import Role
 from accounts.tokens import token_user
 from audit.middleware import client_ip
 from audit.services import actor_for, record
+from core.crypto import mask_phone
 from core.scoping import get_scope
+from org.models import OrgUnit
 
 router = Router(tags=["账号"])
 
@@ -99,8 +103,6 @@ class ErrorOut(Schema):
     summary="用手机号和密码换取令牌",
 )
 def token_create(request, payload: TokenIn):
-    from axes.handlers.proxy import AxesProxyHandler
-
     phone = normalise_phone(payload.phone)
     # Same lockout as the web log-in: the attempt counts against the account and account + address.
     credentials = {"username": phone}
@@ -157,10 +159,6 @@ class MeOut(Schema):
 
 @router.get("/me", response=MeOut, summary="当前用户及其角色")
 def me(request):
-    from accounts.roles import Role
-    from core.crypto import mask_phone
-    from org.models import OrgUnit
-
     scope = get_scope(request.user)
     unit_ids = {u for _r, u, _s in scope.roles if u}
     names = dict(OrgUnit.objects.visible_to(request.user).filter(id__in=unit_ids).values_list("id", "name"))

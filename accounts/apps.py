@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "账号与角色"
 
     def ready(self):
-        from accounts import signals  # noqa: F401
+        from accounts import signals  # noqa: F401, PLC0415 — models load only once the app registry is ready

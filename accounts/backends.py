@@ -1,7 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
-from core.logging import PHONE_RE
+# normalise_phone and is_valid_phone are core's (people's validators share them); importers read them here too.
+from core.phones import is_valid_phone, normalise_phone  # noqa: F401
 
 
 class PhoneBackend(ModelBackend):
@@ -39,22 +40,3 @@ class PhoneBackend(ModelBackend):
         except user_model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None
-
-
-_FULLWIDTH = str.maketrans("０１２３４５６７８９＋", "0123456789+")
-
-
-def normalise_phone(raw) -> str:
-    if raw is None:
-        return ""
-    s = str(raw).translate(_FULLWIDTH)
-    s = "".join(ch for ch in s if ch.isdigit() or ch == "+")
-    if s.startswith("+86"):
-        s = s[3:]
-    elif s.startswith("86") and len(s) == 13:
-        s = s[2:]
-    return s
-
-
-def is_valid_phone(phone: str) -> bool:
-    return bool(PHONE_RE.fullmatch(phone)) and len(phone) == 11

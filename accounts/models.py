@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
+from accounts.session_store import SessionStore
 from core.scoping import ScopedQuerySet, any_q, prefix_q
 
 phone_validator = RegexValidator(r"^1[3-9]\d{9}$", _("请输入11位中国大陆手机号，例如 13812345678。"))
@@ -193,6 +194,4 @@ class UserSession(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls):
-        from accounts.session_store import SessionStore
-
         return SessionStore

@@ -10,7 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.modules import all_perms, on_forget
+from core.modules import all_perms, on_forget, student_perms
+from core.scoping import DISTRICT, SUBTREE  # noqa: F401 — where a role's view reaches, named by core.scoping
 
 
 class Role(models.TextChoices):
@@ -28,11 +29,6 @@ class Role(models.TextChoices):
     VOLUNTEER = "volunteer", _("志愿者/讲师")
 
 
-# How far a role's structural view reaches from the unit it is held in.
-SUBTREE = "subtree"  # the unit and everything under it
-DISTRICT = "district"  # the whole district the unit belongs to (structure only)
-
-
 @dataclass(frozen=True)
 class RoleRule:
     unit_kinds: frozenset[str]  # kinds of unit the role may be held in
@@ -42,6 +38,7 @@ class RoleRule:
     is_admin: bool = False  # needs a second factor where GONGYU_ADMIN_2FA is on
     staff_session: bool = True  # 30-minute idle timeout
     role: str = ""  # filled in from RULES' key
+    label: str = ""  # the role's name as shown (Role's label), for apps that read the table through core.modules
 
     @property
     def perms(self) -> frozenset[str]:
@@ -68,7 +65,7 @@ _RULES: dict[str, RoleRule] = {
     # so the family relation has one source of truth. Listed so that the role has a name and rules.
     Role.GUARDIAN: RoleRule(unit_kinds=frozenset(), staff_session=False),
 }
-RULES: dict[str, RoleRule] = {role: replace(rule, role=str(role)) for role, rule in _RULES.items()}
+RULES: dict[str, RoleRule] = {role: replace(rule, role=str(role), label=role.label) for role, rule in _RULES.items()}
 
 ADMIN_ROLES = frozenset(r for r, rule in RULES.items() if rule.is_admin)
 # Every role but the family's: whoever holds one works in the staff workspace.
@@ -87,16 +84,9 @@ def role_perms() -> dict[str, frozenset[str]]:
     return {r: frozenset(p) for r, p in held.items()}
 
 
-@cache
-def _student_perms() -> dict[str, frozenset[str]]:
-    perms = all_perms()
-    return {"carer": frozenset(p.code for p in perms if p.carer), "guardian": frozenset(p.code for p in perms if p.guardian)}
-
-
 @on_forget
 def _forget() -> None:
     role_perms.cache_clear()
-    _student_perms.cache_clear()
 
 
 def __getattr__(name: str):
@@ -104,7 +94,7 @@ def __getattr__(name: str):
     # GUARDIAN_STUDENT_PERMS: what a guardian may do with their own children. Built from the modules'
     # declarations on first use (apps must be loaded), hence module attributes computed lazily.
     if name == "CARER_STUDENT_PERMS":
-        return _student_perms()["carer"]
+        return student_perms()["carer"]
     if name == "GUARDIAN_STUDENT_PERMS":
-        return _student_perms()["guardian"]
+        return student_perms()["guardian"]
     raise AttributeError(name)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -20,6 +21,10 @@ from accounts.models import ApiToken, SmsCode, User, UserSession
 from audit.services import Actor, acting_as, actor_for, current_actor, record
 from core.crypto import digest
 from core.scoping import get_scope
+from core.sms import send_sms
+from org.models import Kind, OrgUnit
+from people.models import ConsentPurpose, Guardian, Guardianship, Relation, Student
+from people.services import consent_give
 
 # --- sessions and disabling -------------------------------------------------------------------------
 
@@ -65,8 +70,6 @@ def _may_manage_account(actor: User, user: User) -> bool:
     if User.objects.visible_to(actor).filter(pk=user.pk).exists() and scope.has_perm_anywhere("roles.manage"):
         return True
     # Guardian accounts: an admin (roles.manage) of a school or district where one of their children is.
-    from people.models import Student
-
     children = Student.objects.visible_to(actor).filter(guardianships__guardian__user=user).select_related("school_class")
     return any(scope.can("roles.manage", child) for child in children)
 
@@ -109,8 +112,6 @@ def _over(key: str, *, limit: int) -> bool:
 
 def sms_code_send(*, phone: str, ip: str | None, purpose: str = SMS_PURPOSE_ACTIVATE) -> str:
     """Send a fresh 6-digit code. Returns the code (the caller shows it only in the demo)."""
-    from core.sms import send_sms
-
     phone_digest = digest(phone)
     now = timezone.now()
     recent = SmsCode.objects.filter(phone_digest=phone_digest, purpose=purpose, created_at__gte=now - timedelta(hours=1))
@@ -223,9 +224,6 @@ def _match_children(req: ActivationRequest):
     knowing the code, the name and the digits together is what authorises the match. Nothing about
     the match is shown back except "matched" or the single combined refusal.
     """
-    from org.models import Kind, OrgUnit
-    from people.models import Student
-
     code = normalise_invite_code(req.invite_code)
     last4 = normalise_invite_code(req.student_no_last4)
     name = normalise_name(req.child_name)
@@ -243,12 +241,6 @@ def _match_children(req: ActivationRequest):
 def guardian_activate(*, req: ActivationRequest, ip: str | None) -> ActivationResult:
     """Verify phone, child and roster, then create or link the account. Raises ActivationError and
     changes nothing (beyond counting the failure) when anything does not match."""
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-
-    from people.models import ConsentPurpose, Guardian, Guardianship, Relation
-    from people.services import consent_give
-
     if activation_limited(phone=req.phone, ip=ip):
         raise ActivationError(_("尝试次数过多，为保护孩子信息已暂停激活，请1小时后再试或联系班主任。"), "rate_limited")
     code_row = None

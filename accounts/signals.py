@@ -1,18 +1,21 @@
 """Audit of log-in events and registration of audited models (people and org data)."""
 
+import time
+
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from audit.services import record
+from accounts.backends import normalise_phone
+from accounts.models import RoleAssignment, User
+from audit.middleware import client_ip
+from audit.registry import register
+from audit.services import Actor, actor_for, record
+from org.models import OrgUnit
+from people.models import Consent, Guardian, Guardianship, Household, Student
 
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
-    import time
-
-    from audit.middleware import client_ip
-    from audit.services import actor_for
-
     # The session's lifetime and idle clock start at log-in (SessionLimitsMiddleware reads them).
     session = getattr(request, "session", None)
     if session is not None:
@@ -24,11 +27,6 @@ def _logged_in(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs):
-    from accounts.backends import normalise_phone
-    from accounts.models import User
-    from audit.middleware import client_ip
-    from audit.services import Actor
-
     # Recorded against the account when it exists; the typed phone itself is never written anywhere.
     user_id = User.objects.system(reason="a failed log-in is recorded against the account").filter(phone=normalise_phone(credentials.get("username"))).values_list("pk", flat=True).first()
     ip = client_ip(request) if request is not None else None
@@ -38,18 +36,10 @@ def _login_failed(sender, credentials, request=None, **kwargs):
 @receiver(user_logged_out)
 def _logged_out(sender, request, user, **kwargs):
     if user is not None:
-        from audit.middleware import client_ip
-        from audit.services import actor_for
-
         record("auth.logout", model="accounts.user", object_id=user.pk, actor=actor_for(user, ip=client_ip(request)))
 
 
 def register_audited_models():
-    from accounts.models import RoleAssignment, User
-    from audit.registry import register
-    from org.models import OrgUnit
-    from people.models import Consent, Guardian, Guardianship, Household, Student
-
     register(User, exclude=("password", "last_login", "session_epoch"))
     register(RoleAssignment)
     register(OrgUnit)

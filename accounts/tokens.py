@@ -10,16 +10,14 @@ import time
 from django.db import DatabaseError, connection, transaction
 
 from accounts import sql as accounts_sql
-from accounts.models import ApiToken
+from accounts.models import ApiToken, User
+from core.rows import Columns, hot_query
 
 log = logging.getLogger(__name__)
 
 
 @functools.cache  # built once, after the app registry is ready
 def _user_columns():
-    from accounts.models import User
-    from core.rows import Columns
-
     return Columns(User, "u")
 
 
@@ -93,8 +91,6 @@ def token_user(key: str, now):
     digest = ApiToken.hash_key(key)
     if connection.vendor == "postgresql":
         # Every API call starts here: one prepared statement instead of an ORM query.
-        from core.rows import hot_query
-
         sql, _width = token_statement()
         return user_from_row(hot_query(sql, [digest, now]), now)
     # [:1] rather than first(): the digest is unique, so no ORDER BY on every API call.

@@ -3,7 +3,7 @@ import base64
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -22,6 +22,8 @@ from accounts import services
 from accounts.backends import normalise_phone
 from accounts.forms import ActivationForm, PhoneForm
 from accounts.middleware import needs_second_factor, password_expired
+from accounts.models import RoleAssignment
+from accounts.roles import STAFF_ROLES
 from audit.middleware import client_ip
 from core.crypto import mask_phone
 from core.middleware import is_api
@@ -60,9 +62,6 @@ class PhoneAuthenticationForm(AuthenticationForm):
 
 def disabled_message(user) -> str:
     """Whom a disabled account asks: guardians their child's teacher or school, staff their administrator."""
-    from accounts.models import RoleAssignment
-    from accounts.roles import STAFF_ROLES
-
     if RoleAssignment.objects.system(reason="a disabled account is told whom to ask").filter(user=user, role__in=STAFF_ROLES).exists() or user.is_staff:
         return _("该账号已停用。如需继续使用，请联系上级管理员（学校或区教育局管理员）。")
     return _("该账号已停用。如需继续使用，请联系孩子的班主任或学校管理员。")
@@ -104,8 +103,6 @@ def lockout_response(request, original_response=None, credentials=None, *args, *
 
 @require_POST
 def logout_view(request):
-    from django.contrib.auth import logout
-
     logout(request)  # flushes the server-side session: the old cookie is worthless afterwards
     messages.success(request, _("您已安全退出。"))
     return redirect("accounts:login")

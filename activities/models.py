@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import GuardianRating
-from core.scoping import ScopedQuerySet, any_q, family_q, prefix_q, scoped_via
+from core.scoping import ScopedQuerySet, any_q, family_q, get_scope, prefix_q, scoped_via
 
 
 class ActivityKind(models.TextChoices):
@@ -91,8 +91,6 @@ class ActivityQuerySet(ScopedQuerySet):
 
     def managed_by(self, user):
         """Activities the user organises (owner or co-organiser unit in their activities.manage subtree)."""
-        from core.scoping import get_scope
-
         scope = get_scope(user)
         if scope.superuser:
             return self.scoped()

@@ -1,10 +1,10 @@
+from axes.helpers import get_client_ip_address
+
 from audit.services import _current, actor_for
 
 
 def client_ip(request) -> str | None:
     # The proxy count is configured for axes; reuse its resolution so both agree on the address.
-    from axes.helpers import get_client_ip_address
-
     return get_client_ip_address(request) or None
 
 

@@ -9,9 +9,10 @@ from contextlib import contextmanager
 
 from django.apps import apps
 from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
 
 from audit.services import current_actor, record
-from core.crypto import EncryptedCharField
+from core.crypto import EncryptedCharField, fields_rotated
 
 _registry: dict[type, dict] = {}
 SENSITIVE_MARK = "***"
@@ -138,3 +139,9 @@ def register(model, *, sensitive=(), exclude=()):
 
 def registered_models() -> list:
     return list(_registry)
+
+
+@receiver(fields_rotated)
+def _record_rotation(sender, *, rows: int, **kwargs) -> None:
+    """One summary event per model a key rotation re-encrypted (core.crypto.rotate_encrypted_fields)."""
+    record("crypto.rotate", actor=None, model=sender._meta.label_lower, object_id="", changes={"rows": rows})

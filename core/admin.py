@@ -36,7 +36,8 @@ class OpsAdminSite(admin.AdminSite):
         if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
             nxt = reverse("admin:index", current_app=self.name)
         if not request.user.is_authenticated:
-            from django.contrib.auth.views import redirect_to_login
+            # (auth.views imports models; this module holds the admin AppConfig, loaded before they are ready)
+            from django.contrib.auth.views import redirect_to_login  # noqa: PLC0415 — app registry not ready at import
 
             return redirect_to_login(nxt, reverse("accounts:login"))
         if self.has_permission(request):

@@ -1,4 +1,10 @@
 from django.apps import AppConfig
+from huey.contrib.djhuey import HUEY
+
+# The deployment checks, and the module registry's reset when INSTALLED_APPS changes (tests). None of
+# these modules defines a model, so they load before the app registry is ready.
+from core import checks, modules  # noqa: F401
+from core.scoping import enter_system_scope, install_model_hooks, leave_scope
 
 
 class CoreConfig(AppConfig):
@@ -6,12 +12,6 @@ class CoreConfig(AppConfig):
     verbose_name = "共育平台基础"
 
     def ready(self):
-        from huey.contrib.djhuey import HUEY
-
-        # The deployment checks, and the module registry's reset when INSTALLED_APPS changes (tests).
-        from core import checks, modules  # noqa: F401
-        from core.scoping import enter_system_scope, install_model_hooks, leave_scope
-
         install_model_hooks()
 
         # A background task acts for no user: it runs as a system read (docs/decisions/0013). In immediate

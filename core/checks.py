@@ -1,7 +1,9 @@
 """Deployment checks of our own (manage.py check --deploy)."""
 
 from django.apps import apps
+from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.checks import Error, Tags, Warning, register
+from django.core.files.storage import storages
 
 from core.scoping import has_scoped_manager, needs_scoped_manager
 
@@ -10,9 +12,6 @@ from core.scoping import has_scoped_manager, needs_scoped_manager
 def static_manifest_check(app_configs, **kwargs):
     """Under the manifest storage every page names its static files through staticfiles.json: without it
     (collectstatic not run, or failed on a missing vendored file) every page, the log-in page first, is a 500."""
-    from django.contrib.staticfiles.storage import ManifestFilesMixin
-    from django.core.files.storage import storages
-
     storage = storages["staticfiles"]
     if not isinstance(storage, ManifestFilesMixin) or storage.exists(storage.manifest_name):
         return []

@@ -16,11 +16,13 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django import forms
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import FieldError
 from django.core.signals import setting_changed
 from django.db import models, transaction
 from django.db.models.lookups import Exact
+from django.dispatch import Signal
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:
@@ -134,8 +136,6 @@ def mask_student_no(student_no: str) -> str:
 
 def encrypted_models() -> list[tuple[type, list[str], list[str]]]:
     """(model, encrypted field names, digest column names) for every model holding encrypted fields."""
-    from django.apps import apps
-
     out = []
     for model in apps.get_models():
         if model._meta.proxy:
@@ -147,12 +147,15 @@ def encrypted_models() -> list[tuple[type, list[str], list[str]]]:
     return out
 
 
+# Sent once per model after its rows are rotated (sender: the model, rows: how many): audit records it
+# (audit.registry), so core imports no app.
+fields_rotated = Signal()
+
+
 def rotate_encrypted_fields(batch: int = 500) -> dict[str, int]:
     """Re-encrypt every encrypted value under the first key and recompute digest columns under the
     current digest key. Models compute their digests in save(), so each row is saved through it; the
     values do not change, so the audit registry records no per-row event. Safe to run again."""
-    from audit.services import record
-
     counts: dict[str, int] = {}
     for model, fields, digests in encrypted_models():
         pks = list(model._base_manager.order_by("pk").values_list("pk", flat=True))
@@ -161,7 +164,7 @@ def rotate_encrypted_fields(batch: int = 500) -> dict[str, int]:
                 for obj in model._base_manager.filter(pk__in=pks[start : start + batch]):
                     obj.save(update_fields=fields + digests)
         counts[model._meta.label_lower] = len(pks)
-        record("crypto.rotate", actor=None, model=model._meta.label_lower, object_id="", changes={"rows": len(pks)})
+        fields_rotated.send(sender=model, rows=len(pks))
     return counts
 
 

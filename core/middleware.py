@@ -1,6 +1,8 @@
 from csp.middleware import CSPMiddleware as _CSPMiddleware
 from django.conf import settings
 from django.http import FileResponse
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 from core.scoping import strict_scope
 
@@ -36,10 +38,6 @@ class LanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.conf import settings
-        from django.utils import translation
-        from django.utils.cache import patch_vary_headers
-
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         lang = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
         translation.activate(lang)

@@ -1,7 +1,7 @@
 """The module contract (docs/decisions/0011): every app says what it plugs into the platform in one
 place, its `module.py` (a `MODULE = Module(...)`), and the platform discovers them from INSTALLED_APPS.
 
-The shell's home cards, the root URLconf, the API, the demo command, the role table (accounts.roles)
+The shell's home cards, the root URLconf, the API, the demo command, the role table (accounts.roles, through Module.roles)
 and the scope-leak walks read the registry; adding a module touches no central file but INSTALLED_APPS.
 """
 
@@ -57,6 +57,15 @@ class Module:
     object_api: dict[str, tuple[str, str]] = field(default_factory=dict)
     kpis: tuple = ()  # core.kpi.KpiProvider
     demo: DemoStep | None = None
+    # The role table (accounts contributes it): role -> its rule (where it is held, how far it sees,
+    # .perms); core.scoping reads it from here, so core imports no app.
+    roles: dict = field(default_factory=dict)
+    # Housekeeping: dotted callables run daily by core.tasks.housekeeping, each returning {name: rows deleted}.
+    housekeeping: tuple[str, ...] = ()
+    # What this module gives a lower app: slot name (the lower app names and calls it, e.g.
+    # "org.class_teacher_names") -> dotted callable. A lower app never imports a higher one; it asks
+    # provider(slot) and gets None when no installed module fills the slot.
+    provides: dict[str, str] = field(default_factory=dict)
 
 
 @cache
@@ -90,6 +99,36 @@ def all_perms() -> tuple:
     return tuple(p for m in modules() for p in m.perms)
 
 
+@cache
+def role_rules() -> dict:
+    """Role -> its rule, from every installed module's role table."""
+    return {role: rule for m in modules() for role, rule in m.roles.items()}
+
+
+@cache
+def student_perms() -> dict[str, frozenset[str]]:
+    """What a carer may do with their one student, and a guardian with their own children (core.perms.Perm)."""
+    perms = all_perms()
+    return {"carer": frozenset(p.code for p in perms if p.carer), "guardian": frozenset(p.code for p in perms if p.guardian)}
+
+
+@cache
+def _slots() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for m in modules():
+        for slot, path in m.provides.items():
+            if slot in found:
+                raise ImproperlyConfigured(f"{slot!r} is provided twice: {found[slot]} and {path}")
+            found[slot] = path
+    return found
+
+
+def provider(slot: str) -> Callable | None:
+    """The callable an installed module provides for this slot (Module.provides), or None."""
+    path = _slots().get(slot)
+    return resolve_dotted(path) if path else None
+
+
 def demo_steps() -> list[DemoStep]:
     return sorted((m.demo for m in modules() if m.demo is not None), key=lambda d: d.order)
 
@@ -107,6 +146,9 @@ def resolve_dotted(path: str):
 def forget() -> None:
     """Drop the cached registry (and what is built from it): INSTALLED_APPS changed."""
     modules.cache_clear()
+    role_rules.cache_clear()
+    student_perms.cache_clear()
+    _slots.cache_clear()
     for hook in _on_forget:
         hook()
 

@@ -17,10 +17,7 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from core.scoping import get_scope
-
-# The role name a guardianship row carries in a scope (compute_scope): the one role that is not staff.
-GUARDIAN_ROLE = "guardian"
+from core.scoping import GUARDIAN_ROLE, get_scope  # noqa: F401 — GUARDIAN_ROLE: importers read it from here
 
 
 class Perm(str):

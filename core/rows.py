@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from django.db import connections, models
+from django.db import InterfaceError, OperationalError, connections, models
 from django.db.backends.utils import CursorDebugWrapper
 
 # Field types psycopg already returns as the Python value Django would make (no from_db_value, no
@@ -71,7 +71,7 @@ def prepared_cursor(using: str = "default"):
     on every call. For the hot statements only: Django's own cursors bind on the client.
 
     Wrapped like Django's cursors, so the statements are logged and counted like any other query."""
-    import psycopg
+    import psycopg  # noqa: PLC0415 — PostgreSQL only: a SQLite install need not have the driver
 
     conn = connections[using]
     conn.ensure_connection()
@@ -96,8 +96,6 @@ def hot_query(sql: str, params, *, many: bool = False, using: str = "default"):
     outside a transaction, the connection is reopened and the statement run once more. That is what the
     health check would have done, without its round trip when nothing is wrong. Only for statements that
     may safely run twice (reads, and updates guarded by their own WHERE)."""
-    from django.db import InterfaceError, OperationalError
-
     conn = connections[using]
     checked = conn.connection is None or not conn.health_check_enabled or conn.health_check_done or conn.in_atomic_block
     try:

@@ -14,11 +14,21 @@ from functools import reduce
 from operator import or_
 
 from django.apps import apps
-from django.db import models
+from django.db import connection, models
 from django.http import Http404
 from django.utils import timezone
 
+from core.ids import parse_id
+from core.modules import role_rules
+from core.modules import student_perms as declared_student_perms
+from core.rows import hot_query
 from core.sql import SCOPE_SQL
+
+# How far a role's structural view reaches from the unit it is held in (accounts.roles.RoleRule.sees_units).
+SUBTREE = "subtree"  # the unit and everything under it
+DISTRICT = "district"  # the whole district the unit belongs to (structure only)
+# The role name a guardianship row carries in a scope: the one role that is not staff.
+GUARDIAN_ROLE = "guardian"
 
 
 @dataclass(frozen=True)
@@ -78,12 +88,8 @@ def ancestor_ids(*paths: str) -> set[int]:
 def _scope_rows(user_id: int, now) -> list[tuple]:
     """(kind, role, unit_id, student_id, district_id, path, carer's class path, guardian_id) per row:
     kind "r" for a role assignment (path: its unit's), "g" for a guardianship (path: the child's class)."""
-    from django.db import connection
-
     params = [user_id, True, True, connection.ops.adapt_datetimefield_value(now), user_id, True]
     if connection.vendor == "postgresql":
-        from core.rows import hot_query
-
         return [row[:8] for row in hot_query(SCOPE_SQL, params, many=True)]
     with connection.cursor() as cur:
         cur.execute(SCOPE_SQL, params)
@@ -91,8 +97,6 @@ def _scope_rows(user_id: int, now) -> list[tuple]:
 
 
 def compute_scope(user) -> Scope:
-    from accounts.roles import CARER_STUDENT_PERMS, DISTRICT, GUARDIAN_STUDENT_PERMS, RULES, Role
-
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS_SCOPE
     if user.is_superuser:
@@ -108,6 +112,9 @@ def compute_scope(user) -> Scope:
     roles: list[tuple[str, int | None, int | None]] = []
     district_ids: set[int] = set()
 
+    rules = role_rules()  # the role table: accounts contributes it through its module (Module.roles)
+    declared = declared_student_perms()
+    carer_perms, guardian_perms = declared["carer"], declared["guardian"]
     guardian_id = None
     for kind, role, unit_id, student_id, district_id, path, class_path, link_guardian_id in _scope_rows(user.pk, timezone.now()):
         if kind == "g":  # a guardianship: one child, its class and the class's ancestors
@@ -116,11 +123,11 @@ def compute_scope(user) -> Scope:
             district_ids.add(district_id)
             unit_ids.update(ancestor_ids(path))
             family_unit_ids.update(ancestor_ids(path))
-            for perm in GUARDIAN_STUDENT_PERMS:
+            for perm in guardian_perms:
                 student_perms.setdefault(perm, set()).add(student_id)
-            roles.append((Role.GUARDIAN, unit_id, student_id))
+            roles.append((GUARDIAN_ROLE, unit_id, student_id))
             continue
-        rule = RULES.get(role)
+        rule = rules.get(role)
         if rule is None:
             continue
         roles.append((role, unit_id, student_id))
@@ -129,7 +136,7 @@ def compute_scope(user) -> Scope:
         if student_id:
             # A carer: one child, and the unit they hold the role in.
             student_ids.add(student_id)
-            for perm in CARER_STUDENT_PERMS:
+            for perm in carer_perms:
                 student_perms.setdefault(perm, set()).add(student_id)
             unit_ids.update(ancestor_ids(class_path))
             continue
@@ -457,8 +464,6 @@ def has_scoped_manager(model) -> bool:
 
 def fetch_for(user, queryset_or_model, pk, *, perm: str | None = None):
     """Get one object the user may see, or 404. With perm, also require that flag on the object."""
-    from core.ids import parse_id
-
     qs = queryset_or_model._default_manager.all() if isinstance(queryset_or_model, type) else queryset_or_model
     if parse_id(pk) is None:  # "abc", "1.5", a 20-digit number: no such object (not the database's overflow)
         raise Http404

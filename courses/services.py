@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from activities import services as activity_services
 from activities.models import ActivityKind, Audience
-from activities.uploads import video_check
+from activities.uploads import stored_name, video_check
 from audit.services import record
 from core.errors import refusal as _err
 from core.scoping import get_scope
@@ -145,8 +145,6 @@ def lesson_create(*, actor, course: Course, video=None, starts_at=None, ends_at=
         raise _err(_("场次结束时间应晚于开始时间。"), "session_times_invalid")
     lesson = Lesson(course=course, **fields)
     if video is not None:
-        from activities.uploads import stored_name  # noqa: PLC0415
-
         lesson.video_type = video_check(video)
         lesson.video.save(stored_name(lesson.video_type), video, save=False)
     lesson.save()

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.urls import reverse
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from core.api import MAX_ID
@@ -97,8 +98,6 @@ def consultation_ask(request, payload: AskIn):
 
 
 def _thread(request, pk) -> dict:
-    from django.urls import reverse
-
     item = selectors.get_consultation_for(request.user, pk)
     messages = [
         {

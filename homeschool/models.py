@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import ScopedQuerySet, any_q, guardian_q, prefix_q, scoped_via, staff_q
+from core.scoping import ScopedQuerySet, any_q, get_scope, guardian_q, prefix_q, scoped_via, staff_q
 from homeschool.perms import OVERSEE, TEACH
 
 
@@ -109,8 +111,6 @@ class ConsultationQuerySet(ScopedQuerySet):
 
     def overseen_by(self, user):
         """For reply-time figures only: consultations of the classes under the user's oversight."""
-        from core.scoping import get_scope
-
         scope = get_scope(user)
         if scope.superuser:
             return self.scoped()
@@ -156,8 +156,6 @@ class Consultation(models.Model):
 
 
 def message_attachment_path(instance, filename):
-    import uuid
-
     return f"consultations/{instance.consultation.district_id}/{uuid.uuid4().hex}"
 
 

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from audit.services import record
 from core.scoping import get_scope
 from core.uploads import safe_original_name
@@ -39,7 +40,9 @@ from homeschool.models import (
 from messaging.models import Channel
 from messaging.services import Note, notify
 from notices.sanitize import clean_html
+from org.models import OrgUnit
 from people.models import Guardian, Student
+from periods.models import Period, PeriodKind
 
 # --- school-day clock ---------------------------------------------------------------------------------------
 
@@ -93,8 +96,6 @@ def _district_admin_of(user, district) -> bool:
 
 @transaction.atomic
 def expert_add(*, actor, district, phone: str, title: str = "") -> Expert:
-    from accounts.models import User
-
     if not _district_admin_of(actor, district):
         raise PermissionDenied(_("只有区级管理员可以管理专家库。"))
     user = User.objects.filter(phone=(phone or "").strip(), is_active=True).first()
@@ -259,7 +260,6 @@ def faq_draft(consultation: Consultation) -> dict:
     names = [student.name, consultation.guardian.name]
     places = [school_class.name, school.name if school else ""]
     grade = school_class.parent.grade_year if school_class.parent_id else None
-    from homeschool.models import stage_for_grade_year
 
     return {
         "question": anonymise(f"{consultation.subject}\n{question}", names=names, places=places),
@@ -302,8 +302,6 @@ def faq_create(*, actor, district_id: int, question: str, answer: str, stage: st
 
 def guide_units(user):
     """Units a user may publish a guide in the name of: the units they teach or oversee; experts: the district."""
-    from org.models import OrgUnit
-
     scope = get_scope(user)
     prefixes = set(scope.perm_prefixes.get(TEACH, ())) | set(scope.perm_prefixes.get(OVERSEE, ()))
     ids = {int(p.strip("/").split("/")[-1]) for p in prefixes}
@@ -453,8 +451,6 @@ def visit_record(*, actor, visit: HomeVisit, status: str, visited_on: dt.date | 
 
 def current_semester(district_id: int, on: dt.date | None = None) -> tuple[dt.date, dt.date, str]:
     """The district's current semester from periods; without one, the default calendar (1 Sep / 1 Feb)."""
-    from periods.models import Period, PeriodKind
-
     day = on or timezone.localdate()
     period = Period.objects.current(district=district_id, kind=PeriodKind.SEMESTER, on=day)
     if period is not None:

@@ -21,6 +21,7 @@ from core.api import MAX_ID
 from core.scoping import fetch_for, get_scope
 from notices import selectors, services
 from notices.models import Receipt
+from org.models import SchoolClass
 from people.models import Guardian, Student
 
 router = Router(tags=["通知公告"])
@@ -116,7 +117,6 @@ def inbox(request, filters: Query[InboxQuery]):
         per_page=filters.page_size,
         unread_only=filters.unread,
     )
-    from notices.models import Receipt
 
     scope = get_scope(request.user)
     qs = Receipt.objects.own(scope)
@@ -324,8 +324,6 @@ def notice_remind(request, payload: RemindIn, notice_id: int = Path(..., ge=1, l
     notice = selectors.get_notice_for(request.user, notice_id)
     class_ids = None
     if payload.class_id:
-        from org.models import SchoolClass
-
         class_ids = [fetch_for(request.user, SchoolClass, payload.class_id).pk]
     try:
         reminder = services.notice_remind(actor=request.user, notice=notice, class_ids=class_ids)

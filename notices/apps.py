@@ -9,6 +9,6 @@ class NoticesConfig(AppConfig):
 
     def ready(self):
         # Messaging reaches notices' words only through its registry (a platform never imports a domain app).
-        from notices.sending import compose  # cycle: models load only once the app registry is ready
+        from notices.sending import compose  # noqa: PLC0415 — models load only once the app registry is ready
 
         register_composer("notice", compose)

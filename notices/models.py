@@ -8,14 +8,18 @@ effect once-only, however often a job is retried.
 from __future__ import annotations
 
 import functools
+import uuid
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import ScopedQuerySet, ancestor_ids, any_q, prefix_q, scoped_via
+from accounts.tokens import token_statement, user_from_row
+from core.rows import Columns, hot_query
+from core.scoping import ScopedQuerySet, ancestor_ids, any_q, get_scope, prefix_q, scoped_via
 from notices import sql
 from notices.perms import SEND as SEND_PERM
+from people.models import Guardian
 
 
 class Priority(models.TextChoices):
@@ -73,8 +77,6 @@ class NoticeQuerySet(ScopedQuerySet):
 
     def followed_by(self, user):
         """The staff view: notices the user sent or follows as a sender, not those merely received."""
-        from core.scoping import get_scope
-
         scope = get_scope(user)
         if scope.superuser:
             return self.scoped()
@@ -189,8 +191,6 @@ class ReceiptQuerySet(ScopedQuerySet):
         """own(), on the hot path (opening a notice) without computing the scope: the receipts of the user's
         own guardian record, found by a scalar subquery that the database evaluates once, so that the
         (notice, guardian) index serves the lookup."""
-        from people.models import Guardian
-
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
         guardian = Guardian.objects.system(reason="the user's own guardian record").filter(user_id=user.pk, is_active=True).order_by().values("id")[:1]
@@ -207,7 +207,6 @@ class ReceiptQuerySet(ScopedQuerySet):
 
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return None
-        from core.rows import hot_query
 
         return self._opened(hot_query(_open_statement(), [notice_id, user.pk, now], using=self.db), 0)
 
@@ -216,9 +215,6 @@ class ReceiptQuerySet(ScopedQuerySet):
         (accounts.tokens.token_statement, as its WITH part `t`): one round trip for the whole API call.
         Returns (user, receipt): (None, None) when the token is not valid, (user, None) when that user has
         no guardian receipt for the notice."""
-        from accounts.tokens import token_statement, user_from_row
-        from core.rows import hot_query
-
         token_sql, width = token_statement()
         row = hot_query(_open_statement(token_sql), [digest, now, notice_id, now], using=self.db)
         user = user_from_row(row, now)
@@ -464,7 +460,6 @@ class NoticeJob(models.Model):
 
 
 def attachment_path(instance, filename):  # generated names: the original never reaches the disk
-    import uuid
 
     return f"notices/{instance.notice.district_id}/{uuid.uuid4().hex}"
 
@@ -495,8 +490,6 @@ def _open_statement(token_sql: str | None = None) -> str:
 @functools.cache  # built once: the models are fixed at run time
 def _open_columns():
     """What opening a notice shows, as SELECT lists."""
-    from core.rows import Columns
-
     return (
         Columns(
             Receipt,

@@ -11,8 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import Http404
+from django.utils import timezone
 
 from core.crypto import mask_phone
 from core.perms import can
@@ -209,8 +211,6 @@ def _sort_key(row: ClassRow):
 def _counted_classes(notice: Notice, class_filter) -> tuple[list[ClassRow], int, int] | None:
     """The per-class rows of a notice whose class sizes the fan-out counted, with the reads and replies
     of the receipts themselves (a family in two classes counts once there); None while not counted."""
-    from django.db import connection
-
     if not NoticeClassCount.objects.filter(notice=notice).exists():
         return None
     params: dict = {"notice": notice.pk, "needs_reply": bool(notice.needs_reply)}
@@ -422,8 +422,6 @@ def export_rows(user, notice: Notice, chunk: int = 2000):
 
 
 def _export_rows(user, notice: Notice, chunk: int):
-    from django.utils import timezone
-
     class_filter = followed_class_ids(user, notice)
     followed = None if class_filter is None else set(class_filter)
     qs = Receipt.objects.system(reason="the receipts of a notice the caller follows").filter(notice=notice, guardian__isnull=False)

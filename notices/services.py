@@ -9,7 +9,7 @@ import logging
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import DateTimeField, F, Q, Value
+from django.db.models import DateTimeField, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -42,6 +42,7 @@ from notices.models import (
 )
 from notices.sanitize import clean_html
 from notices.sending import release_stale_claims, send_due, source_of
+from org.models import Kind, OrgUnit
 from people.models import Guardian
 
 log = logging.getLogger(__name__)
@@ -185,8 +186,6 @@ def receipt_for(user, notice_id) -> Receipt:
 
 def sync_extra_classes(receipt_ids) -> None:
     """Copy read_at / replied_at of these receipts to their further-class rows (families in two classes)."""
-    from django.db.models import OuterRef, Subquery
-
     source = Receipt.objects.filter(pk=OuterRef("receipt_id"))
     ReceiptClass.objects.filter(receipt_id__in=list(receipt_ids)).update(
         read_at=Subquery(source.values("read_at")[:1]), replied_at=Subquery(source.values("replied_at")[:1])
@@ -317,7 +316,6 @@ def followed_class_ids(user, notice: Notice) -> list[int] | None:
     """Classes whose figures the user may follow on this notice: None = all (a manager)."""
     if manages(user, notice):
         return None
-    from org.models import Kind, OrgUnit
 
     scope = get_scope(user)
     q = prefix_q("path", scope.perm_prefixes.get(SEND_PERM, ()))

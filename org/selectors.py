@@ -12,10 +12,9 @@ from collections import defaultdict
 from django.core.cache import cache
 from django.db.models import Count, Q
 
-from accounts.models import RoleAssignment
-from accounts.roles import Role
+from core.modules import provider
 from core.perms import can, perm_paths
-from core.scoping import fetch_for, get_scope
+from core.scoping import fetch_for, get_scope, prefix_q
 from org.models import Kind, OrgUnit
 from org.perms import MANAGE
 
@@ -119,16 +118,9 @@ def student_counts_by_unit(user, units: list[OrgUnit]) -> dict[int, int]:
 
 
 def _student_counts_by_path(user, paths: list[str]) -> dict[str, int]:
-    from core.scoping import prefix_q
-    from people.models import Student
-
-    rows = (
-        Student.objects.visible_to(user)
-        .filter(prefix_q("school_class__path", paths), is_active=True)
-        .values("school_class__path")
-        .annotate(n=Count("id"))
-        .values_list("school_class__path", "n")
-    )
+    # (class path, active students) rows in the user's scope: people provides them (org imports no people).
+    class_counts = provider("org.student_counts_by_class_path")
+    rows = class_counts(user, paths) if class_counts else ()
     wanted = set(paths)
     totals: dict[str, int] = defaultdict(int)
     for class_path, n in rows:
@@ -165,13 +157,9 @@ def class_teacher_names(class_ids) -> dict[int, list[str]]:
     the class's own families and colleagues are meant to know, nothing else about the staff is read.
     """
     names: dict[int, list[str]] = defaultdict(list)
-    rows = (
-        RoleAssignment.objects.system(reason="class teachers' names of classes from a scoped query").current()
-        .filter(role=Role.CLASS_TEACHER, unit_id__in=list(class_ids), user__is_active=True)
-        .order_by("unit_id", "id")
-        .values_list("unit_id", "user__name")
-    )
-    for unit_id, name in rows:
+    # (class id, name) rows: accounts holds the role assignments and provides them (org imports no accounts).
+    teachers = provider("org.class_teacher_rows")
+    for unit_id, name in teachers(list(class_ids)) if teachers else ():
         names[unit_id].append(name)
     return dict(names)
 
@@ -193,25 +181,18 @@ def headline_counts(user) -> dict:
 
 
 def _headline_counts(user) -> dict:
-    from people.models import Guardian, Student
-
     units = OrgUnit.objects.visible_to(user).filter(is_active=True)
     scope = get_scope(user)
     if not scope.superuser and scope.unit_prefixes:
         # Ancestors seen only as context (a school admin's street) are not "in scope" for counting.
-        from core.scoping import prefix_q
-
         units = units.filter(prefix_q("path", scope.unit_prefixes))
     out = units.aggregate(units=Count("id"), classes=Count("id", filter=Q(kind=Kind.CLASS)), schools=Count("id", filter=Q(kind=Kind.SCHOOL)))
     out.update({"students": None, "guardians": None, "activated": None, "activated_pct": None})
-    if sees_people_counts(user):
-        out["students"] = Student.objects.visible_to(user).filter(is_active=True).count()
-        g = Guardian.objects.visible_to(user).filter(is_active=True).aggregate(
-            total=Count("id"), activated=Count("id", filter=Q(user__isnull=False))
-        )
-        out["guardians"] = g["total"]
-        out["activated"] = g["activated"]
-        out["activated_pct"] = round(100 * g["activated"] / g["total"]) if g["total"] else 0
+    people_counts = provider("org.people_headline")  # people's figures (org imports no people)
+    if sees_people_counts(user) and people_counts:
+        g = people_counts(user)  # students, guardians, activated
+        out.update(g)
+        out["activated_pct"] = round(100 * g["activated"] / g["guardians"]) if g["guardians"] else 0
     return out
 
 

@@ -9,6 +9,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from core.modules import provider
 from core.perms import can
 from core.scoping import fetch_for
 from org import selectors, services
@@ -210,30 +211,9 @@ def unit_toggle(request, pk):
 
 @login_required
 def class_roster(request, pk):
-    from people import contact
-    from people.selectors import roster_page
-
-    user = request.user
-    school_class = fetch_for(user, SchoolClass, pk, perm="people.view")
-    query = request.GET.get("q", "").strip()[:50]
-    roster = roster_page(user, school_class, page=request.GET.get("page"), query=query)
-    # Full numbers for the class teacher, one access row per view; others reveal a student's on its page.
-    shown = [link.guardian.phone for s in roster.page.object_list for link in s.visible_links]
-    phones = contact.show(user, school_class, where="花名册", any_phone=any(shown))
-    return render(
-        request,
-        "org/class_roster.html",
-        {
-            "unit": school_class,
-            "crumbs": [*selectors.breadcrumb(user, school_class), school_class],
-            "roster": roster,
-            "query": query,
-            "full_contact": phones.full,
-            "contact": phones.level,
-            "can_invite": can(user, "people.manage", school_class),
-            "class_teachers": selectors.class_teacher_names([school_class.id]).get(school_class.id, []),
-        },
-    )
+    school_class = fetch_for(request.user, SchoolClass, pk, perm="people.view")
+    # The roster is people's page at org's URL: people provides it (org imports no people).
+    return provider("org.class_roster_page")(request, school_class)
 
 
 @login_required

@@ -18,6 +18,7 @@ from core.crypto import digest
 from org.admin import DistrictChoiceMixin
 from org.models import Kind
 from people.models import Consent, Guardian, Guardianship, Student
+from people.services import consent_withdraw
 
 _STUDENT_NO_RE = re.compile(r"^[0-9A-Z]{5,32}$")  # as the roster import accepts it
 
@@ -158,8 +159,6 @@ class ConsentAdmin(ScopedModelAdmin):
 
     @admin.action(description=_("撤回所选同意"))
     def withdraw(self, request, queryset):
-        from people.services import consent_withdraw
-
         done = 0
         for consent in queryset.filter(withdrawn_at__isnull=True):
             try:

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accounts.roles import Role
 from audit.services import record_access
-from core.scoping import get_scope
+from core.scoping import GUARDIAN_ROLE, get_scope
 
 FULL = "full"
 ON_REQUEST = "on_request"  # masked until the viewer asks for one student's numbers
@@ -50,7 +49,7 @@ def rule(user, target) -> str:
     if any(path.startswith(p) for p in scope.perm_prefixes.get("people.view", ())):
         return MASKED
     student_id = getattr(target, "scope_student_id", None)
-    own_children = {s for r, _u, s in scope.roles if r == Role.GUARDIAN}
+    own_children = {s for r, _u, s in scope.roles if r == GUARDIAN_ROLE}
     if student_id in scope.student_perms.get("people.view", frozenset()) and student_id not in own_children:
         return MASKED  # a carer assigned to this child
     return HIDDEN  # a guardian looking at their own child sees co-guardians without numbers

@@ -1,6 +1,6 @@
 """The people app on the module contract (core.modules)."""
 
-from core.modules import DemoStep, Module
+from core.modules import Module
 from people import kpis, perms
 
 MODULE = Module(
@@ -13,8 +13,13 @@ MODULE = Module(
         perms.FAMILY_VIEW, perms.TEACH_CLASSES,
     ),
     kpis=(kpis.GUARDIAN_ACTIVATION,),
+    # The figures and the class roster org's pages show (org imports no people).
+    provides={
+        "org.student_counts_by_class_path": "people.selectors.student_counts_by_class_path",
+        "org.people_headline": "people.selectors.people_headline",
+        "org.class_people_subqueries": "people.selectors.class_people_subqueries",
+        "org.class_roster_page": "people.views.class_roster_page",
+    },
     object_pages={"people:student_detail": ("student", "GET")},
     object_api={"api/v1/people/students/<student_id>": ("student", "GET")},
-    # The district itself (units, students, families, staff): every other module's demo builds on it.
-    demo=DemoStep("build_demo", options=("students", "seed", "if_empty"), order=10),
 )

@@ -7,19 +7,20 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q
 
-from accounts.models import RoleAssignment
-from accounts.roles import Role
 from core.crypto import digest
-from core.scoping import fetch_for, get_scope
+from core.modules import provider, role_rules
+from core.scoping import fetch_for, get_scope, prefix_q
 from org.models import SchoolClass
 from org.selectors import class_teacher_names
-from people.models import Guardianship, Student
-from people.perms import MANAGE, VIEW
+from people.models import Guardian, Guardianship, Student
+from people.perms import MANAGE, TEACH_CLASSES, VIEW
 
 ROSTER_PER_PAGE = 50
-TEACHING_ROLES = (Role.CLASS_TEACHER, Role.SUBJECT_TEACHER)
+# Who teaches a class: the holders of people.teach_classes (class and subject teachers).
+TEACHING_ROLES = tuple(sorted(TEACH_CLASSES.roles))
+CLASS_TEACHER = "class_teacher"  # the role whose holder is the class's 班主任 (accounts.roles.Role)
 
 def guardian_links():
     """Guardianship rows with their guardian, for Prefetch on students taken from Student.visible_to(user).
@@ -113,16 +114,15 @@ def teacher_classes(user) -> list[SchoolClass]:
     if not roles:
         return []
     titles: dict[int, list[str]] = defaultdict(list)
-    for unit_id, title in (
-        RoleAssignment.objects.visible_to(user).current().filter(user=user, unit_id__in=roles, role__in=TEACHING_ROLES)
-        .exclude(title="").values_list("unit_id", "title")
-    ):
+    # (class id, title) of the user's own teaching assignments: accounts provides them (people imports no accounts).
+    own_titles = provider("people.own_role_titles")
+    for unit_id, title in own_titles(user, list(roles), TEACHING_ROLES) if own_titles else ():
         titles[unit_id].append(title)
     classes = list(SchoolClass.objects.visible_to(user).filter(id__in=roles, is_active=True).select_related("parent__parent"))
     stats = class_stats(user, [c.id for c in classes])
     for c in classes:
-        c.my_roles = sorted(Role(r).label for r in roles[c.id])
-        c.is_class_teacher = Role.CLASS_TEACHER in roles[c.id]
+        c.my_roles = sorted(role_rules()[r].label for r in roles[c.id])
+        c.is_class_teacher = CLASS_TEACHER in roles[c.id]
         c.titles = titles.get(c.id, [])
         c.stats = stats[c.id]
     classes.sort(key=lambda c: (not c.is_class_teacher, c.parent.parent.name if c.parent and c.parent.parent else "", c.parent.grade_year or 0, c.class_no or 0, c.name))
@@ -133,3 +133,47 @@ def get_student_for(user, student_id, *, for_write: bool = False) -> Student:
     """The student page's and the API's one way to a student: people.view on them (people.manage with
     for_write), else 404 — a student outside the scope and one the user may not open look the same."""
     return fetch_for(user, Student.objects.select_related("school", "school_class"), student_id, perm=MANAGE if for_write else VIEW)
+
+
+# --- Figures org's pages show (Module.provides: org names the slots, org imports no people) -----------
+
+
+def student_counts_by_class_path(user, paths: list[str]):
+    """(class path, active students) for the classes under these paths that the user sees."""
+    return (
+        Student.objects.visible_to(user)
+        .filter(prefix_q("school_class__path", paths), is_active=True)
+        .values("school_class__path")
+        .annotate(n=Count("id"))
+        .values_list("school_class__path", "n")
+    )
+
+
+def people_headline(user) -> dict:
+    """Active students, guardians and activated guardians in the user's scope: 2 aggregates."""
+    students = Student.objects.visible_to(user).filter(is_active=True).count()
+    g = Guardian.objects.visible_to(user).filter(is_active=True).aggregate(
+        total=Count("id"), activated=Count("id", filter=Q(user__isnull=False))
+    )
+    return {"students": students, "guardians": g["total"], "activated": g["activated"]}
+
+
+def class_people_subqueries():
+    """Per-class subqueries (correlated on the class's pk): active students, and activated guardians."""
+    students = (
+        Student.objects.filter(school_class=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("school_class")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    activated = (
+        Guardianship.objects.filter(
+            student__school_class=OuterRef("pk"), student__is_active=True, guardian__is_active=True, guardian__user__isnull=False
+        )
+        .order_by()
+        .values("student__school_class")
+        .annotate(n=Count("guardian", distinct=True))
+        .values("n")
+    )
+    return students, activated

@@ -63,3 +63,27 @@ def student_detail(request, pk):
         "class_teachers": class_teacher_names([student.school_class_id]).get(student.school_class_id, []),
     }
     return render(request, "people/student_detail.html", context)
+
+
+def class_roster_page(request, school_class):
+    """A class's roster (org:class_roster, at org's URL; org fetched the class with people.view)."""
+    user = request.user
+    query = request.GET.get("q", "").strip()[:50]
+    roster = selectors.roster_page(user, school_class, page=request.GET.get("page"), query=query)
+    # Full numbers for the class teacher, one access row per view; others reveal a student's on its page.
+    shown = [link.guardian.phone for s in roster.page.object_list for link in s.visible_links]
+    phones = contact.show(user, school_class, where="花名册", any_phone=any(shown))
+    return render(
+        request,
+        "org/class_roster.html",
+        {
+            "unit": school_class,
+            "crumbs": [*breadcrumb(user, school_class), school_class],
+            "roster": roster,
+            "query": query,
+            "full_contact": phones.full,
+            "contact": phones.level,
+            "can_invite": can(user, "people.manage", school_class),
+            "class_teachers": class_teacher_names([school_class.id]).get(school_class.id, []),
+        },
+    )

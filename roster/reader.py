@@ -114,7 +114,7 @@ def decode_text(data: bytes, *, partial: bool = False) -> str | None:
 
 
 def read_xlsx(fileobj) -> list[RawSheet]:
-    from python_calamine import CalamineWorkbook, PasswordError
+    from python_calamine import CalamineWorkbook, PasswordError  # noqa: PLC0415 — Excel reader, loaded for an .xlsx only
 
     try:
         book = CalamineWorkbook.from_filelike(fileobj)

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.demo import DEMO_PASSWORD, RULES_VERSION
 from accounts.models import RoleAssignment, User
 from accounts.roles import RULES, Role
 from audit.models import AuditEvent
@@ -20,7 +21,6 @@ from audit.services import verify_chain
 from core.crypto import digest
 from core.logging import ID_NUMBER_RE, PHONE_RE
 from org.models import ALLOWED_CHILDREN, Kind, OrgUnit, Stage
-from people.demo import DEMO_PASSWORD, RULES_VERSION
 from people.models import (
     GRANDPARENT_RELATIONS,
     Consent,

@@ -12,6 +12,7 @@ from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.demo import DEMO_PASSWORD, DEMO_PHONE
 from accounts.models import User
 from audit.models import AuditEvent
 from audit.services import verify_chain
@@ -29,7 +30,6 @@ from notices.models import (
     Reply,
     ReplyKind,
 )
-from people.demo import DEMO_PASSWORD, DEMO_PHONE
 from people.models import Guardian
 
 STUDENTS = 300

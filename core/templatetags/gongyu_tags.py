@@ -2,19 +2,18 @@
 
 from django import template
 
-from org.models import Kind
-
 register = template.Library()
 
+# Keyed by org.models.Kind's values (a Kind is a str): core imports no app.
 _KIND_ICONS = {
-    Kind.DISTRICT: "bi-buildings",
-    Kind.STREET: "bi-signpost-2",
-    Kind.COMMUNITY: "bi-house-heart",
-    Kind.SCHOOL: "bi-mortarboard",
-    Kind.GRADE: "bi-collection",
-    Kind.CLASS: "bi-people",
-    Kind.DEPARTMENT: "bi-bank",
-    Kind.PARTNER: "bi-award",
+    "district": "bi-buildings",
+    "street": "bi-signpost-2",
+    "community": "bi-house-heart",
+    "school": "bi-mortarboard",
+    "grade": "bi-collection",
+    "class": "bi-people",
+    "department": "bi-bank",
+    "partner": "bi-award",
 }
 
 

@@ -1,5 +1,5 @@
 """manage.py demo [--students N] [--seed S] [--if-empty]: every installed module's demo data, in order
-(core.modules: each module.py names its demo builder). The district first (people's build_demo), then
+(core.modules: each module.py names its demo builder). The district first (accounts' build_demo), then
 what each module adds to it; every step is safe to run again."""
 
 from django.core.management import call_command

@@ -38,7 +38,7 @@ TIME_SLOTS = 48  # reads are spread over this many moments between publication a
 @dataclass(frozen=True)
 class Spec:
     key: str
-    sender: str  # demo account key (people.demo.DEMO_ACCOUNTS)
+    sender: str  # demo account key (accounts.demo.DEMO_ACCOUNTS)
     unit: str  # "district", "school" or "class": the sender's own unit
     title: str
     body: str
@@ -186,8 +186,8 @@ DISAGREE_COMMENTS = ["当天家里有事，不能参加。", "孩子身体不适
 
 
 def _demo_user(key: str):
+    from accounts.demo import DEMO_PHONE
     from accounts.models import User
-    from people.demo import DEMO_PHONE
 
     return User.objects.filter(phone=DEMO_PHONE[key], is_active=True).first()
 

@@ -5,9 +5,9 @@ import time
 
 from django.core.management.base import CommandError
 
+from accounts.demo import DISTRICT_CODE, DemoBuilder, DemoConflict, write_logins
 from core.demo import DemoCommand
 from org.models import Kind, OrgUnit
-from people.demo import DISTRICT_CODE, DemoBuilder, DemoConflict, write_logins
 from people.models import Student
 
 MIN_STUDENTS = 100
