@@ -8,7 +8,7 @@ from core.perms import can, perm_paths
 from core.scoping import get_scope
 from org.models import Kind, OrgUnit
 from people.perms import VIEW as PEOPLE_VIEW
-from roster.models import ImportJob, ImportProblem
+from roster.models import ImportJob
 
 PROBLEMS_PER_PAGE = 50
 
