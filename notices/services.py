@@ -448,7 +448,7 @@ def run_reminder(job: NoticeJob) -> None:
     if notice.status != NoticeStatus.PUBLISHED:
         return
     cutoff = reminder.created_at - dt.timedelta(minutes=conf.reminder_gap_minutes())
-    receipt_filter = "(r.reminded_at IS NULL OR r.reminded_at < %s)"
+    receipt_filter = sql.REMINDER_DUE
     params: list = [cutoff]
     if reminder.class_ids is not None:
         class_sql, class_params = _class_filter_sql(reminder.class_ids)
