@@ -15,7 +15,7 @@ def housekeeping() -> dict:
     now = timezone.now()
     counts = {
         "sessions": Session.objects.filter(expire_date__lt=now).delete()[0],
-        "api_tokens": ApiToken.objects.filter(expires_at__lt=now).delete()[0],
+        "api_tokens": ApiToken.objects.system(reason="expired tokens of every user").filter(expires_at__lt=now).delete()[0],
         "sms_codes": SmsCode.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()[0],
     }
     return counts

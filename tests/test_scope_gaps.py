@@ -64,3 +64,13 @@ def test_reminders_and_attachments_are_seen_where_their_notice_is(world, django_
     for neighbour in (world.teacher_b1, world.parent_other, world.school_admin_b):
         assert not Reminder.objects.visible_to(neighbour).exists()
         assert not NoticeAttachment.objects.visible_to(neighbour).exists()
+
+
+def test_an_api_token_is_its_users_own(world):
+    from accounts.models import ApiToken
+
+    mine, _key = ApiToken.issue(user=world.parent_a1)
+    ApiToken.issue(user=world.parent_a2)
+    assert ids(ApiToken.objects.visible_to(world.parent_a1)) == {mine.pk}
+    assert mine.pk not in ids(ApiToken.objects.visible_to(world.parent_a2))
+    assert not ApiToken.objects.visible_to(world.district_admin).exists()  # not even the district's admin
