@@ -136,7 +136,7 @@ def token_create(request, payload: TokenIn):
 def token_delete(request):
     auth = request.headers.get("Authorization", "")
     key = auth.split(" ", 1)[1] if " " in auth else ""
-    ApiToken.objects.filter(user=request.user, digest=ApiToken.hash_key(key)).delete()
+    ApiToken.objects.visible_to(request.user).filter(digest=ApiToken.hash_key(key)).delete()
     return Status(204, None)
 
 

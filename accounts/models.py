@@ -138,6 +138,12 @@ class RoleAssignment(models.Model):
         return self.unit.path
 
 
+class ApiTokenQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        # A user's bearer tokens are their own: nobody else lists or revokes them (operators through .system()).
+        return models.Q(user_id=scope.user_id) if scope.user_id else None
+
+
 class ApiToken(models.Model):
     """Bearer token for the mobile client. Only a digest is stored; the key is shown once."""
 
@@ -148,6 +154,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    holds_personal_data = True
+    objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("API 令牌")

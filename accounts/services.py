@@ -36,7 +36,7 @@ def _end_sessions(user: User) -> None:
     store_class = UserSession.get_session_store_class()
     for key in list(UserSession.objects.filter(user_id=user.pk).values_list("session_key", flat=True)):
         store_class(session_key=key).delete()  # also clears a cached copy (cached_db engine)
-    ApiToken.objects.filter(user=user).delete()
+    ApiToken.objects.system(reason="every token of the user being signed out").filter(user=user).delete()
 
 
 def user_logout_everywhere(*, user: User) -> None:

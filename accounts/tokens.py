@@ -51,7 +51,7 @@ class _TokenUses:
         # and one plain UPDATE … WHERE id IN (…) is far cheaper than a CASE per token.
         try:
             with transaction.atomic():  # a savepoint when a caller's transaction is open
-                ApiToken.objects.filter(pk__in=list(batch)).update(last_used_at=max(batch.values()))
+                ApiToken.objects.system(reason="last use of tokens that authenticated").filter(pk__in=list(batch)).update(last_used_at=max(batch.values()))
         except DatabaseError:  # e.g. inside a broken transaction: the times are informational only
             log.warning("could not note %d API token uses", len(batch), exc_info=True)
             return 0
@@ -94,7 +94,7 @@ def token_user(key: str, now):
         sql, _width = token_statement()
         return user_from_row(hot_query(sql, [digest, now]), now)
     # [:1] rather than first(): the digest is unique, so no ORDER BY on every API call.
-    found = list(ApiToken.objects.select_related("user").filter(digest=digest)[:1])
+    found = list(ApiToken.objects.system(reason="authentication: a token by its digest").select_related("user").filter(digest=digest)[:1])
     token = found[0] if found else None
     if token is None or token.expires_at <= now or not token.user.is_active:
         return None

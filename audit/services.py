@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
+from audit import sql
 from audit.models import AccessEvent, AuditEvent, ChainedEvent
 
 logger = logging.getLogger(__name__)
@@ -216,9 +217,9 @@ def _seal_table(model: type[ChainedEvent], *, wait: bool, batch: int) -> int | N
         if connection.vendor == "postgresql":
             with connection.cursor() as cur:
                 if wait:
-                    cur.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK_KEYS[model]])
+                    cur.execute(sql.SEAL_LOCK, [_SEAL_LOCK_KEYS[model]])
                 else:
-                    cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SEAL_LOCK_KEYS[model]])
+                    cur.execute(sql.SEAL_TRY_LOCK, [_SEAL_LOCK_KEYS[model]])
                     if not cur.fetchone()[0]:
                         return None  # another process is sealing: it will take our rows too, or the next one will
         # On SQLite the IMMEDIATE transaction already holds the database's single write lock.
@@ -240,7 +241,7 @@ def _seal_table(model: type[ChainedEvent], *, wait: bool, batch: int) -> int | N
                 updates.append((row.seq, row.prev_hash, row.key_id, row.hash, row.pk))
             with connection.cursor() as cur:
                 cur.executemany(
-                    f"UPDATE {table} SET seq = %s, prev_hash = %s, key_id = %s, hash = %s WHERE id = %s AND hash IS NULL",  # noqa: S608
+                    sql.seal_update(table),
                     updates,
                 )
             sealed += len(rows)

@@ -278,10 +278,19 @@ class TopicRequest(models.Model):
         return self.school.path
 
 
+class TopicVoteQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        # Who voted is a family's own: the voter, and the parent school's managers of the topic's school.
+        return any_q(guardian_q(scope), staff_q(scope, "topic__school__path", "courses.manage"))
+
+
 class TopicVote(models.Model):
     topic = models.ForeignKey(TopicRequest, on_delete=models.CASCADE, related_name="votes")
     guardian = models.ForeignKey("people.Guardian", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    holds_personal_data = True
+    objects = TopicVoteQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("点单投票")

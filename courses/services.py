@@ -401,7 +401,7 @@ def topic_vote(*, actor, topic: TopicRequest, vote: bool = True) -> bool:
     if topic.school_id not in {s.pk for s in guardian_schools(actor)}:
         raise _err(_("只能为孩子所在学校的主题投票。"), "not_own_school")
     if not vote:
-        TopicVote.objects.filter(topic=topic, guardian=guardian).delete()
+        TopicVote.objects.system(reason="the actor's own vote, by their guardian").filter(topic=topic, guardian=guardian).delete()
         return False
     try:
         with transaction.atomic():

@@ -257,6 +257,18 @@ class MicroGuide(models.Model):
         return self.author_unit.path
 
 
+class GuideReadQuerySet(ScopedQuerySet):
+    def scope_q(self, scope):
+        """A family's own reads and ratings; staff and authors those of the guides they manage (not every
+        reader of a guide they can merely read)."""
+        managed = any_q(
+            staff_q(scope, "author_unit__path", TEACH, OVERSEE),
+            models.Q(author_id=scope.user_id) if scope.user_id else None,
+        )
+        guides = MicroGuide._base_manager.filter(managed).values("pk") if managed is not None else None
+        return any_q(guardian_q(scope), models.Q(guide_id__in=guides) if guides is not None else None)
+
+
 class GuideRead(models.Model):
     """One family member's read of a guide (counted once) and their rating (1–5), if given."""
 
@@ -265,6 +277,9 @@ class GuideRead(models.Model):
     read_at = models.DateTimeField(auto_now_add=True)
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     rated_at = models.DateTimeField(null=True, blank=True)
+
+    holds_personal_data = True
+    objects = GuideReadQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -36,14 +36,17 @@ from jobs.models import Job, Status
 # The outbox acts for no user: its runner and sweeper read every row (docs/decisions/0013).
 _OUTBOX = "the jobs outbox: runner and sweeper"
 
-__all__ = ["Job", "Status", "claim", "complete", "current", "enqueue", "heartbeat", "register", "run", "running",
-           "sweep"]
+__all__ = ["Job", "Status", "claim", "complete", "current", "enqueue", "heartbeat", "keepalive", "register", "run",
+           "running", "sweep"]
 
 log = logging.getLogger(__name__)
 
 MAX_PAYLOAD_CHARS = 1000  # ids, not documents
 BACKOFF_SECONDS = (10, 60, 300, 1800, 3600)  # after the 1st, 2nd, … failed attempt
 SWEEP_BATCH = 500
+# A handler registered with a short stale limit (a resume within a minute) is beaten this often from a side
+# thread on its own connection, so a live worker stays visible inside one long statement or transaction.
+KEEPALIVE_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -194,8 +197,35 @@ def run(job_id: int, *, now: dt.datetime | None = None) -> str:
     if handler is None:  # a worker still on older code during a deployment: try again later, on another
         return _failed(job, Handler(job.kind, lambda job: None, job.max_attempts, None, None),
                        f"UnknownKind: {job.kind}"[:300])
-    with running(job):
+    quick = handler.stale_seconds is not None and handler.stale_seconds <= stale_seconds()
+    with running(job), (keepalive(job) if quick else contextlib.nullcontext()):
         return _run_claimed(job, handler)
+
+
+@contextlib.contextmanager
+def keepalive(job: Job, every: float = KEEPALIVE_SECONDS):
+    """Beat the job's row every `every` seconds while the block runs, from a thread with its own database
+    connection: its beats commit at once, whatever statement or transaction the handler is in. A killed
+    process takes the thread with it, so the beats stop exactly when the worker dies."""
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(every):
+                try:
+                    Job.objects.system(reason=_OUTBOX).filter(pk=job.pk, status=Status.RUNNING).update(heartbeat_at=timezone.now())
+                except Exception:  # a lost connection for one beat: the next beat tries again
+                    log.exception("keepalive of job %s failed", job.pk)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"job-{job.pk}-keepalive", daemon=True)
+    thread.start()
+    try:
+        yield job
+    finally:
+        stop.set()
+        thread.join()
 
 
 @contextlib.contextmanager
@@ -257,10 +287,12 @@ def sweep(now: dt.datetime | None = None) -> dict:
         elif still.update(status=Status.PENDING, last_error=lost_worker, queued_at=now):  # run_after: due already
             _send_after_commit(job.pk)
             counts["restarted"] += 1
-    for pk in Job.objects.system(reason=_OUTBOX).filter(status=Status.PENDING, queued_at__lt=stale).order_by("queued_at").values_list(
-        "pk", flat=True
+    for pk, kind in Job.objects.system(reason=_OUTBOX).filter(status=Status.PENDING, queued_at__lt=stale).order_by("queued_at").values_list(
+        "pk", "kind"
     )[:SWEEP_BATCH]:
-        if Job.objects.system(reason=_OUTBOX).filter(pk=pk, status=Status.PENDING, queued_at__lt=stale).update(queued_at=now):
+        # Each kind's own limit: a short one (the notices' 30 s) must not resend every other kind's messages early.
+        lost_since = now - dt.timedelta(seconds=stale_seconds(kind))
+        if Job.objects.system(reason=_OUTBOX).filter(pk=pk, status=Status.PENDING, queued_at__lt=lost_since).update(queued_at=now):
             _send_after_commit(pk)
             counts["resent"] += 1
     return counts

@@ -54,5 +54,5 @@ def ensure(period_id: int) -> None:
         cur.execute(sql.FAMILY_PERIOD_BACKFILL, [period_id])
         if connection.vendor == "postgresql" and cur.rowcount > 10_000:
             # Many rows at once: give the planner fresh statistics now rather than after autovacuum.
-            cur.execute(f"ANALYZE {fam}")
+            cur.execute(sql.analyze(fam))
         cur.execute(sql.PERIOD_ROLLUP_MARK, [period_id, timezone.now()])

@@ -15,3 +15,8 @@ FAMILY_PERIOD_BACKFILL = (
 PERIOD_ROLLUP_MARK = (
     "INSERT INTO activities_periodrollup (period_id, built_at) VALUES (%s, %s) ON CONFLICT (period_id) DO NOTHING"
 )
+
+
+def analyze(table: str) -> str:
+    """Fresh planner statistics for a table just filled in bulk (PostgreSQL). table: from model metadata."""
+    return f"ANALYZE {table}"

@@ -2,10 +2,9 @@
 per channel, the rows never entering Python. The caller's SELECT yields (guardian_id, ref) pairs; the
 unique keys with ON CONFLICT DO NOTHING make a repeated call a no-op (once only per key, guardian, channel).
 
-SQL is assembled from constants and the caller's own SQL text; every value is a %s parameter (S608 off).
+The statements are in messaging/sql.py (docs/decisions/0014): constants and the caller's own SQL text;
+every value is a %s parameter.
 """
-
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ import datetime as dt
 
 from django.db import connection
 
-from messaging import conf
+from messaging import conf, sql
 from messaging.models import Delivery, DeliveryStatus, GuardianChannel, Message
 
 
@@ -32,10 +31,7 @@ def channel_exists_sql(channel: str, guardian_col: str = "g.id") -> str:
     """SQL: the guardian in `guardian_col` bound `channel` (an address, enabled)."""
     if channel not in ("sms", "wechat", "email"):
         raise ValueError(channel)
-    return (
-        f"EXISTS (SELECT 1 FROM {GuardianChannel._meta.db_table} gc WHERE gc.guardian_id = {guardian_col} "
-        f"AND gc.channel = '{channel}' AND gc.enabled AND gc.address <> '')"
-    )
+    return sql.channel_exists(GuardianChannel._meta.db_table, channel, guardian_col)
 
 
 def insert_guardian_deliveries(message: Message, channel: str, select_sql: str, params, *, now: dt.datetime,
@@ -43,16 +39,9 @@ def insert_guardian_deliveries(message: Message, channel: str, select_sql: str, 
     """Deliveries of `message` over `channel` to the guardians `select_sql` yields as (guardian_id, ref)."""
     if not_before is None:
         not_before = conf.push_not_before(now, message.urgency)
-    sql = f"""
-        INSERT INTO {Delivery._meta.db_table} (message_id, source, kind, urgency, ref, guardian_id, user_id, channel, status,
-                                               not_before, attempts, provider_ref, error, created_at)
-        SELECT %s, %s, %s, %s, t.ref, t.guardian_id, NULL, %s, %s, %s, 0, '', '', %s
-        FROM ({select_sql}) AS t
-        WHERE 1 = 1
-        ON CONFLICT DO NOTHING"""
     with connection.cursor() as cur:
         cur.execute(
-            sql,
+            sql.guardian_deliveries(Delivery._meta.db_table, select_sql),
             [message.pk, message.source, message.kind, message.urgency, channel, DeliveryStatus.PENDING, not_before, now, *params],
         )
         return max(cur.rowcount, 0)

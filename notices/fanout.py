@@ -6,11 +6,9 @@ addressed children into one receipt) and one commit that also moves the job's cu
 range — after a killed worker — a no-op, so there is exactly one receipt and at most one delivery per
 guardian and channel however often a job runs.
 
-The SQL below is assembled from constants and %s placeholders only (hence S608 is silenced for this
-file): every value — ids, paths, times — is passed as a parameter, never formatted into the text.
+The statements are in notices/sql.py (docs/decisions/0014), assembled from constants and %s placeholders
+only: every value — ids, paths, times — is passed as a parameter, never formatted into the text.
 """
-
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -23,7 +21,7 @@ from django.utils import timezone
 from jobs.services import heartbeat
 from messaging import bulk
 from messaging import conf as messaging_conf
-from notices import conf
+from notices import conf, sql
 from notices.models import (
     DeliveryKind,
     Notice,
@@ -44,65 +42,12 @@ def push_not_before(now: dt.datetime, priority: str) -> dt.datetime:
     return messaging_conf.push_not_before(now, priority)
 
 
-def _audience_sql(audience: dict, alias: str = "s") -> tuple[str, list]:
-    """SQL condition on a student alias: in an addressed class (by path prefix) or hand-picked."""
-    parts, params = [], []
-    paths = audience.get("unit_paths") or []
-    if audience.get("include_guardians", True) and paths:
-        likes = " OR ".join("u.path LIKE %s" for _ in paths)
-        parts.append(f"{alias}.school_class_id IN (SELECT u.id FROM org_orgunit u WHERE u.kind = 'class' AND ({likes}))")
-        # Paths hold only digits and slashes: no LIKE wildcard can hide in them.
-        params += [p + "%" for p in paths]
-    ids = [int(i) for i in audience.get("student_ids") or []]
-    if ids:
-        parts.append(f"{alias}.id IN ({', '.join(['%s'] * len(ids))})")
-        params += ids
-    if not parts:
-        return "", []
-    return "(" + " OR ".join(parts) + ")", params
+# The fan-out's statements live in notices/sql.py (docs/decisions/0014); these names stay for bench/.
+_audience_sql = sql.audience_condition
 
 
 def _receipt_batch_sql(cond: str) -> str:
-    cols = "notice_id, guardian_id, user_id, household_id, school_class_id, students, created_at, reply, reply_comment, replied_by_household, reminder_count"
-    if connection.vendor == "postgresql":
-        return f"""
-            INSERT INTO notices_receipt ({cols})
-            SELECT %s, gs.guardian_id, NULL, g.household_id,
-                   (array_agg(s.school_class_id ORDER BY s.id))[1],
-                   '/' || string_agg(s.id::text, '/' ORDER BY s.id) || '/',
-                   %s, '', '', %s, 0
-            FROM people_guardianship gs
-            JOIN people_student s ON s.id = gs.student_id
-            JOIN people_guardian g ON g.id = gs.guardian_id
-            WHERE gs.guardian_id >= %s AND gs.guardian_id < %s AND s.is_active AND g.is_active AND {cond}
-            GROUP BY gs.guardian_id, g.household_id
-            ON CONFLICT DO NOTHING"""
-    # SQLite: a bare column beside MIN() takes its value from the row holding the minimum.
-    return f"""
-        INSERT INTO notices_receipt ({cols})
-        SELECT %s, guardian_id, NULL, household_id, first_class, '/' || sids || '/', %s, '', '', %s, 0
-        FROM (
-            SELECT gs.guardian_id AS guardian_id, g.household_id AS household_id, MIN(s.id) AS first_id,
-                   s.school_class_id AS first_class, group_concat(s.id, '/') AS sids
-            FROM people_guardianship gs
-            JOIN people_student s ON s.id = gs.student_id
-            JOIN people_guardian g ON g.id = gs.guardian_id
-            WHERE gs.guardian_id >= %s AND gs.guardian_id < %s AND s.is_active AND g.is_active AND {cond}
-            GROUP BY gs.guardian_id, g.household_id
-        ) WHERE 1
-        ON CONFLICT DO NOTHING"""
-
-
-def _receipt_class_sql(cond: str) -> str:
-    return f"""
-        INSERT INTO notices_receiptclass (notice_id, receipt_id, school_class_id)
-        SELECT DISTINCT r.notice_id, r.id, s.school_class_id
-        FROM notices_receipt r
-        JOIN people_guardianship gs ON gs.guardian_id = r.guardian_id
-        JOIN people_student s ON s.id = gs.student_id
-        WHERE r.notice_id = %s AND r.guardian_id >= %s AND r.guardian_id < %s AND r.students LIKE %s
-          AND s.school_class_id <> r.school_class_id AND s.is_active AND {cond}
-        ON CONFLICT DO NOTHING"""
+    return sql.receipt_batch(cond, connection.vendor)
 
 
 def insert_guardian_receipts(notice: Notice, lo: int, hi: int, now: dt.datetime) -> int:
@@ -114,7 +59,7 @@ def insert_guardian_receipts(notice: Notice, lo: int, hi: int, now: dt.datetime)
         cur.execute(_receipt_batch_sql(cond), [notice.pk, now, False, lo, hi, *params])
         inserted = cur.rowcount
         # Children in several classes: the receipt counts in each of them, not only the first.
-        cur.execute(_receipt_class_sql(cond), [notice.pk, lo, hi, "/%/%/", *params])
+        cur.execute(sql.receipt_classes(cond), [notice.pk, lo, hi, "/%/%/", *params])
     return inserted
 
 
@@ -123,20 +68,8 @@ def insert_staff_receipts(notice: Notice, now: dt.datetime) -> int:
     paths = notice.audience.get("unit_paths") or []
     if not roles or not paths:
         return 0
-    likes = " OR ".join("u.path LIKE %s" for _ in paths)
-    sql = f"""
-        INSERT INTO notices_receipt (notice_id, guardian_id, user_id, household_id, school_class_id, students, created_at,
-                                     reply, reply_comment, replied_by_household, reminder_count)
-        SELECT %s, NULL, ra.user_id, NULL, NULL, '', %s, '', '', %s, 0
-        FROM accounts_roleassignment ra
-        JOIN org_orgunit u ON u.id = ra.unit_id
-        JOIN accounts_user au ON au.id = ra.user_id
-        WHERE ra.is_active AND au.is_active AND ra.student_id IS NULL AND (ra.ends_at IS NULL OR ra.ends_at > %s)
-          AND ra.role IN ({", ".join(["%s"] * len(roles))}) AND ({likes})
-        GROUP BY ra.user_id
-        ON CONFLICT DO NOTHING"""
     with connection.cursor() as cur:
-        cur.execute(sql, [notice.pk, now, False, now, *roles, *[p + "%" for p in paths]])
+        cur.execute(sql.staff_receipts(len(roles), len(paths)), [notice.pk, now, False, now, *roles, *[p + "%" for p in paths]])
         return cur.rowcount
 
 
@@ -164,34 +97,16 @@ def insert_deliveries(notice: Notice, *, kind: str, round_: int, now: dt.datetim
     not_before = push_not_before(now, notice.priority)
     if sms_for_all is None:
         sms_for_all = notice.priority == Priority.EMERGENCY
-    base_where = "r.notice_id = %s AND r.guardian_id IS NOT NULL AND g.is_active"
-    if only_unread:
-        base_where += " AND r.read_at IS NULL"
-    if receipt_filter:
-        base_where += f" AND ({receipt_filter})"
-    sms_cond = (
-        "g.phone_digest <> ''"
-        if sms_for_all
-        else (
-            "g.phone_digest <> '' AND ((g.user_id IS NULL AND NOT "
-            + _channel_exists("wechat")
-            + " AND NOT "
-            + _channel_exists("email")
-            + ") OR "
-            + _channel_exists("sms")
-            + ")"
-        )
-    )
+    base_where = sql.push_receipts_where(only_unread, receipt_filter)
+    sms_cond = sql.sms_condition(sms_for_all, wechat=_channel_exists("wechat"), email=_channel_exists("email"),
+                                 sms=_channel_exists("sms"))
     channels = [("sms", sms_cond)]
     if kind != DeliveryKind.ESCALATION:
         channels += [("wechat", _channel_exists("wechat")), ("email", _channel_exists("email"))]
     message = notice_message(notice, kind=kind, round_=round_, now=now)
     total = 0
     for channel, cond in channels:
-        select = f"""
-            SELECT r.guardian_id AS guardian_id, r.id AS ref
-            FROM notices_receipt r JOIN people_guardian g ON g.id = r.guardian_id
-            WHERE {base_where} AND {cond}"""
+        select = sql.push_receipts_select(base_where, cond)
         total += bulk.insert_guardian_deliveries(message, channel, select, [notice.pk, *filter_params], now=now, not_before=not_before)
     return total
 
@@ -200,19 +115,7 @@ def count_per_class(notice: Notice) -> int:
     """Guardian receipts per class (first and further classes), stored once: idempotent like the rest.
     Returns the number of classes."""
     with connection.cursor() as cur:
-        cur.execute(
-            """
-            INSERT INTO notices_noticeclasscount (notice_id, school_class_id, total)
-            SELECT %s, cid, n FROM (
-                SELECT cid, COUNT(*) AS n FROM (
-                    SELECT school_class_id AS cid FROM notices_receipt WHERE notice_id = %s AND guardian_id IS NOT NULL
-                    UNION ALL
-                    SELECT school_class_id AS cid FROM notices_receiptclass WHERE notice_id = %s
-                ) AS t WHERE cid IS NOT NULL GROUP BY cid
-            ) AS c WHERE 1 = 1
-            ON CONFLICT (notice_id, school_class_id) DO UPDATE SET total = excluded.total""",
-            [notice.pk, notice.pk, notice.pk],
-        )
+        cur.execute(sql.CLASS_COUNTS, [notice.pk, notice.pk, notice.pk])
         return max(cur.rowcount, 0)
 
 
@@ -231,12 +134,12 @@ def refresh_class_count_statistics(classes: int) -> None:
     if connection.vendor != "postgresql" or classes < ANALYZE_FROM_CLASSES:
         return
     with connection.cursor() as cur:
-        cur.execute("ANALYZE notices_noticeclasscount")
+        cur.execute(sql.ANALYZE_CLASS_COUNTS)
 
 
 def guardian_id_range() -> tuple[int, int] | None:
     with connection.cursor() as cur:
-        cur.execute("SELECT MIN(guardian_id), MAX(guardian_id) FROM people_guardianship")
+        cur.execute(sql.GUARDIAN_ID_RANGE)
         lo, hi = cur.fetchone()
     return None if lo is None else (int(lo), int(hi))
 

@@ -424,6 +424,10 @@ class Reminder(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     reminded_count = models.PositiveIntegerField(default=0)
 
+    # Who reminded which classes of a notice: seen exactly by who sees the notice.
+    holds_personal_data = True
+    objects = scoped_via("notice")
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -471,6 +475,10 @@ class NoticeAttachment(models.Model):
     content_type = models.CharField(max_length=80)
     size = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # A notice's files are district data (letters to named families, forms): seen exactly by who sees the notice.
+    holds_personal_data = True
+    objects = scoped_via("notice")
 
     class Meta:
         ordering = ["id"]

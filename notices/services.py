@@ -339,7 +339,7 @@ def notice_remind(*, actor, notice: Notice, class_ids: list[int] | None = None) 
     elif class_ids is not None:
         class_ids = sorted({int(c) for c in class_ids})
     gap = dt.timedelta(minutes=conf.reminder_gap_minutes())
-    recent = Reminder.objects.filter(notice=notice, created_at__gt=timezone.now() - gap)
+    recent = notice.reminders.filter(created_at__gt=timezone.now() - gap)  # the notice the caller fetched
     if (
         class_ids is None
         and recent.filter(class_ids__isnull=True).exists()
@@ -351,7 +351,7 @@ def notice_remind(*, actor, notice: Notice, class_ids: list[int] | None = None) 
     reminder = Reminder.objects.create(notice=notice, created_by=actor, class_ids=class_ids)
     # The log says at once how many the job will remind (the same set the job takes), not 0 until it ran.
     reminder.reminded_count = reminder_targets(notice, class_ids=class_ids, created_at=reminder.created_at).count()
-    Reminder.objects.filter(pk=reminder.pk).update(reminded_count=reminder.reminded_count)
+    Reminder.objects.system(reason="the reminder just created").filter(pk=reminder.pk).update(reminded_count=reminder.reminded_count)
     record(
         "notice.remind",
         actor=actor,
@@ -441,12 +441,12 @@ def reminder_targets(notice: Notice, *, class_ids: list[int] | None, created_at:
 
 
 def run_reminder(job: NoticeJob) -> None:
-    reminder = Reminder.objects.select_related("notice").get(pk=job.ref)
+    reminder = Reminder.objects.system(reason="the reminder the job was queued for").select_related("notice").get(pk=job.ref)
     notice = reminder.notice
     if notice.status != NoticeStatus.PUBLISHED:
         return
     cutoff = reminder.created_at - dt.timedelta(minutes=conf.reminder_gap_minutes())
-    receipt_filter = "(r.reminded_at IS NULL OR r.reminded_at < %s)"
+    receipt_filter = sql.REMINDER_DUE
     params: list = [cutoff]
     if reminder.class_ids is not None:
         class_sql, class_params = _class_filter_sql(reminder.class_ids)
@@ -468,7 +468,7 @@ def run_reminder(job: NoticeJob) -> None:
         # Those who read since the click need no reminder: the log then says how many were reminded. A
         # rerun after a lost finish finds nobody left (all marked) and keeps the count it had.
         if count:
-            Reminder.objects.filter(pk=reminder.pk).update(reminded_count=count)
+            Reminder.objects.system(reason="the reminder the job was queued for").filter(pk=reminder.pk).update(reminded_count=count)
 
 
 def run_escalation(job: NoticeJob) -> None:

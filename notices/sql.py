@@ -1,8 +1,8 @@
 """notices' hand-written SQL, in one place (docs/decisions/0014). Each statement has a contract test on
 PostgreSQL (tests/test_sql_contract.py); none is added without a benchmark figure.
 
-Left where they are for now: the fan-out's receipt, class-row and delivery inserts (notices/fanout.py),
-which move with the messaging and jobs apps."""
+The fan-out's statements (receipts, class rows, class counts, the receipts it pushes) are here too; the
+delivery insert they feed is messaging's (messaging/sql.py)."""
 
 from core.sql import guardian_rule_sql
 
@@ -71,3 +71,148 @@ def receipt_in_classes(n: int) -> str:
     one (ReceiptClass). Parameters: the n class ids, twice."""
     marks = ", ".join(["%s"] * n)
     return f"r.school_class_id IN ({marks}) OR r.id IN (SELECT rc.receipt_id FROM notices_receiptclass rc WHERE rc.notice_id = r.notice_id AND rc.school_class_id IN ({marks}))"  # noqa: S608 - placeholders only
+
+
+# --- the fan-out (notices/fanout.py): receipts, class rows and class counts, written set-based -------------
+# Assembled from constants and %s placeholders only: every value (ids, paths, times) is a parameter.
+
+
+def audience_condition(audience: dict, alias: str = "s") -> tuple[str, list]:
+    """SQL condition on a student alias: in an addressed class (by path prefix) or hand-picked."""
+    parts, params = [], []
+    paths = audience.get("unit_paths") or []
+    if audience.get("include_guardians", True) and paths:
+        likes = " OR ".join("u.path LIKE %s" for _ in paths)
+        parts.append(f"{alias}.school_class_id IN (SELECT u.id FROM org_orgunit u WHERE u.kind = 'class' AND ({likes}))")  # noqa: S608
+        # Paths hold only digits and slashes: no LIKE wildcard can hide in them.
+        params += [p + "%" for p in paths]
+    ids = [int(i) for i in audience.get("student_ids") or []]
+    if ids:
+        parts.append(f"{alias}.id IN ({', '.join(['%s'] * len(ids))})")
+        params += ids
+    if not parts:
+        return "", []
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def receipt_batch(cond: str, vendor: str) -> str:
+    """One receipt per guardian with ids in [lo, hi) naming all their addressed children (cond: on `s`).
+    Parameters: notice id, now, False, lo, hi, then cond's."""
+    cols = "notice_id, guardian_id, user_id, household_id, school_class_id, students, created_at, reply, reply_comment, replied_by_household, reminder_count"
+    if vendor == "postgresql":
+        return f"""
+            INSERT INTO notices_receipt ({cols})
+            SELECT %s, gs.guardian_id, NULL, g.household_id,
+                   (array_agg(s.school_class_id ORDER BY s.id))[1],
+                   '/' || string_agg(s.id::text, '/' ORDER BY s.id) || '/',
+                   %s, '', '', %s, 0
+            FROM people_guardianship gs
+            JOIN people_student s ON s.id = gs.student_id
+            JOIN people_guardian g ON g.id = gs.guardian_id
+            WHERE gs.guardian_id >= %s AND gs.guardian_id < %s AND s.is_active AND g.is_active AND {cond}
+            GROUP BY gs.guardian_id, g.household_id
+            ON CONFLICT DO NOTHING"""  # noqa: S608
+    # SQLite: a bare column beside MIN() takes its value from the row holding the minimum.
+    return f"""
+        INSERT INTO notices_receipt ({cols})
+        SELECT %s, guardian_id, NULL, household_id, first_class, '/' || sids || '/', %s, '', '', %s, 0
+        FROM (
+            SELECT gs.guardian_id AS guardian_id, g.household_id AS household_id, MIN(s.id) AS first_id,
+                   s.school_class_id AS first_class, group_concat(s.id, '/') AS sids
+            FROM people_guardianship gs
+            JOIN people_student s ON s.id = gs.student_id
+            JOIN people_guardian g ON g.id = gs.guardian_id
+            WHERE gs.guardian_id >= %s AND gs.guardian_id < %s AND s.is_active AND g.is_active AND {cond}
+            GROUP BY gs.guardian_id, g.household_id
+        ) WHERE 1
+        ON CONFLICT DO NOTHING"""  # noqa: S608
+
+
+def receipt_classes(cond: str) -> str:
+    """The further classes of receipts naming children in several. Parameters: notice id, lo, hi, "/%/%/", cond's."""
+    return f"""
+        INSERT INTO notices_receiptclass (notice_id, receipt_id, school_class_id)
+        SELECT DISTINCT r.notice_id, r.id, s.school_class_id
+        FROM notices_receipt r
+        JOIN people_guardianship gs ON gs.guardian_id = r.guardian_id
+        JOIN people_student s ON s.id = gs.student_id
+        WHERE r.notice_id = %s AND r.guardian_id >= %s AND r.guardian_id < %s AND r.students LIKE %s
+          AND s.school_class_id <> r.school_class_id AND s.is_active AND {cond}
+        ON CONFLICT DO NOTHING"""  # noqa: S608
+
+
+def staff_receipts(roles: int, paths: int) -> str:
+    """One receipt per staff user holding one of `roles` roles on a unit under one of `paths` paths.
+    Parameters: notice id, now, False, now, the roles, the paths' LIKE prefixes."""
+    likes = " OR ".join("u.path LIKE %s" for _ in range(paths))
+    return f"""
+        INSERT INTO notices_receipt (notice_id, guardian_id, user_id, household_id, school_class_id, students, created_at,
+                                     reply, reply_comment, replied_by_household, reminder_count)
+        SELECT %s, NULL, ra.user_id, NULL, NULL, '', %s, '', '', %s, 0
+        FROM accounts_roleassignment ra
+        JOIN org_orgunit u ON u.id = ra.unit_id
+        JOIN accounts_user au ON au.id = ra.user_id
+        WHERE ra.is_active AND au.is_active AND ra.student_id IS NULL AND (ra.ends_at IS NULL OR ra.ends_at > %s)
+          AND ra.role IN ({", ".join(["%s"] * roles)}) AND ({likes})
+        GROUP BY ra.user_id
+        ON CONFLICT DO NOTHING"""  # noqa: S608
+
+
+# Guardian receipts per class (first and further classes), stored once. Parameters: the notice id, three times.
+CLASS_COUNTS = """
+            INSERT INTO notices_noticeclasscount (notice_id, school_class_id, total)
+            SELECT %s, cid, n FROM (
+                SELECT cid, COUNT(*) AS n FROM (
+                    SELECT school_class_id AS cid FROM notices_receipt WHERE notice_id = %s AND guardian_id IS NOT NULL
+                    UNION ALL
+                    SELECT school_class_id AS cid FROM notices_receiptclass WHERE notice_id = %s
+                ) AS t WHERE cid IS NOT NULL GROUP BY cid
+            ) AS c WHERE 1 = 1
+            ON CONFLICT (notice_id, school_class_id) DO UPDATE SET total = excluded.total"""
+
+ANALYZE_CLASS_COUNTS = "ANALYZE notices_noticeclasscount"
+
+GUARDIAN_ID_RANGE = "SELECT MIN(guardian_id), MAX(guardian_id) FROM people_guardianship"
+
+
+# --- push rows for a notice's guardian receipts (notices/fanout.py insert_deliveries) ---------------------
+
+
+def push_receipts_where(only_unread: bool, receipt_filter: str = "") -> str:
+    """Which guardian receipts of a notice `r` (guardian `g`) get a push. Parameters: notice id, the filter's."""
+    base_where = "r.notice_id = %s AND r.guardian_id IS NOT NULL AND g.is_active"
+    if only_unread:
+        base_where += " AND r.read_at IS NULL"
+    if receipt_filter:
+        base_where += f" AND ({receipt_filter})"
+    return base_where
+
+
+def sms_condition(sms_for_all: bool, *, wechat: str, email: str, sms: str) -> str:
+    """Who of them gets an SMS (wechat, email, sms: the guardian-bound-this-channel fragments): everyone with a
+    phone, or only those the platform cannot reach another way and those who asked for SMS."""
+    return (
+        "g.phone_digest <> ''"
+        if sms_for_all
+        else (
+            "g.phone_digest <> '' AND ((g.user_id IS NULL AND NOT "
+            + wechat
+            + " AND NOT "
+            + email
+            + ") OR "
+            + sms
+            + ")"
+        )
+    )
+
+
+def push_receipts_select(base_where: str, cond: str) -> str:
+    """(guardian_id, ref) of the receipts to push over one channel (cond: that channel's condition)."""
+    return f"""
+            SELECT r.guardian_id AS guardian_id, r.id AS ref
+            FROM notices_receipt r JOIN people_guardian g ON g.id = r.guardian_id
+            WHERE {base_where} AND {cond}"""  # noqa: S608
+
+
+# A reminder reaches receipts not reminded since its cutoff. Parameter: the cutoff.
+REMINDER_DUE = "(r.reminded_at IS NULL OR r.reminded_at < %s)"

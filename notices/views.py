@@ -358,9 +358,9 @@ def reply(request, pk):
 
 @login_required
 def attachment(request, pk):
-    visible = Notice.objects.visible_to(request.user)
     try:
-        att = NoticeAttachment.objects.select_related("notice").filter(notice__in=visible).get(pk=pk)
+        # Visible exactly where its notice is (scoped_via("notice")).
+        att = NoticeAttachment.objects.visible_to(request.user).select_related("notice").get(pk=pk)
     except (NoticeAttachment.DoesNotExist, ValueError) as exc:
         raise Http404 from exc
     if att.notice.is_withdrawn and not selectors.can_view_notice_as_staff(request.user, att.notice):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import ScopedQuerySet
+from core.scoping import ScopedQuerySet, scoped_via
 
 
 class JobStatus(models.TextChoices):
@@ -92,6 +92,10 @@ class ImportProblem(models.Model):
     column = models.CharField(_("列"), max_length=60, blank=True)
     code = models.CharField(_("问题代码"), max_length=40)
     message = models.CharField(_("说明"), max_length=300)
+
+    # A problem quotes the file's rows (names, ID numbers): seen exactly by who sees its import.
+    holds_personal_data = True
+    objects = scoped_via("job")
 
     class Meta:
         verbose_name = _("导入问题")

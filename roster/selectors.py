@@ -8,7 +8,7 @@ from core.perms import can, perm_paths
 from core.scoping import get_scope
 from org.models import Kind, OrgUnit
 from people.perms import VIEW as PEOPLE_VIEW
-from roster.models import ImportJob, ImportProblem
+from roster.models import ImportJob
 
 PROBLEMS_PER_PAGE = 50
 
@@ -19,7 +19,7 @@ def jobs_for(user):
 
 def problems_page(job: ImportJob, *, sheet: str = "", column: str = "", code: str = "", page=1):
     """One page of a job's problems, filtered by sheet / column / code, with the filter choices."""
-    qs = ImportProblem.objects.filter(job=job)
+    qs = job.problems.all()  # through the job the caller fetched: scoped as the job is
     facets = {
         "sheets": sorted(set(qs.values_list("sheet", flat=True))),
         "columns": sorted(set(qs.values_list("column", flat=True)) - {""}),

@@ -175,7 +175,7 @@ def _language(job: ImportJob) -> str:
 
 
 def _store_result(job: ImportJob, imp: RosterImport) -> None:
-    ImportProblem.objects.filter(job=job).delete()
+    ImportProblem.objects.system(reason="the job's own problems, replaced by its run").filter(job=job).delete()
     ImportProblem.objects.bulk_create(
         [ImportProblem(job=job, sheet=p.sheet[:60], row=p.row, column=p.column[:60], code=p.code, message=p.message)
          for p in imp.problems[:MAX_STORED_PROBLEMS]],

@@ -1,6 +1,7 @@
 """Publishing: one receipt per guardian, inside the sender's scope, once-only under retries and kills."""
 
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -128,12 +129,14 @@ def test_worker_killed_mid_way_and_restarted_leaves_one_receipt_and_one_delivery
     assert 0 < partial < 5 and job.cursor > 0
     assert not Delivery.objects.exists()
 
-    # The jobs sweeper finds the row silent past the stale limit (60 s) and queues it again; a new worker
-    # resumes from the cursor and finishes it.
+    # The jobs sweeper finds the row silent past the notices' stale limit (30 s: with a sweep every 30 s, a
+    # resume within 60 s of the kill) and queues it again; a new worker resumes from the cursor and finishes it.
+    # A live worker beats every 10 s, so 29 s of silence is not yet death.
+    assert jobs.stale_seconds(services.JOB_KIND) == 30 and jobs.KEEPALIVE_SECONDS <= 10
     with django_capture_on_commit_callbacks(execute=True):
-        assert jobs.sweep(now=timezone.now() + dt.timedelta(seconds=30))["restarted"] == 0
+        assert jobs.sweep(now=row.heartbeat_at + dt.timedelta(seconds=29))["restarted"] == 0
     with django_capture_on_commit_callbacks(execute=True):
-        assert jobs.sweep(now=timezone.now() + dt.timedelta(seconds=61))["restarted"] == 1
+        assert jobs.sweep(now=row.heartbeat_at + dt.timedelta(seconds=31))["restarted"] == 1
     job.refresh_from_db()
     row.refresh_from_db()
     assert job.status == JobStatus.DONE and row.status == JobStatus.DONE and row.attempts == 2
@@ -156,6 +159,28 @@ def test_worker_killed_mid_way_and_restarted_leaves_one_receipt_and_one_delivery
     assert Receipt.objects.filter(notice=notice).count() == 5
     assert Delivery.objects.count() == 5
     assert len(MemoryBackend.sent) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a second connection beside an open transaction")
+def test_a_live_worker_inside_one_long_transaction_still_beats(monkeypatch):
+    """The runner's side thread beats the row on its own connection: a sweep sees the worker alive even while
+    the handler sits in a transaction that has not committed (a long batch), and stops beating when it ends."""
+    old = timezone.now() - dt.timedelta(seconds=40)
+    row = Job.objects.create(kind=services.JOB_KIND, key="test:keepalive", status="running", run_after=old,
+                             queued_at=old, claimed_at=old, heartbeat_at=old)
+    with jobs.keepalive(row, every=0.05), transaction.atomic():
+        Job.objects.filter(pk=row.pk).values_list("pk", flat=True).first()  # the handler's long transaction
+        time.sleep(0.5)
+        # Still inside our transaction: the beats were committed by another connection.
+        assert Job.objects.get(pk=row.pk).heartbeat_at > old + dt.timedelta(seconds=39)
+        assert jobs.sweep()["restarted"] == 0
+    beaten = Job.objects.get(pk=row.pk).heartbeat_at
+    time.sleep(0.2)
+    assert Job.objects.get(pk=row.pk).heartbeat_at == beaten  # the block ended: no more beats
+    sent = []
+    monkeypatch.setattr(jobs, "send_message", lambda job_id, eta: sent.append(job_id))
+    assert jobs.sweep(now=beaten + dt.timedelta(seconds=31))["restarted"] == 1 and sent == [row.pk]
 
 
 def test_killed_while_sending_is_resent_once_with_the_same_key(world, django_capture_on_commit_callbacks, monkeypatch):

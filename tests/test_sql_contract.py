@@ -1,28 +1,38 @@
-"""The hand-written SQL (core/sql.py, accounts/sql.py, notices/sql.py, activities/sql.py) against known rows
-on PostgreSQL: each statement's result has the shape and meaning its caller relies on (docs/decisions/0014).
-The fan-out's inserts (notices/fanout.py) are covered by tests/test_notices_fanout.py until they move."""
+"""The hand-written SQL (core/sql.py, accounts/sql.py, notices/sql.py, messaging/sql.py, activities/sql.py,
+ledger/sql.py) against known rows on PostgreSQL: each statement's result has the shape and meaning its caller
+relies on (docs/decisions/0014)."""
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 from django.db import connection
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from accounts.models import ApiToken, RoleAssignment
 from accounts.tokens import token_statement, user_from_row
 from activities import services
 from activities.testing import make_activity
+from audit import sql as audit_sql
+from audit.models import AuditEvent
+from audit.services import _SEAL_LOCK_KEYS, record
 from core.rows import hot_query
 from core.scoping import _scope_rows, system_scope
 from core.sql import SCOPE_SQL, guardian_rule_sql
 from ledger import rollup
+from ledger import sql as ledger_sql
 from ledger.models import FamilyPeriod, Participation, PeriodRollup
+from messaging import bulk
+from messaging import sql as messaging_sql
+from messaging.models import Delivery, GuardianChannel
 from notices import sql as notices_sql
-from notices.models import Receipt, ReceiptClass
+from notices.models import NoticeClassCount, Priority, Receipt, ReceiptClass
 from notices.selectors import _counted_classes
+from notices.services import notice_create
 from people.models import Guardian, Guardianship
 from periods.models import Period
-from tests.test_notices_helpers import notice_settings, send  # noqa: F401
+from tests.test_notices_helpers import audience, notice_settings, send  # noqa: F401
 
 pytestmark = [
     pytest.mark.django_db,
@@ -143,3 +153,169 @@ def test_the_period_roll_up_back_fills_once(world):
     expected = set(rows_before.values_list("student_id", "source").distinct())
     assert expected == {(child.pk, "activity")}  # once per family and source, the day outside left out
     assert set(FamilyPeriod.objects.filter(period=period).values_list("student_id", "source")) == expected
+
+
+# --- the fan-out's statements (notices/sql.py) and messaging's delivery insert (messaging/sql.py) -----------
+@pytest.fixture
+def unsent(world, django_capture_on_commit_callbacks, notice_settings):  # noqa: F811
+    """A district-wide emergency notice whose fan-out job never ran: no receipts yet, the statements write them."""
+
+    with django_capture_on_commit_callbacks(execute=False):
+        notice = notice_create(actor=world.district_admin, title="紧急：停课", body="明天停课。", priority=Priority.EMERGENCY,
+                               audience=audience(world.district_admin, [world.district], roles=["class_teacher"]))
+    assert not Receipt.objects.filter(notice=notice).exists()
+    return notice
+
+
+def _run(statement, params):
+    with connection.cursor() as cur:
+        cur.execute(statement, params)
+        return max(cur.rowcount, 0)
+
+
+def _fan_out_receipts(notice, now):
+    cond, params = notices_sql.audience_condition(notice.audience)
+    assert cond and params
+    with connection.cursor() as cur:
+        cur.execute(notices_sql.GUARDIAN_ID_RANGE)
+        lo, hi = cur.fetchone()
+    inserted = _run(notices_sql.receipt_batch(cond, "postgresql"), [notice.pk, now, False, lo, hi + 1, *params])
+    further = _run(notices_sql.receipt_classes(cond), [notice.pk, lo, hi + 1, "/%/%/", *params])
+    return inserted, further
+
+
+def _addressed_links(notice):
+    paths = notice.audience["unit_paths"]
+    links = Guardianship.objects.filter(student__is_active=True, guardian__is_active=True).select_related("student__school_class")
+    return [gs for gs in links if any(gs.student.school_class.path.startswith(p) for p in paths)]
+
+
+def test_the_guardian_id_range_is_that_of_the_guardianships(world, unsent):
+
+    with connection.cursor() as cur:
+        cur.execute(notices_sql.GUARDIAN_ID_RANGE)
+        row = cur.fetchone()
+    span = Guardianship.objects.aggregate(lo=Min("guardian_id"), hi=Max("guardian_id"))
+    assert row == (span["lo"], span["hi"])
+
+
+def test_the_receipt_batch_gives_each_addressed_guardian_one_receipt_naming_their_children(world, unsent):
+    now = timezone.now()
+    expected: dict[int, list] = {}
+    for gs in _addressed_links(unsent):
+        expected.setdefault(gs.guardian_id, []).append(gs.student)
+    inserted, _further = _fan_out_receipts(unsent, now)
+    assert inserted == len(expected) > 1
+    rows = Receipt.objects.filter(notice=unsent, guardian__isnull=False)
+    found = {r.guardian_id: (r.students, r.school_class_id, r.household_id, r.created_at) for r in rows}
+    households = dict(world.guardians["parent_a1"].__class__.objects.filter(pk__in=expected).values_list("pk", "household_id"))
+    assert found == {
+        gid: ("/" + "/".join(str(s.pk) for s in sorted(kids, key=lambda s: s.pk)) + "/",
+              min(kids, key=lambda s: s.pk).school_class_id, households[gid], now)
+        for gid, kids in expected.items()
+    }
+    # A further class of a guardian's children: one class row each, the first class not repeated.
+    further = {(rc.receipt.guardian_id, rc.school_class_id) for rc in ReceiptClass.objects.filter(notice=unsent).select_related("receipt")}
+    assert further == {
+        (gid, s.school_class_id) for gid, kids in expected.items() for s in kids
+        if s.school_class_id != min(kids, key=lambda s: s.pk).school_class_id
+    }
+    assert _fan_out_receipts(unsent, now) == (0, 0)  # a repeated range after a kill writes nothing
+
+
+def test_the_staff_receipts_are_the_current_holders_of_the_roles(world, unsent):
+    now = timezone.now()
+    paths = unsent.audience["unit_paths"]
+    inserted = _run(notices_sql.staff_receipts(1, len(paths)), [unsent.pk, now, False, now, "class_teacher", *[p + "%" for p in paths]])
+    holders = set(
+        RoleAssignment.objects.current().filter(role="class_teacher", student__isnull=True, user__is_active=True)
+        .values_list("user_id", flat=True)
+    )
+    assert inserted == len(holders) and holders
+    assert set(Receipt.objects.filter(notice=unsent, user__isnull=False).values_list("user_id", flat=True)) == holders
+    assert _run(notices_sql.staff_receipts(1, len(paths)), [unsent.pk, now, False, now, "class_teacher", *[p + "%" for p in paths]]) == 0
+
+
+def test_the_class_counts_count_first_and_further_classes(world, unsent):
+
+
+    _fan_out_receipts(unsent, timezone.now())
+    expected = Counter(Receipt.objects.filter(notice=unsent, guardian__isnull=False).values_list("school_class_id", flat=True))
+    expected.update(ReceiptClass.objects.filter(notice=unsent).values_list("school_class_id", flat=True))
+    assert _run(notices_sql.CLASS_COUNTS, [unsent.pk] * 3) == len(expected)
+    totals = dict(NoticeClassCount.objects.filter(notice=unsent).values_list("school_class_id", "total"))
+    assert totals == dict(expected)
+    _run(notices_sql.CLASS_COUNTS, [unsent.pk] * 3)  # an upsert: the same totals again
+    assert dict(NoticeClassCount.objects.filter(notice=unsent).values_list("school_class_id", "total")) == dict(expected)
+    _run(notices_sql.ANALYZE_CLASS_COUNTS, [])
+
+
+def test_the_push_rows_go_once_to_the_receipts_chosen(world, unsent):
+
+    now = timezone.now()
+    _fan_out_receipts(unsent, now)
+    wechat_guardian = world.guardians["parent_a1"]
+    GuardianChannel.objects.create(guardian=wechat_guardian, channel="wechat", address="openid-a1", enabled=True)
+    exists = {c: bulk.channel_exists_sql(c, "g.id") for c in ("sms", "wechat", "email")}
+    assert exists["wechat"] == messaging_sql.channel_exists(GuardianChannel._meta.db_table, "wechat", "g.id")
+    message = bulk.message_for(f"test:{unsent.pk}", source=f"notice:{unsent.pk}", kind="notice", urgency="emergency",
+                               title=unsent.title, now=now)
+    where = notices_sql.push_receipts_where(only_unread=False)
+    receipts = Receipt.objects.filter(notice=unsent, guardian__isnull=False)
+    with_phone = set(receipts.filter(guardian__is_active=True).exclude(guardian__phone_digest="").values_list("id", flat=True))
+
+    def insert(channel, cond, filter_params=()):
+        statement = messaging_sql.guardian_deliveries(Delivery._meta.db_table, notices_sql.push_receipts_select(where, cond))
+        return _run(statement, [message.pk, message.source, message.kind, message.urgency, channel, "pending", now, now,
+                                unsent.pk, *filter_params])
+
+    # Emergency: an SMS to every guardian with a phone, one each, once.
+    assert insert("sms", notices_sql.sms_condition(True, **{k: exists[k] for k in ("wechat", "email", "sms")})) == len(with_phone) > 1
+    assert set(Delivery.objects.filter(channel="sms").values_list("ref", flat=True)) == with_phone
+    assert insert("sms", notices_sql.sms_condition(True, **{k: exists[k] for k in ("wechat", "email", "sms")})) == 0
+    # WeChat: only the guardian who bound it.
+    assert insert("wechat", exists["wechat"]) == 1
+    assert list(Delivery.objects.filter(channel="wechat").values_list("guardian_id", flat=True)) == [wechat_guardian.pk]
+    # Normal notices text only those the platform cannot reach otherwise: no account, no WeChat, no e-mail.
+    unreachable = set(receipts.filter(guardian__user__isnull=True).exclude(guardian__phone_digest="").values_list("id", flat=True))
+    normal = notices_sql.sms_condition(False, **{k: exists[k] for k in ("wechat", "email", "sms")})
+    with connection.cursor() as cur:
+        cur.execute(notices_sql.push_receipts_select(where, normal), [unsent.pk])
+        assert {ref for _g, ref in cur.fetchall()} == unreachable
+    # A reminder's rows: unread receipts not reminded since the cutoff.
+    read = receipts.first()
+    Receipt.objects.filter(pk=read.pk).update(read_at=now)
+    reminded = receipts.exclude(pk=read.pk).first()
+    Receipt.objects.filter(pk=reminded.pk).update(reminded_at=now)
+    unread_where = notices_sql.push_receipts_where(only_unread=True, receipt_filter=notices_sql.REMINDER_DUE)
+    with connection.cursor() as cur:
+        cur.execute(notices_sql.push_receipts_select(unread_where, "true"), [unsent.pk, now - dt.timedelta(minutes=1)])
+        assert {ref for _g, ref in cur.fetchall()} == set(receipts.values_list("id", flat=True)) - {read.pk, reminded.pk}
+    assert Guardian.objects.filter(pk=wechat_guardian.pk).exists()
+
+
+# --- audit/sql.py and the rest of ledger/sql.py -----------------------------------------------------------
+def test_the_seal_lock_is_taken_once_and_the_seal_update_links_only_an_unsealed_row(world):
+
+    with connection.cursor() as cur:
+        cur.execute(audit_sql.SEAL_LOCK, [_SEAL_LOCK_KEYS[AuditEvent]])
+        cur.fetchone()  # void: it returns when the lock is ours
+        cur.execute(audit_sql.SEAL_TRY_LOCK, [_SEAL_LOCK_KEYS[AuditEvent]])
+        assert cur.fetchone() == (True,)  # re-entrant for the holder; other sessions get False until it commits
+    row = record("test.sql_contract", model="test", object_id=1, actor=None)
+    assert AuditEvent.objects.filter(pk=row.pk, hash=None).exists()  # sealed after commit, which a test never reaches
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    with connection.cursor() as cur:
+        cur.executemany(audit_sql.seal_update(table), [(10_001, "p" * 64, "k1", "h" * 64, row.pk)])
+        cur.executemany(audit_sql.seal_update(table), [(10_002, "q" * 64, "k2", "x" * 64, row.pk)])  # already sealed
+    assert AuditEvent.objects.filter(pk=row.pk).values_list("seq", "prev_hash", "key_id", "hash").get() == (
+        10_001, "p" * 64, "k1", "h" * 64,
+    )
+
+
+def test_the_ledger_analyze_statement_names_its_table(world):
+
+    statement = ledger_sql.analyze(FamilyPeriod._meta.db_table)
+    assert statement == f"ANALYZE {FamilyPeriod._meta.db_table}"
+    with connection.cursor() as cur:
+        cur.execute(statement)
