@@ -204,13 +204,15 @@ def _seal_soon(model: type[ChainedEvent]) -> None:
         return
     _last_seal_try[model] = now
     try:
-        _seal_table(model, wait=False, batch=2000)
+        # One batch at most: a bulk write (an import's 27,000 per-object rows) is not made to wait for its
+        # own sealing; the periodic sealer (audit.tasks.audit_seal, every minute) links the rest.
+        _seal_table(model, wait=False, batch=2000, max_batches=1)
     except DatabaseError:
         # Sealing is catch-up work: the periodic task and audit_verify seal whatever is left.
         logger.warning("audit: sealing after commit failed; the periodic sealer will catch up", exc_info=True)
 
 
-def _seal_table(model: type[ChainedEvent], *, wait: bool, batch: int) -> int | None:
+def _seal_table(model: type[ChainedEvent], *, wait: bool, batch: int, max_batches: int | None = None) -> int | None:
     table = connection.ops.quote_name(model._meta.db_table)
     sealed = 0
     with transaction.atomic():
@@ -231,7 +233,7 @@ def _seal_table(model: type[ChainedEvent], *, wait: bool, batch: int) -> int | N
             # Commit order, not id order: a row whose id is lower but committed later is sealed in a later
             # batch, after rows with higher ids. The chain's order is seq.
             rows = list(model.objects.filter(hash=None).order_by("id")[:batch])
-            if not rows:
+            if not rows or (max_batches is not None and sealed >= max_batches * batch):
                 return sealed
             updates = []
             for row in rows:

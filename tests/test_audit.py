@@ -32,6 +32,7 @@ from audit.services import (
     actor_for,
     record,
     record_access,
+    record_many,
     seal,
     verify_chain,
 )
@@ -645,3 +646,15 @@ def test_settings_refuse_a_short_retention(tmp_path):
     )
     assert done.returncode != 0
     assert "GONGYU_AUDIT_RETENTION_DAYS must be at least 180, got 90" in done.stderr
+
+
+@pytest.mark.django_db
+def test_a_bulk_write_is_not_kept_waiting_for_its_own_sealing(django_capture_on_commit_callbacks):
+    """After commit a writer seals one batch at most; the periodic sealer links the rest, and the chain verifies."""
+    with django_capture_on_commit_callbacks(execute=True):
+        record_many("roster.import.create", model="people.student", rows=[(i, {"name": "***"}) for i in range(1, 2501)],
+                    actor=None)
+    assert AuditEvent.objects.filter(hash=None).count() == 500  # 2,000 sealed after commit, 500 left for the sealer
+    assert audit_services.seal() == 500
+    assert AuditEvent.objects.filter(hash=None).count() == 0
+    assert verify_chain().ok
