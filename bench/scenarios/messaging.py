@@ -90,6 +90,7 @@ def emergency_resume(ctx: Context) -> Result:
     from django.utils import timezone
 
     from bench.scenarios.notices import _no_enqueue, _prepare
+    from jobs import services as jobs
     from messaging.models import Delivery, DeliveryStatus
     from notices import fanout, services
     from notices.audience import resolve
@@ -106,9 +107,12 @@ def emergency_resume(ctx: Context) -> Result:
     finally:
         restore()
     started = time.perf_counter()
-    job = fanout.job_claim(NoticeJob.objects.get(notice=notice, kind="fanout").pk)
-    fanout.run_fanout(job)
-    fanout.job_finish(job)
+    # The fan-out as the worker runs it: its jobs-outbox row claimed, run, completed.
+    job = NoticeJob.objects.select_related("notice").get(notice=notice, kind="fanout")
+    row = jobs.claim(jobs.Job.objects.get(key=services.job_key(job.pk)).pk)
+    with jobs.running(row):
+        fanout.run_fanout(job)
+        jobs.complete(row)
     fanout_s = time.perf_counter() - started
     source = f"notice:{notice.pk}"
     total = Delivery.objects.filter(source=source, channel="sms").count()
