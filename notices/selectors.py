@@ -233,7 +233,8 @@ def notice_stats(user, notice: Notice) -> Stats:
     """Read / unread / replied overall and per class; a family with children in two classes counts in both."""
     class_filter = followed_class_ids(user, notice)
     manager = class_filter is None
-    receipts = Receipt.objects.filter(notice=notice)
+    # The caller follows this notice (get_notice_for checked it): its receipts are counted, not listed.
+    receipts = Receipt.objects.system(reason="figures of a notice the caller follows").filter(notice=notice)
     totals = ClassRow(None)
     staff = ClassRow(None)
     counted = _counted_classes(notice, class_filter)
