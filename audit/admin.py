@@ -7,9 +7,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import AccessEvent, AuditEvent
+from core.admin import ReadOnlyAdminMixin
 
 
-class ReadOnlyEventAdmin(admin.ModelAdmin):
+class ReadOnlyEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "at", "actor_label", "ip", "model", "object_id")
     list_filter = ("model",)
     search_fields = ("=object_id", "=actor_label", "=actor_id")
@@ -18,17 +19,6 @@ class ReadOnlyEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        return {}
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

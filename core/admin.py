@@ -58,6 +58,22 @@ class ScopedRawIdWidget(ForeignKeyRawIdWidget):
             return super().label_and_url_for_value(value)
 
 
+class ReadOnlyAdminMixin:
+    """Records that are written only by the platform (audit rows, outbox jobs): operators read, never edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+
 class ScopedModelAdmin(admin.ModelAdmin):
     """Every admin list, form and lookup reads through Model.objects.visible_to(request.user).
 

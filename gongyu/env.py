@@ -43,3 +43,15 @@ def envlist(name: str, default: list[str]) -> list[str]:
     if not raw.strip():
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def setting(name: str, default):
+    """A Django setting when the settings module defines it (tests override them), else the environment
+    variable of that name, parsed like its default (an int default gives a non-negative int)."""
+    from django.conf import settings  # noqa: PLC0415 — gongyu.env is read while the settings module loads
+
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    if isinstance(default, int) and not isinstance(default, bool):
+        return envint(name, default, minimum=0)
+    return env(name, default)

@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from core.admin import ScopedModelAdmin
+from core.admin import ReadOnlyAdminMixin, ScopedModelAdmin
 from jobs.models import Job
 
 
 @admin.register(Job)
-class JobAdmin(ScopedModelAdmin):
+class JobAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Read-only: operators see what is queued, running, retried or failed, and why (no personal data)."""
 
     list_display = ("id", "kind", "key", "status", "attempts", "max_attempts", "last_error", "run_after", "heartbeat_at",
@@ -15,12 +15,4 @@ class JobAdmin(ScopedModelAdmin):
     ordering = ("-id",)
     readonly_fields = [f.name for f in Job._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from gongyu.env import env, envint
+from gongyu.env import setting
 
 DEFAULT_BACKENDS = {
     "sms": "messaging.channels.OutboxSmsBackend",
@@ -22,12 +21,7 @@ DEFAULT_BACKENDS = {
 }
 
 
-def _get(name: str, default):
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    if isinstance(default, int) and not isinstance(default, bool):
-        return envint(name, default, minimum=0)
-    return env(name, default)
+_get = setting  # a setting, else its environment variable (gongyu.env.setting)
 
 
 def backend_path(channel: str) -> str:

@@ -6,18 +6,10 @@ name, else from a safe default. Channels, gateways, quiet hours and caps are mes
 
 from __future__ import annotations
 
-from django.conf import settings
-
 from core import uploads
-from gongyu.env import env, envint
+from gongyu.env import setting
 
-
-def _get(name: str, default):
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    if isinstance(default, int) and not isinstance(default, bool):
-        return envint(name, default, minimum=0)
-    return env(name, default)
+_get = setting  # a setting, else its environment variable (gongyu.env.setting)
 
 
 def escalate_minutes() -> int:
