@@ -545,28 +545,3 @@ def tick() -> dict:
         "released": sweep(),
         "sent": send_due(),
     }
-
-
-@transaction.atomic
-def notice_to_families(*, sender_unit, title: str, body: str, students) -> Notice | None:
-    """A message the platform sends in the name of a unit to the families of the given students (e.g. an
-    activity's organiser telling a family it moved up from the waitlist): no sender account and no
-    notices.send needed, since the family asked for it; the same fan-out, channels and receipts as a notice."""
-    students = [s for s in students if s.is_active]
-    if not students:
-        return None
-    audience = Audience(units=[], include_guardians=True, students=students)
-    now = timezone.now()
-    notice = Notice.objects.create(
-        district_id=sender_unit.district_id or sender_unit.pk, sender=None, sender_unit=sender_unit,
-        sender_label=sender_unit.full_name[:120], title=(title or "").strip()[:120], body=clean_html(body),
-        status=NoticeStatus.PUBLISHING, publish_at=now, published_at=now, audience=audience.as_json(),
-        audience_summary=audience.summary(),
-    )
-    NoticeTarget.objects.bulk_create(
-        [NoticeTarget(notice=notice, unit_id=i) for i in sorted({s.school_class_id for s in students})], ignore_conflicts=True
-    )
-    record("notice.publish", actor=None, model="notices.notice", object_id=notice.pk,
-           changes={"title": notice.title, "audience": notice.audience_summary, "system": True})
-    _new_job(notice, JobKind.FANOUT)
-    return notice
