@@ -313,6 +313,22 @@ def test_the_seal_lock_is_taken_once_and_the_seal_update_links_only_an_unsealed_
     )
 
 
+def test_the_bulk_append_writes_one_unsealed_row_per_object_that_then_seals_and_verifies(world, django_assert_num_queries):
+    from audit.services import _seal_table, record_many, verify_chain
+
+    rows = [(i, {"via": "roster.import", "name": f"学生{i}", "at": dt.date(2026, 9, 1)}) for i in range(1, 5003)]
+    with django_assert_num_queries(2):  # 5,002 rows: two statements of at most 5,000
+        assert record_many("create", model="people.student", rows=rows, actor=world.teacher_a1) == 5002
+    written = AuditEvent.objects.filter(action="create", model="people.student", actor_id=world.teacher_a1.pk)
+    assert written.count() == 5002 and not written.exclude(hash=None).exists()
+    first = written.get(object_id="1")
+    assert first.changes == {"via": "roster.import", "name": "学生1", "at": "2026-09-01"}  # jsonb, as record() writes it
+    assert (first.actor_label, first.key_id, first.prev_hash, first.seq) == (f"user:{world.teacher_a1.pk}", "", "", None)
+    _seal_table(AuditEvent, wait=True, batch=2000)
+    assert not written.filter(hash=None).exists()
+    assert verify_chain(AuditEvent).ok
+
+
 def test_the_ledger_analyze_statement_names_its_table(world):
 
     statement = ledger_sql.analyze(FamilyPeriod._meta.db_table)

@@ -100,6 +100,11 @@ def backwards(apps, schema_editor):
         _create_triggers(cur, conn.vendor, keyed=False)
 
 
+def unkeyed_triggers_back(apps, schema_editor):
+    """Reversed last: SQLite's table rebuilds of the reversed AlterFields drop the triggers backwards() made."""
+    backwards(apps, schema_editor)
+
+
 
 class Migration(migrations.Migration):
 
@@ -108,6 +113,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(migrations.RunPython.noop, unkeyed_triggers_back),
         migrations.AddField(
             model_name='accessevent',
             name='key_id',
