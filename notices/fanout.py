@@ -42,21 +42,16 @@ def push_not_before(now: dt.datetime, priority: str) -> dt.datetime:
     return messaging_conf.push_not_before(now, priority)
 
 
-# The fan-out's statements live in notices/sql.py (docs/decisions/0014); these names stay for bench/.
-_audience_sql = sql.audience_condition
-
-
-def _receipt_batch_sql(cond: str) -> str:
-    return sql.receipt_batch(cond, connection.vendor)
+# The fan-out's statements live in notices/sql.py (docs/decisions/0014).
 
 
 def insert_guardian_receipts(notice: Notice, lo: int, hi: int, now: dt.datetime) -> int:
     """Receipts for guardians with ids in [lo, hi): one per guardian, naming all addressed children."""
-    cond, params = _audience_sql(notice.audience)
+    cond, params = sql.audience_condition(notice.audience)
     if not cond:
         return 0
     with connection.cursor() as cur:
-        cur.execute(_receipt_batch_sql(cond), [notice.pk, now, False, lo, hi, *params])
+        cur.execute(sql.receipt_batch(cond, connection.vendor), [notice.pk, now, False, lo, hi, *params])
         inserted = cur.rowcount
         # Children in several classes: the receipt counts in each of them, not only the first.
         cur.execute(sql.receipt_classes(cond), [notice.pk, lo, hi, "/%/%/", *params])

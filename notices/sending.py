@@ -1,14 +1,11 @@
-"""Notices' words for their pushes (messaging's composer for sources "notice:<id>"), and the send entry
-points notices call. Claiming, heartbeats, out-ids, quiet hours and caps live in messaging.sending."""
+"""Notices' words for their pushes (messaging's composer for sources "notice:<id>"). Claiming, heartbeats,
+out-ids, quiet hours and caps live in messaging.sending, which notices call directly."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from messaging import sending as outbox
 from messaging.channels import OutMessage
 from messaging.conf import site_url
 from messaging.models import Delivery
@@ -62,16 +59,3 @@ def compose(delivery: Delivery, address: str, cache: dict) -> OutMessage | str:
         idempotency_key=delivery.idempotency_key,
         data=data,
     )
-
-
-def _claim(now: dt.datetime, notice_id: int | None, batch: int) -> list[int]:
-    return outbox.claim(now, source_of(notice_id) if notice_id is not None else None, batch)
-
-
-def send_due(*, notice_id: int | None = None, max_batches: int | None = None) -> int:
-    """Send every due push (of one notice, or of every module); returns how many were sent."""
-    return outbox.send_due(source=source_of(notice_id) if notice_id is not None else None, max_batches=max_batches)
-
-
-def release_stale_claims(now: dt.datetime | None = None) -> int:
-    return outbox.release_stale_claims(now)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from audit.services import record
 from core.scoping import get_scope, prefix_q
 from jobs import services as jobs
+from messaging import sending as outbox
 from messaging.models import Delivery, DeliveryStatus, GuardianChannel
 from notices import conf, fanout, sql
 from notices.audience import Audience, can_send, common_unit
@@ -41,7 +42,7 @@ from notices.models import (
     ReplyKind,
 )
 from notices.sanitize import clean_html
-from notices.sending import release_stale_claims, send_due, source_of
+from notices.sending import source_of
 from org.models import Kind, OrgUnit
 from people.models import Guardian
 
@@ -521,7 +522,7 @@ def job_run(notice_job_id: int) -> str:
     NoticeJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     RUNNERS[job.kind](job)
     NoticeJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE, finished_at=timezone.now())
-    send_due(notice_id=job.notice_id)
+    outbox.send_due(source=source_of(job.notice_id))
     return "done"
 
 
@@ -532,16 +533,11 @@ def job_gave_up(notice_job_id: int) -> None:
     )
 
 
-def sweep(now: dt.datetime | None = None) -> int:
-    """Release stale delivery claims (notice jobs are swept by the jobs outbox's one sweeper)."""
-    return release_stale_claims(now)
-
-
 def tick() -> dict:
     """Once a minute in the worker: scheduled notices, emergency escalation, the sweeper, due pushes."""
     return {
         "published": publish_due(),
         "escalated": escalate_due(),
-        "released": sweep(),
-        "sent": send_due(),
+        "released": outbox.release_stale_claims(),
+        "sent": outbox.send_due(),
     }

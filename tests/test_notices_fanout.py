@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from jobs import services as jobs
 from jobs.models import Job
+from messaging import sending as outbox
 from messaging.channels import MemoryBackend
 from messaging.models import Delivery, DeliveryStatus, GuardianChannel
-from notices import fanout, sending, services
+from notices import fanout, services
 from notices.models import (
     JobStatus,
     NoticeJob,
@@ -23,6 +24,7 @@ from notices.models import (
     Receipt,
     ReceiptClass,
 )
+from notices.sending import source_of
 from notices.services import notice_create
 from tests.test_notices_helpers import audience, notice_settings, send  # noqa: F401
 
@@ -184,22 +186,21 @@ def test_a_live_worker_inside_one_long_transaction_still_beats(monkeypatch):
 
 
 def test_killed_while_sending_is_resent_once_with_the_same_key(world, django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr(sending, "send_due", lambda **kw: 0)
-    monkeypatch.setattr(services, "send_due", lambda **kw: 0)
+    monkeypatch.setattr(outbox, "send_due", lambda **kw: 0)
     notice = send(django_capture_on_commit_callbacks, world.teacher_a1, [world.class_a1], priority=Priority.EMERGENCY)
     monkeypatch.undo()
     # A worker claimed the rows and died before sending.
-    claimed = sending._claim(timezone.now(), notice.pk, 100)
+    claimed = outbox.claim(timezone.now(), source_of(notice.pk), 100)
     assert len(claimed) == 3
-    assert sending.send_due(notice_id=notice.pk) == 0  # claimed rows are not taken twice
-    assert services.sweep(now=timezone.now()) == 0
+    assert outbox.send_due(source=source_of(notice.pk)) == 0  # claimed rows are not taken twice
+    assert outbox.release_stale_claims(timezone.now()) == 0
     later = timezone.now() + dt.timedelta(minutes=30)
     Delivery.objects.update(claimed_at=timezone.now() - dt.timedelta(minutes=30))
-    services.sweep(now=later)
-    assert sending.send_due(notice_id=notice.pk) == 3
+    outbox.release_stale_claims(later)
+    assert outbox.send_due(source=source_of(notice.pk)) == 3
     keys = [m.idempotency_key for m in MemoryBackend.sent]
     assert len(keys) == len(set(keys)) == 3
-    assert sending.send_due(notice_id=notice.pk) == 0
+    assert outbox.send_due(source=source_of(notice.pk)) == 0
 
 
 def test_normal_notice_texts_only_families_the_platform_cannot_reach(world, django_capture_on_commit_callbacks):

@@ -16,7 +16,7 @@ from activities import services
 from activities.testing import make_activity
 from audit import sql as audit_sql
 from audit.models import AuditEvent
-from audit.services import _SEAL_LOCK_KEYS, record
+from audit.services import _SEAL_LOCK_KEYS, _seal_table, record, record_many, verify_chain
 from core.rows import hot_query
 from core.scoping import _scope_rows, system_scope
 from core.sql import SCOPE_SQL, guardian_rule_sql
@@ -314,8 +314,6 @@ def test_the_seal_lock_is_taken_once_and_the_seal_update_links_only_an_unsealed_
 
 
 def test_the_bulk_append_writes_one_unsealed_row_per_object_that_then_seals_and_verifies(world, django_assert_num_queries):
-    from audit.services import _seal_table, record_many, verify_chain
-
     rows = [(i, {"via": "roster.import", "name": f"学生{i}", "at": dt.date(2026, 9, 1)}) for i in range(1, 5003)]
     with django_assert_num_queries(2):  # 5,002 rows: two statements of at most 5,000
         assert record_many("create", model="people.student", rows=rows, actor=world.teacher_a1) == 5002

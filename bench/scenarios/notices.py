@@ -337,7 +337,9 @@ def notice_fanout(ctx: Context) -> Result:
     from bench.__main__ import peak_rss_mb
     from jobs import services as jobs
     from messaging.models import Delivery
+    from notices import conf as notices_conf
     from notices import fanout, services
+    from notices import sql as notices_sql
     from notices.audience import resolve
     from notices.models import Notice, NoticeJob, Receipt, ReceiptClass
 
@@ -350,14 +352,14 @@ def notice_fanout(ctx: Context) -> Result:
         notice = services.notice_create(actor=admin, title=NOTICE_TITLE, body="明天全区中小学停课一天。", audience=audience)
     finally:
         restore()
-    cond, params = fanout._audience_sql(notice.audience)
+    cond, params = notices_sql.audience_condition(notice.audience)
     span = fanout.guardian_id_range()
     with connection.cursor() as cur:  # warm the caches the same way for both
         cur.execute("SELECT COUNT(*) FROM people_guardianship gs JOIN people_student s ON s.id = gs.student_id")
     # Floor: the same receipt rows in one server-side INSERT … SELECT.
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(fanout._receipt_batch_sql(cond), [floor_notice.pk, timezone.now(), False, span[0], span[1] + 1, *params])
+        cur.execute(notices_sql.receipt_batch(cond, connection.vendor), [floor_notice.pk, timezone.now(), False, span[0], span[1] + 1, *params])
     floor = time.perf_counter() - started
     floor_rows = Receipt.objects.filter(notice=floor_notice).count()
     # The product: the job as the worker runs it.
@@ -386,7 +388,7 @@ def notice_fanout(ctx: Context) -> Result:
         floor,
         {
             "receipts": f"{receipts} (floor {floor_rows}; duplicates {dup}); second-class rows {ReceiptClass.objects.filter(notice=notice).count()}",
-            "batches": f"{math.ceil((span[1] - span[0] + 1) / fanout.conf.fanout_batch())} guardian-id ranges of {fanout.conf.fanout_batch()}",
+            "batches": f"{math.ceil((span[1] - span[0] + 1) / notices_conf.fanout_batch())} guardian-id ranges of {notices_conf.fanout_batch()}",
             "after receipts (publish + push rows)": f"{rest:.2f} s, {Delivery.objects.filter(source='notice:' + str(notice.pk)).count()} push rows",
             "peak memory after receipts": f"{rss_after_receipts:.0f} MB (process RSS; the rows never enter Python)",
         },
