@@ -534,10 +534,6 @@ def job_gave_up(notice_job_id: int) -> None:
 
 
 def tick() -> dict:
-    """Once a minute in the worker: scheduled notices, emergency escalation, the sweeper, due pushes."""
-    return {
-        "published": publish_due(),
-        "escalated": escalate_due(),
-        "released": outbox.release_stale_claims(),
-        "sent": outbox.send_due(),
-    }
+    """Once a minute in the worker: scheduled notices and emergency escalation (messaging's own tick sends
+    every module's due pushes and releases stale claims)."""
+    return {"published": publish_due(), "escalated": escalate_due()}

@@ -19,6 +19,6 @@ def run_notice_job(job) -> str:
 
 @db_periodic_task(crontab(minute="*"))
 def notices_tick() -> dict:
-    """Every minute: publish scheduled notices, escalate unread emergencies, release stale send claims,
-    send due pushes (queued jobs are swept by the jobs app's sweeper)."""
+    """Every minute: publish scheduled notices, escalate unread emergencies (queued jobs are swept by the
+    jobs app's sweeper, due pushes sent by messaging's tick)."""
     return services.tick()

@@ -12,6 +12,7 @@ from activities.testing import make_activity
 from homeschool import services as homeschool
 from homeschool.models import Target
 from messaging import conf, registry, sending
+from messaging import tasks as messaging_tasks
 from messaging.channels import MemoryBackend
 from messaging.models import Delivery, DeliveryStatus, GuardianChannel, Message, SmsDay
 from messaging.services import Note, notify
@@ -62,6 +63,26 @@ def test_quiet_hours_delay_to_the_window_end_and_only_emergencies_pass(world, se
     assert Delivery.objects.get(pk=held.pk).status == DeliveryStatus.PENDING
     settings.GONGYU_QUIET_HOURS = ""
     assert sending.send_due() == 1
+
+
+def test_messagings_own_tick_sends_a_held_push_of_any_module_and_frees_a_dead_workers_claim(world, settings, django_capture_on_commit_callbacks):
+    """Not notices' tick: a consultation's push held by quiet hours goes out when the window ends, whichever
+    modules are installed."""
+    settings.GONGYU_QUIET_HOURS = "00:00-23:59"
+    g = world.guardians["parent_a1"]
+    with django_capture_on_commit_callbacks(execute=True):
+        notify([g], Note(title="咨询已回复", body="正文", link="/x/", source="consultation:1"), channels=("sms",), key="held")
+        notify([g], Note(title="活动候补转正", body="正文", link="/y/", source="activity:1"), channels=("sms",), key="dead")
+    dead = Delivery.objects.get(message__key="dead")
+    stale = timezone.now() - dt.timedelta(seconds=conf.claim_stale_seconds() + 5)
+    Delivery.objects.filter(pk=dead.pk).update(status=DeliveryStatus.SENDING, claimed_at=stale, heartbeat_at=stale)
+    assert messaging_tasks.tick() == {"released": 1, "sent": 0}  # quiet hours: both held, none dropped
+    assert messaging_tasks.tick() == {"released": 0, "sent": 0}  # not before the window's end
+    Delivery.objects.update(not_before=timezone.now() - dt.timedelta(minutes=1))  # 23:59 has come
+    settings.GONGYU_QUIET_HOURS = ""
+    assert messaging_tasks.tick() == {"released": 0, "sent": 2}
+    assert [m.to for m in MemoryBackend.sent] == [g.phone, g.phone]  # each handed over once
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
 
 
 def test_quiet_end_and_not_before(settings):
