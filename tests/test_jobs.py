@@ -4,7 +4,6 @@ import ast
 import datetime as dt
 import io
 import pathlib
-import re
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -337,17 +336,6 @@ def test_the_jobs_app_imports_no_domain_app():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not {n.split(".")[0] for n in names} & domain, path
-
-
-def test_only_one_huey_consumer_runs_the_periodic_scheduler():
-    """huey #716: two schedulers enqueue every periodic task twice. dev.py starts one consumer; in the
-    deployment guide every consumer but one is started with --no-periodic."""
-    dev = (ROOT / "dev.py").read_text(encoding="utf-8")
-    assert dev.count('"run_huey"') == 1
-    deploy = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
-    commands = [line for line in deploy.splitlines() if re.search(r"manage\.py run_huey\b.*--", line) and "ExecStart" in line]
-    assert len(commands) >= 2
-    assert sum("--no-periodic" not in line for line in commands) == 1
 
 
 # --- the data move ------------------------------------------------------------------------------------------
