@@ -18,7 +18,7 @@ from huey.contrib.djhuey.management.commands.run_huey import Command as RunHuey
 
 import dev
 from gongyu.workers import huey_consumer_command
-from jobs.tasks import sweep_jobs
+from jobs.tasks import schedule_sweeps
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("GONGYU_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -118,7 +118,7 @@ def test_of_two_consumers_only_the_scheduler_enqueues_periodic_tasks(tmp_path):
         assert by == {"scheduler"}, f"periodic tasks enqueued by: {sorted(by)}"
         names = [task for _, task in enqueued]
         assert names.count("probe_every_minute") == 1
-        assert names.count(sweep_jobs.task_class.__name__) == 1  # the jobs sweeper: once, not once per consumer
+        assert names.count(schedule_sweeps.task_class.__name__) == 1  # the jobs sweeper's clock: once, not once per consumer
         assert len(names) == len(set(names))
     finally:
         for proc in procs.values():
