@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +23,8 @@ from urllib.error import URLError
 from urllib.parse import urlparse
 from urllib.request import urlopen
 
+from gongyu.workers import huey_consumer_command
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python < 3.11: ensure_venv() says which Python is needed
@@ -31,6 +34,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VPY = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 PG_URL_DEFAULT = "postgres://postgres@127.0.0.1:5432/gongyu"
+TEST_REDIS = "redis://127.0.0.1:6379"  # tests/test_huey_scheduler.py's default
 
 
 def say(msg: str) -> None:
@@ -96,6 +100,16 @@ def wait_until_serving(port: int, procs: list[subprocess.Popen], timeout: float 
     return False
 
 
+def run_commands(port: int, access_log: Path) -> list[list[str]]:
+    """The processes of `dev.py run`: one Huey consumer, and it is the one periodic scheduler (the jobs
+    sweeper among its tasks; huey #716, gongyu/workers.py), and the web server."""
+    return [
+        [str(VPY), *huey_consumer_command(scheduler=True)],
+        [str(VPY), "-m", "gunicorn", "gongyu.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--threads", "4",
+         "--access-logfile", str(access_log), "--log-level", "warning"],
+    ]
+
+
 def cmd_run(argv: list[str]) -> int:
     ensure_venv("")
     started = time.monotonic()
@@ -111,16 +125,7 @@ def cmd_run(argv: list[str]) -> int:
     # Requests are logged to a file: on the terminal they would push the address and log-ins out of sight.
     access_log = var_dir / "access.log"
     say(f"starting the web server on port {port} and the background worker …")
-    procs = [
-        # One consumer, and it alone runs the periodic tasks (the jobs sweeper among them): a second one
-        # would need --no-periodic (huey #716, docs/deploy.md).
-        subprocess.Popen([str(VPY), "manage.py", "run_huey", "--quiet"], cwd=ROOT, env=env),
-        subprocess.Popen(
-            [str(VPY), "-m", "gunicorn", "gongyu.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--threads", "4",
-             "--access-logfile", str(access_log), "--log-level", "warning"],
-            cwd=ROOT, env=env,
-        ),
-    ]
+    procs = [subprocess.Popen(command, cwd=ROOT, env=env) for command in run_commands(port, access_log)]
     if not wait_until_serving(port, procs):
         for p in procs:
             p.terminate()
@@ -156,10 +161,10 @@ def cmd_run(argv: list[str]) -> int:
     return 0
 
 
-def postgres_reachable(url: str) -> bool:
+def reachable(url: str, default_port: int = 5432) -> bool:
     u = urlparse(url)
     try:
-        with socket.create_connection((u.hostname or "127.0.0.1", u.port or 5432), timeout=2):
+        with socket.create_connection((u.hostname or "127.0.0.1", u.port or default_port), timeout=2):
             return True
     except OSError:
         return False
@@ -172,6 +177,20 @@ def start_postgres() -> None:
         version = sorted(p.name for p in conf.iterdir())[-1]
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
         time.sleep(3)
+
+
+def start_redis() -> subprocess.Popen | None:
+    """On CI the Huey scheduler test needs Redis at 127.0.0.1:6379 (it fails there rather than skip): start a
+    throw-away one, keeping nothing on disk, when none answers and redis-server is installed."""
+    if reachable(TEST_REDIS) or not shutil.which("redis-server"):
+        return None
+    proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL)
+    for _ in range(50):
+        if reachable(TEST_REDIS):
+            break
+        time.sleep(0.1)
+    return proc
 
 
 def run_pytest(label: str, env: dict, args: list[str]) -> int:
@@ -192,12 +211,22 @@ def cmd_test(argv: list[str]) -> int:
     if not args:
         # loadfile keeps a module in one worker, so module-level evidence (the scope-leak count) is printed.
         args = ["-q", "-n", os.environ.get("GONGYU_TEST_WORKERS", "2"), "--dist", "loadfile", "-rs"]
+    redis_server = start_redis() if ci else None
+    try:
+        return run_suites(base, args, want_pg)
+    finally:
+        if redis_server is not None:
+            redis_server.terminate()
+            redis_server.wait(timeout=10)
+
+
+def run_suites(base: dict, args: list[str], want_pg: bool) -> int:
     results = {"SQLite": run_pytest("SQLite", base, args)}
     if want_pg:
         url = os.environ.get("GONGYU_TEST_DATABASE_URL", PG_URL_DEFAULT)
-        if not postgres_reachable(url):
+        if not reachable(url):
             start_postgres()
-        if not postgres_reachable(url):
+        if not reachable(url):
             say(f"PostgreSQL is not reachable at {url}: the PostgreSQL half cannot run.")
             results["PostgreSQL"] = 1
         else:

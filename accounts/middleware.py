@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.roles import ADMIN_ROLES, RULES
+from accounts.roles import holds_admin_role, holds_staff_session_role
 from core.middleware import is_api
 from core.scoping import get_scope
 
@@ -19,8 +19,7 @@ _EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/")
 
 
 def _is_staff_session(user) -> bool:
-    scope = get_scope(user)
-    return user.is_superuser or any(RULES[r].staff_session for r in scope.role_names if r in RULES)
+    return user.is_superuser or holds_staff_session_role(get_scope(user))
 
 
 class SessionLimitsMiddleware:
@@ -55,7 +54,7 @@ class SessionLimitsMiddleware:
 def needs_second_factor(user) -> bool:
     if not settings.GONGYU_ADMIN_2FA or not user.is_authenticated:
         return False
-    return user.is_superuser or bool(get_scope(user).role_names & ADMIN_ROLES)
+    return user.is_superuser or holds_admin_role(get_scope(user))
 
 
 class SecondFactorMiddleware:

@@ -10,9 +10,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.perms import ROLES_MANAGE
 from accounts.roles import Role
 from accounts.session_store import SessionStore
-from core.scoping import ScopedQuerySet, any_q, prefix_q
+from core.scoping import ScopedQuerySet, any_q, staff_q
 
 phone_validator = RegexValidator(r"^1[3-9]\d{9}$", _("请输入11位中国大陆手机号，例如 13812345678。"))
 
@@ -20,8 +21,7 @@ phone_validator = RegexValidator(r"^1[3-9]\d{9}$", _("请输入11位中国大陆
 class UserQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
         # Staff see the accounts that hold roles inside the units they manage roles for.
-        prefixes = scope.perm_prefixes.get("roles.manage", ())
-        q = prefix_q("role_assignments__unit__path", prefixes)
+        q = staff_q(scope, "role_assignments__unit__path", ROLES_MANAGE)
         return any_q(q, models.Q(id=scope.user_id) if scope.user_id else None)
 
 
@@ -91,7 +91,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 class RoleAssignmentQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
-        q = prefix_q("unit__path", scope.perm_prefixes.get("roles.manage", ()))
+        q = staff_q(scope, "unit__path", ROLES_MANAGE)
         return any_q(q, models.Q(user_id=scope.user_id) if scope.user_id else None)
 
     def current(self):

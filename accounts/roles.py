@@ -72,6 +72,18 @@ ADMIN_ROLES = frozenset(r for r, rule in RULES.items() if rule.is_admin)
 STAFF_ROLES = frozenset(r for r in RULES if r != Role.GUARDIAN)
 
 
+# What a session and a log-in demand follows from the roles held (their rules here), not from a permission:
+# the middleware asks these, so that only the role table reads role names.
+def holds_staff_session_role(scope) -> bool:
+    """Holds a role with the staff idle timeout (any but the guardian's)."""
+    return any(RULES[r].staff_session for r in scope.role_names if r in RULES)
+
+
+def holds_admin_role(scope) -> bool:
+    """Holds a role that needs a second factor (district or school admin)."""
+    return bool(scope.role_names & ADMIN_ROLES)
+
+
 @cache
 def role_perms() -> dict[str, frozenset[str]]:
     """Role -> the permission codes it holds on its unit's subtree, from every installed module's Perms."""

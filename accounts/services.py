@@ -18,8 +18,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import ApiToken, SmsCode, User, UserSession
+from accounts.perms import ROLES_MANAGE
 from audit.services import Actor, acting_as, actor_for, current_actor, record
 from core.crypto import digest
+from core.perms import can
 from core.scoping import get_scope
 from core.sms import send_sms
 from org.models import Kind, OrgUnit
@@ -67,11 +69,11 @@ def _may_manage_account(actor: User, user: User) -> bool:
         return True
     scope = get_scope(actor)
     # Staff accounts: the actor manages roles where the account holds one.
-    if User.objects.visible_to(actor).filter(pk=user.pk).exists() and scope.has_perm_anywhere("roles.manage"):
+    if User.objects.visible_to(actor).filter(pk=user.pk).exists() and can(scope, ROLES_MANAGE):
         return True
     # Guardian accounts: an admin (roles.manage) of a school or district where one of their children is.
     children = Student.objects.visible_to(actor).filter(guardianships__guardian__user=user).select_related("school_class")
-    return any(scope.can("roles.manage", child) for child in children)
+    return any(can(scope, ROLES_MANAGE, child) for child in children)
 
 
 # --- SMS codes ----------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from core.crypto import mask_phone
 from core.middleware import is_api
 from core.scoping import fetch_for
 from people.models import OPTIONAL_PURPOSES, Consent, ConsentPurpose, Guardian, Student
+from people.perms import FAMILY_VIEW
 from people.services import consent_give, consent_withdraw
 
 
@@ -271,7 +272,7 @@ def privacy(request):
                 purpose = request.POST.get("purpose", "")
                 if purpose not in OPTIONAL_PURPOSES:
                     raise Http404
-                student = fetch_for(user, Student, request.POST.get("student"), perm="family.view")
+                student = fetch_for(user, Student, request.POST.get("student"), perm=FAMILY_VIEW)
                 guardian = _own_guardian_for(user, student)
                 if guardian is None:
                     raise Http404

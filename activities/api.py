@@ -13,6 +13,7 @@ from ninja.pagination import paginate
 
 from activities import qr, selectors, services
 from activities.models import Activity, ActivityStatus, SignUp, SignUpStatus
+from activities.perms import MANAGE
 from core.api import MAX_ID, Pagination
 from core.api import refused as _refused
 from core.scoping import fetch_for, get_scope
@@ -102,7 +103,7 @@ class SignUpOut(Schema):
 @paginate(Pagination)
 def my_signups(request):
     scope = get_scope(request.user)
-    family = scope.student_perms.get("family.view", frozenset())
+    family = scope.family_student_ids
     return (
         SignUp.objects.visible_to(request.user)
         .filter(Q(guardian_id=scope.guardian_id or 0) | Q(persons__student_id__in=family))
@@ -182,7 +183,7 @@ class CoverageOut(Schema):
 
 @router.get("/coverage", response=CoverageOut, url_name="activity_coverage", summary="参与覆盖率（组织者可见范围）")
 def coverage(request, q: Query[CoverageIn]):
-    unit = fetch_for(request.user, OrgUnit, q.unit_id, perm="activities.manage")
+    unit = fetch_for(request.user, OrgUnit, q.unit_id, perm=MANAGE)
     window = selectors.semester_window(district_id=unit.district_id, period_id=q.period_id)
     fam, took, rate = selectors.total(selectors.class_coverage(unit=unit, window=window))
     _c, c_took, c_rate = selectors.total(selectors.class_coverage(unit=unit, window=window, source="campaign"))

@@ -11,8 +11,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from activities.perms import MANAGE
 from core.models import GuardianRating
-from core.scoping import ScopedQuerySet, any_q, family_q, get_scope, prefix_q, scoped_via
+from core.scoping import ScopedQuerySet, any_q, family_q, get_scope, prefix_q, scoped_via, staff_prefixes
 
 
 class ActivityKind(models.TextChoices):
@@ -50,7 +51,7 @@ class ActivityStatus(models.TextChoices):
 
 
 def _manage_prefixes(scope) -> tuple[str, ...]:
-    return scope.perm_prefixes.get("activities.manage", ())
+    return staff_prefixes(scope, MANAGE)
 
 
 def audience_q(scope, field: str = "audience_units") -> models.Q | None:

@@ -39,4 +39,6 @@ MODULE = Module(
     },
     # Activities, check-ins and the parent school's courses (courses' demo rides along).
     demo=DemoStep("demo_activities", order=20),
+    # Organisers see their classes' participation in the ledger (ledger imports no activities).
+    provides={"ledger.participation_staff_perm": "activities.perms.MANAGE"},
 )

@@ -10,6 +10,7 @@ who signed up)."""
 from __future__ import annotations
 
 from activities.perms import MANAGE
+from core.perms import perm_paths
 from core.scoping import get_scope, prefix_q
 from org.models import Kind, OrgUnit
 
@@ -20,7 +21,7 @@ AUDIENCE_KINDS = (Kind.DISTRICT, Kind.STREET, Kind.SCHOOL, Kind.GRADE, Kind.CLAS
 def reach_prefixes(user) -> tuple[str, ...]:
     """Path prefixes of the units the user may put in an audience (empty for a superuser: all)."""
     scope = get_scope(user)
-    own = scope.perm_prefixes.get(MANAGE, ())
+    own = perm_paths(scope, MANAGE)
     if not own:
         return ()
     cached = getattr(user, "_gongyu_reach", None)  # once per request, like the scope itself

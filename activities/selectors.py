@@ -1,7 +1,7 @@
 """Coverage: the one query layer for participation figures (R3.6, R4.4) that pages, the cockpit and
 later modules share. Every figure is an SQL aggregate over indexed tables with a fixed number of
 queries, whatever the size of the unit. Figures are counts, never names; a caller may ask for a unit
-only where Scope.can("activities.manage", unit) holds.
+only where the user may manage activities there (activities.perms.MANAGE: require_coverage_scope).
 
 A family is counted through each child: the family of a student "took part" in a period when any
 participation row (an activity check-in of the child or of one of its guardians, or a home check-in
@@ -29,8 +29,10 @@ from activities.models import (
     SignUpPerson,
     SignUpStatus,
 )
+from activities.perms import MANAGE
 from activities.sources import CAMPAIGN_SOURCE
-from core.scoping import fetch_for, get_scope
+from core.perms import can
+from core.scoping import fetch_for
 from ledger import registry as ledger_registry
 from ledger import rollup as period_rollup
 from ledger import services as ledger
@@ -65,7 +67,7 @@ def semester_window(*, district_id: int, period_id: int | None = None, on: dt.da
 
 
 def require_coverage_scope(user, unit: OrgUnit) -> None:
-    if not get_scope(user).can("activities.manage", unit):
+    if not can(user, MANAGE, unit):
         raise PermissionDenied
 
 

@@ -37,10 +37,12 @@ from activities.models import (
     SignUpPerson,
     SignUpStatus,
 )
+from activities.perms import APPROVE, MANAGE
 from activities.sources import CAMPAIGN_SOURCE, SESSION_SOURCE
 from activities.uploads import MAX_PHOTOS_PER_POST, photo_check, stored
 from audit.services import record
 from core.errors import refusal as _err
+from core.perms import can
 from core.scoping import get_scope
 from jobs import services as jobs
 from ledger import registry as ledger_registry
@@ -61,13 +63,13 @@ log = logging.getLogger(__name__)
 def can_manage(user, activity: Activity) -> bool:
     """Organisers: activities.manage on the owner unit or on any co-organising unit."""
     scope = get_scope(user)
-    if scope.can("activities.manage", activity.owner_unit):
+    if can(scope, MANAGE, activity.owner_unit):
         return True
-    return any(scope.can("activities.manage", u) for u in activity.co_organisers.all())
+    return any(can(scope, MANAGE, u) for u in activity.co_organisers.all())
 
 
 def can_approve(user, activity: Activity) -> bool:
-    return get_scope(user).can("activities.approve", activity.owner_unit)
+    return can(user, APPROVE, activity.owner_unit)
 
 
 def guardian_of(user) -> Guardian:
@@ -78,7 +80,7 @@ def guardian_of(user) -> Guardian:
 
 
 def family_student_ids(user) -> frozenset[int]:
-    return get_scope(user).student_perms.get("family.view", frozenset())
+    return get_scope(user).family_student_ids
 
 
 def _audience_paths(activity: Activity) -> list[str]:
@@ -99,8 +101,7 @@ EDITABLE_FIELDS = (
 
 
 def _check_units(actor, *, owner_unit: OrgUnit, audience_units, co_organisers) -> None:
-    scope = get_scope(actor)
-    if not scope.can("activities.manage", owner_unit):
+    if not can(actor, MANAGE, owner_unit):
         raise PermissionDenied(_("您无权以该单位名义组织活动。"))
     if not audience_units:
         raise _err(_("请至少选择一个面向的班级、年级或学校。"), "audience_required")
@@ -757,8 +758,7 @@ def minutes_save(*, actor, activity: Activity, text: str) -> Activity:
 
 @transaction.atomic
 def campaign_create(*, actor, owner_unit: OrgUnit, audience_units, kind: str, title: str, description: str, starts_on, ends_on) -> Campaign:
-    scope = get_scope(actor)
-    if not scope.can("activities.manage", owner_unit):
+    if not can(actor, MANAGE, owner_unit):
         raise PermissionDenied(_("您无权以该单位名义发起打卡活动。"))
     audience_units = list(audience_units)
     if not audience_units:
@@ -813,7 +813,7 @@ def campaign_post_create(*, actor, campaign: Campaign, student_id: int, text: st
 
 
 def _check_teacher(actor, post: CampaignPost) -> None:
-    if not get_scope(actor).can("activities.manage", post):
+    if not can(actor, MANAGE, post):
         raise PermissionDenied(_("只有本班老师可以点评。"))
 
 

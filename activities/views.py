@@ -58,7 +58,7 @@ def _family(request):
     """The signed-in guardian and their children (through the scoping layer)."""
     scope = get_scope(request.user)
     guardian = Guardian.objects.visible_to(request.user).filter(pk=scope.guardian_id).first() if scope.guardian_id else None
-    family_ids = scope.student_perms.get("family.view", frozenset())
+    family_ids = scope.family_student_ids
     children = list(Student.objects.visible_to(request.user).filter(id__in=family_ids, is_active=True).select_related("school_class"))
     return guardian, children
 

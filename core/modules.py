@@ -63,8 +63,9 @@ class Module:
     # Housekeeping: dotted callables run daily by core.tasks.housekeeping, each returning {name: rows deleted}.
     housekeeping: tuple[str, ...] = ()
     # What this module gives a lower app: slot name (the lower app names and calls it, e.g.
-    # "org.class_teacher_names") -> dotted callable. A lower app never imports a higher one; it asks
-    # provider(slot) and gets None when no installed module fills the slot.
+    # "org.class_teacher_names") -> dotted callable, or the dotted path of a Perm constant for a slot the
+    # lower app asks a permission by (core.perms.provided_perm). A lower app never imports a higher one;
+    # it asks provider(slot) and gets None when no installed module fills the slot.
     provides: dict[str, str] = field(default_factory=dict)
 
 
@@ -123,8 +124,9 @@ def _slots() -> dict[str, str]:
     return found
 
 
-def provider(slot: str) -> Callable | None:
-    """The callable an installed module provides for this slot (Module.provides), or None."""
+def provider(slot: str):
+    """What an installed module provides for this slot (Module.provides): a callable, or a Perm for a
+    permission slot (core.perms.provided_perm); None when no installed module fills it."""
     path = _slots().get(slot)
     return resolve_dotted(path) if path else None
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import wraps
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 
-from core.scoping import GUARDIAN_ROLE, get_scope  # noqa: F401 — GUARDIAN_ROLE: importers read it from here
+from core.modules import provider
+from core.scoping import GUARDIAN_ROLE, Scope, get_scope  # noqa: F401 — GUARDIAN_ROLE: importers read it from here
 
 
 class Perm(str):
@@ -49,9 +50,31 @@ class Perm(str):
         return (str, (self.code,))
 
 
-def can(user, perm: str, obj=None) -> bool:
-    """May the user do perm — on obj (an OrgUnit, a Student, anything with scope_path()), or anywhere?"""
-    return get_scope(user).can(perm, obj)
+def _scope(user_or_scope) -> Scope:
+    return user_or_scope if isinstance(user_or_scope, Scope) else get_scope(user_or_scope)
+
+
+def can(user_or_scope, perm: str, obj=None) -> bool:
+    """May the user do perm — on obj (an OrgUnit, a Student, anything with scope_path()), or anywhere?
+    Services that already hold the actor's Scope pass it instead of the user."""
+    return _scope(user_or_scope).can(perm, obj)
+
+
+def provided_perm(slot: str) -> Perm | None:
+    """The permission a higher app names for a question a lower app asks (Module.provides: slot ->
+    "app.perms.NAME"), e.g. the ledger's "who of the staff sees a class's participation": the lower app
+    names the slot, never the higher app's permission. None when no installed module fills the slot —
+    then nobody holds it, and the caller says what that means."""
+    found = provider(slot)
+    if found is not None and not isinstance(found, Perm):
+        raise ImproperlyConfigured(f"{slot!r} must be provided by a Perm constant, not {found!r}")
+    return found
+
+
+def can_provided(user_or_scope, slot: str, obj=None) -> bool:
+    """can() for the permission a higher app names for slot (provided_perm); False when none does."""
+    perm = provided_perm(slot)
+    return perm is not None and can(user_or_scope, perm, obj)
 
 
 def require(user, perm: str, obj=None) -> None:
@@ -97,7 +120,7 @@ def requires(*perms: str):
 def perm_paths(user_or_scope, *perms: str) -> tuple[str, ...]:
     """The unit paths under which the user holds any of perms: for building query filters (prefix_q),
     never for deciding in a view (use can/require)."""
-    scope = user_or_scope if hasattr(user_or_scope, "perm_prefixes") else get_scope(user_or_scope)
+    scope = _scope(user_or_scope)
     paths: list[str] = []
     for perm in perms:
         paths.extend(p for p in scope.perm_prefixes.get(perm, ()) if p not in paths)

@@ -47,6 +47,8 @@ class Scope:
     # Permission flags: on unit subtrees, and on single students.
     perm_prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     student_perms: dict[str, frozenset[int]] = field(default_factory=dict)
+    # The user's own children (guardianships): where the guardian-only flags (family.view) are held.
+    family_student_ids: frozenset[int] = frozenset()
     roles: tuple[tuple[str, int | None, int | None], ...] = ()  # (role, unit_id, student_id)
     guardian_id: int | None = None
     district_ids: frozenset[int] = frozenset()
@@ -107,6 +109,7 @@ def compute_scope(user) -> Scope:
     family_unit_ids: set[int] = set()
     student_prefixes: set[str] = set()
     student_ids: set[int] = set()
+    family_student_ids: set[int] = set()
     perm_prefixes: dict[str, set[str]] = {}
     student_perms: dict[str, set[int]] = {}
     roles: list[tuple[str, int | None, int | None]] = []
@@ -120,6 +123,7 @@ def compute_scope(user) -> Scope:
         if kind == "g":  # a guardianship: one child, its class and the class's ancestors
             guardian_id = link_guardian_id
             student_ids.add(student_id)
+            family_student_ids.add(student_id)
             district_ids.add(district_id)
             unit_ids.update(ancestor_ids(path))
             family_unit_ids.update(ancestor_ids(path))
@@ -160,6 +164,7 @@ def compute_scope(user) -> Scope:
         student_ids=frozenset(student_ids),
         perm_prefixes={k: tuple(sorted(_collapse(v))) for k, v in perm_prefixes.items()},
         student_perms={k: frozenset(v) for k, v in student_perms.items()},
+        family_student_ids=frozenset(family_student_ids),
         roles=tuple(roles),
         guardian_id=guardian_id,
         district_ids=frozenset(district_ids),
@@ -212,8 +217,8 @@ def guardian_q(scope: Scope, field: str = "guardian_id") -> models.Q | None:
 
 
 def family_students_q(scope: Scope, field: str) -> models.Q | None:
-    """Rows of the user's own children (the family.view flag a guardianship gives on single students)."""
-    family = scope.student_perms.get("family.view")
+    """Rows of the user's own children (where a guardianship gives the family flags on single students)."""
+    family = scope.family_student_ids
     return models.Q(**{f"{field}__in": family}) if family else None
 
 

@@ -20,6 +20,7 @@ from core.scoping import (
     staff_prefixes,
     staff_q,
 )
+from courses.perms import MANAGE
 
 # The ledger source kind lessons credit under (registered in courses/apps.py).
 LESSON_SOURCE = "course.lesson"
@@ -52,7 +53,7 @@ STAGE_CHOICES = [
 ]
 
 def _course_managers(scope) -> tuple[str, ...]:
-    return staff_prefixes(scope, "courses.manage")
+    return staff_prefixes(scope, MANAGE)
 
 
 class CourseQuerySet(ScopedQuerySet):
@@ -143,7 +144,7 @@ class Lesson(models.Model):
 
 class GuardianRowQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
-        return family_guardian_q(scope, staff_perm="courses.manage")
+        return family_guardian_q(scope, staff_perm=MANAGE)
 
 
 class BookingStatus(models.TextChoices):
@@ -195,7 +196,7 @@ class LessonWatch(models.Model):
 class HomeworkQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
         own = guardian_q(scope)
-        teaching = staff_q(scope, "lesson__course__owner_unit__path", "courses.manage")
+        teaching = staff_q(scope, "lesson__course__owner_unit__path", MANAGE)
         return any_q(own, teaching)
 
 
@@ -281,7 +282,7 @@ class TopicRequest(models.Model):
 class TopicVoteQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
         # Who voted is a family's own: the voter, and the parent school's managers of the topic's school.
-        return any_q(guardian_q(scope), staff_q(scope, "topic__school__path", "courses.manage"))
+        return any_q(guardian_q(scope), staff_q(scope, "topic__school__path", MANAGE))
 
 
 class TopicVote(models.Model):

@@ -35,4 +35,6 @@ MODULE = Module(
         "api/v1/courses/lessons/<lesson_id>/progress": ("lesson", "POST"),
         "api/v1/courses/topics/<topic_id>/vote": ("topic", "POST"),
     },
+    # Who runs the parent school sees its families' hours and certificates in the ledger.
+    provides={"ledger.hours_staff_perm": "courses.perms.MANAGE"},
 )

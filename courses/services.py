@@ -18,6 +18,7 @@ from activities.models import ActivityKind, Audience
 from activities.uploads import stored_name, video_check
 from audit.services import record
 from core.errors import refusal as _err
+from core.perms import can
 from core.scoping import get_scope
 from courses.models import (
     BookingStatus,
@@ -34,13 +35,14 @@ from courses.models import (
     TopicStatus,
     TopicVote,
 )
+from courses.perms import MANAGE
 from ledger import services as ledger
 from org.models import Kind, OrgUnit
 from people.models import Student
 
 
 def can_manage(user, obj) -> bool:
-    return get_scope(user).can("courses.manage", obj)
+    return can(user, MANAGE, obj)
 
 
 COURSE_FIELDS = ("title", "category", "stage", "mode", "lecturer_name", "description")
@@ -368,7 +370,7 @@ def school_setting_update(*, actor, school: OrgUnit, hours_target):
 
 
 def guardian_schools(actor) -> list[OrgUnit]:
-    family = get_scope(actor).student_perms.get("family.view", frozenset())
+    family = get_scope(actor).family_student_ids
     ids = Student.objects.system(reason="the schools of the user's own children").filter(id__in=family, is_active=True).values("school_id")
     return list(OrgUnit.objects.system(reason="the schools of the user's own children").filter(id__in=ids).order_by("name"))
 

@@ -330,7 +330,7 @@ def homework_review(request, pk):
 @login_required
 @require_POST
 def homework_feedback(request, pk):
-    hw = fetch_for(request.user, Homework.objects.select_related("lesson__course__owner_unit"), pk, perm="courses.manage")
+    hw = fetch_for(request.user, Homework.objects.select_related("lesson__course__owner_unit"), pk, perm=MANAGE)
     try:
         services.homework_feedback(actor=request.user, homework=hw, text=request.POST.get("feedback", ""))
     except ValidationError as exc:
@@ -415,7 +415,7 @@ def school_settings(request):
         raise Http404
     schools = list(_managed_units(request.user).filter(kind=Kind.SCHOOL).order_by("name")[:300])
     if request.method == "POST":
-        school = fetch_for(request.user, OrgUnit, _int(request.POST.get("school")) or 0, perm="courses.manage")
+        school = fetch_for(request.user, OrgUnit, _int(request.POST.get("school")) or 0, perm=MANAGE)
         try:
             services.school_setting_update(actor=request.user, school=school, hours_target=request.POST.get("hours_target", ""))
         except (ValidationError, PermissionDenied) as exc:

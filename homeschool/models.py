@@ -9,7 +9,15 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import ScopedQuerySet, any_q, get_scope, guardian_q, prefix_q, scoped_via, staff_q
+from core.scoping import (
+    ScopedQuerySet,
+    any_q,
+    get_scope,
+    guardian_q,
+    scoped_via,
+    staff_prefixes,
+    staff_q,
+)
 from homeschool.perms import OVERSEE, TEACH
 
 
@@ -114,7 +122,7 @@ class ConsultationQuerySet(ScopedQuerySet):
         scope = get_scope(user)
         if scope.superuser:
             return self.scoped()
-        q = prefix_q("school_class__path", scope.perm_prefixes.get(OVERSEE, ()))
+        q = staff_q(scope, "school_class__path", OVERSEE)
         return self.filter(q).scoped() if q is not None else self.none()
 
 
@@ -182,7 +190,7 @@ class FAQQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
         published = models.Q(is_published=True, district_id__in=scope.district_ids) if scope.district_ids else None
         own = models.Q(created_by_id=scope.user_id) if scope.user_id else None
-        oversee = scope.perm_prefixes.get(OVERSEE, ())
+        oversee = staff_prefixes(scope, OVERSEE)
         districts = {int(p.strip("/").split("/")[0]) for p in oversee}
         overseen = models.Q(district_id__in=districts) if districts else None
         return any_q(published, own, overseen)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.services import record
+from core.perms import can, perm_paths
 from core.scoping import get_scope
 from core.uploads import safe_original_name
 from homeschool.models import (
@@ -91,7 +92,7 @@ def is_expert(user, district_id=None) -> bool:
 
 def _district_admin_of(user, district) -> bool:
     scope = get_scope(user)
-    return scope.superuser or scope.can(OVERSEE, district) and district.kind == "district"
+    return scope.superuser or can(scope, OVERSEE, district) and district.kind == "district"
 
 
 @transaction.atomic
@@ -273,7 +274,7 @@ def can_write_faq(user, district_id) -> bool:
     scope = get_scope(user)
     if scope.superuser or is_expert(user, district_id):
         return True
-    prefixes = tuple(scope.perm_prefixes.get(TEACH, ())) + tuple(scope.perm_prefixes.get(OVERSEE, ()))
+    prefixes = perm_paths(scope, TEACH, OVERSEE)
     return any(p.startswith(f"/{district_id}/") for p in prefixes)
 
 
@@ -303,7 +304,7 @@ def faq_create(*, actor, district_id: int, question: str, answer: str, stage: st
 def guide_units(user):
     """Units a user may publish a guide in the name of: the units they teach or oversee; experts: the district."""
     scope = get_scope(user)
-    prefixes = set(scope.perm_prefixes.get(TEACH, ())) | set(scope.perm_prefixes.get(OVERSEE, ()))
+    prefixes = set(perm_paths(scope, TEACH, OVERSEE))
     ids = {int(p.strip("/").split("/")[-1]) for p in prefixes}
     ids |= set(Expert.objects.system(reason="the user's own memberships of expert pools").filter(user_id=user.pk, is_active=True).values_list("district_id", flat=True))
     return OrgUnit.objects.system(reason="the units the user teaches or oversees, or their expert districts").filter(id__in=ids, is_active=True).order_by("depth", "path")
@@ -400,7 +401,7 @@ def guide_rate(*, actor, guide: MicroGuide, rating) -> GuideRead:
 
 
 def _require_teach(actor, student_or_class):
-    if not get_scope(actor).can(TEACH, student_or_class):
+    if not can(actor, TEACH, student_or_class):
         raise PermissionDenied(_("只有本班班主任可以安排和记录家访。"))
 
 

@@ -12,22 +12,34 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.scoping import ScopedQuerySet, any_q, family_guardian_q, prefix_q, scoped_via, staff_prefixes
+from core.perms import provided_perm
+from core.scoping import (
+    ScopedQuerySet,
+    any_q,
+    family_guardian_q,
+    guardian_q,
+    prefix_q,
+    scoped_via,
+    staff_prefixes,
+)
 from ledger import registry
 
 DEFAULT_HOURS_TARGET = Decimal("8")
 
-# The permissions whose holders see a unit's ledger rows, as before the move: organisers of activities see
-# their classes' participation, those who run the parent school their families' hours and certificates.
-PARTICIPATION_STAFF_PERM = "activities.manage"
-HOURS_STAFF_PERM = "courses.manage"
+# Which staff see a unit's ledger rows is a higher module's permission, named by the module that fills
+# the slot (Module.provides; the ledger imports no module): as before the move, organisers of activities
+# see their classes' participation (activities), those who run the parent school their families' hours and
+# certificates (courses). An unfilled slot: no staff sees those rows, the families still see their own.
+PARTICIPATION_STAFF_SLOT = "ledger.participation_staff_perm"
+HOURS_STAFF_SLOT = "ledger.hours_staff_perm"
 
 
 class ParticipationQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
-        family = scope.student_perms.get("family.view")
+        perm = provided_perm(PARTICIPATION_STAFF_SLOT)
+        family = scope.family_student_ids
         return any_q(
-            prefix_q("class_path", staff_prefixes(scope, PARTICIPATION_STAFF_PERM)),
+            prefix_q("class_path", staff_prefixes(scope, perm)) if perm else None,
             models.Q(student_id__in=family) if family else None,
         )
 
@@ -101,7 +113,8 @@ class PeriodRollup(models.Model):
 
 class GuardianRowQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
-        return family_guardian_q(scope, staff_perm=HOURS_STAFF_PERM)
+        perm = provided_perm(HOURS_STAFF_SLOT)
+        return family_guardian_q(scope, staff_perm=perm) if perm else guardian_q(scope)
 
 
 class SchoolSetting(models.Model):

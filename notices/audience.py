@@ -1,7 +1,7 @@
 """Who a notice may go to: units, staff roles and hand-picked families inside the sender's scope.
 
-Everything a sender picks is checked against core.scoping (OrgUnit/Student .visible_to and
-Scope.can("notices.send", …)); the fan-out later only reads the ids that passed.
+Everything a sender picks is checked against core.scoping (OrgUnit/Student .visible_to) and
+core.perms (can(user, SEND, …)); the fan-out later only reads the ids that passed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from accounts.models import RoleAssignment
 from accounts.roles import Role
 from core.crypto import digest
 from core.ids import parse_id
+from core.perms import can, perm_paths
 from core.scoping import get_scope, prefix_q
 from notices.perms import SEND as SEND_PERM
 from notices.perms import SEND_TO_SCHOOLS as SEND_TO_SCHOOLS_PERM
@@ -80,13 +81,13 @@ def sendable_units(user):
 
 def send_prefixes(scope) -> tuple[str, ...]:
     """The subtrees the user may address: notices.send, and notices.send_to_schools (street staff)."""
-    return (*scope.perm_prefixes.get(SEND_PERM, ()), *scope.perm_prefixes.get(SEND_TO_SCHOOLS_PERM, ()))
+    return perm_paths(scope, SEND_PERM, SEND_TO_SCHOOLS_PERM)
 
 
 def can_send(user) -> bool:
     """May compose notices at all (the 发通知 button, the home tile's wording)."""
     scope = get_scope(user)
-    return scope.has_perm_anywhere(SEND_PERM) or scope.has_perm_anywhere(SEND_TO_SCHOOLS_PERM)
+    return can(scope, SEND_PERM) or can(scope, SEND_TO_SCHOOLS_PERM)
 
 
 def resolve(user, *, unit_ids, include_guardians: bool, staff_roles, student_nos, student_ids=()) -> Audience:
@@ -134,7 +135,7 @@ def resolve(user, *, unit_ids, include_guardians: bool, staff_roles, student_nos
     if len(by_id) != len(picked_ids):
         errors.append(_("所选家庭中有已离校或不在您负责范围内的学生，请重新选择。"))
     students = list({s.pk: s for s in [*by_no.values(), *by_id.values()]}.values())
-    refused = [s for s in students if not scope.can(SEND_PERM, s)]
+    refused = [s for s in students if not can(scope, SEND_PERM, s)]
     if refused:
         errors.append(_("您无权给以下学生的家庭发送通知：%(names)s。") % {"names": "、".join(s.name for s in refused[:10])})
     if not kept and not students:

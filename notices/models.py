@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.tokens import token_statement, user_from_row
 from core.rows import Columns, hot_query
-from core.scoping import ScopedQuerySet, ancestor_ids, any_q, get_scope, prefix_q, scoped_via
+from core.scoping import ScopedQuerySet, ancestor_ids, any_q, get_scope, prefix_q, scoped_via, staff_prefixes
 from notices import sql
 from notices.perms import SEND as SEND_PERM
 from people.models import Guardian
@@ -51,7 +51,7 @@ class NoticeQuerySet(ScopedQuerySet):
     @staticmethod
     def staff_q(scope):
         """Notices sent from the user's units (or by them), or addressed to units they answer for."""
-        prefixes = scope.perm_prefixes.get(SEND_PERM, ())
+        prefixes = staff_prefixes(scope, SEND_PERM)
         parts = []
         if prefixes:
             parts.append(prefix_q("sender_unit__path", prefixes))
@@ -168,7 +168,7 @@ class ReceiptQuerySet(ScopedQuerySet):
             parts.append(models.Q(guardian_id=scope.guardian_id))
         if scope.user_id:
             parts.append(models.Q(user_id=scope.user_id))
-        prefixes = scope.perm_prefixes.get(SEND_PERM, ())
+        prefixes = staff_prefixes(scope, SEND_PERM)
         if prefixes:
             # Senders see the receipts of their notices; class teachers those of their classes' families.
             parts.append(prefix_q("notice__sender_unit__path", prefixes))

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import record
+from core.perms import can, perm_paths
 from core.scoping import get_scope, prefix_q
 from jobs import services as jobs
 from messaging import sending as outbox
@@ -310,7 +311,7 @@ def notice_reply(*, user, notice_id, choice: str, comment: str = "") -> Receipt:
 def manages(user, notice: Notice) -> bool:
     """May act on the whole notice (remind everyone, withdraw): the sender or a sender above its unit."""
     scope = get_scope(user)
-    return scope.superuser or notice.sender_id == user.pk or scope.can(SEND_PERM, notice)
+    return scope.superuser or notice.sender_id == user.pk or can(scope, SEND_PERM, notice)
 
 
 def followed_class_ids(user, notice: Notice) -> list[int] | None:
@@ -318,8 +319,7 @@ def followed_class_ids(user, notice: Notice) -> list[int] | None:
     if manages(user, notice):
         return None
 
-    scope = get_scope(user)
-    q = prefix_q("path", scope.perm_prefixes.get(SEND_PERM, ()))
+    q = prefix_q("path", perm_paths(user, SEND_PERM))
     if q is None:
         return []
     return list(OrgUnit.objects.visible_to(user).filter(q, kind=Kind.CLASS).values_list("id", flat=True))

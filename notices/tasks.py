@@ -4,11 +4,14 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from jobs.services import register
+from jobs.tasks import SWEEP_SECONDS
 from notices import services
 
-# An emergency fan-out whose worker died resumes within 60 s (issue 13, contract 4): silent for 30 s is dead,
-# and the sweeper runs every 30 s; the runner beats the row every 10 s (jobs.services.keepalive).
-STALE_SECONDS = 30
+# An emergency fan-out whose worker died resumes within 60 s (issue 13, contract 4): silent for STALE_SECONDS
+# (30) is dead, and the next sweep comes within the sweeper's SWEEP_SECONDS (30); the runner beats the row
+# every 10 s (jobs.services.keepalive), a 3x margin before a live worker could be taken for dead.
+RESUME_WITHIN_SECONDS = 60
+STALE_SECONDS = RESUME_WITHIN_SECONDS - SWEEP_SECONDS
 
 
 @register(services.JOB_KIND, on_give_up=lambda job: services.job_gave_up(job.payload["notice_job"]),

@@ -7,10 +7,11 @@ from ninja.pagination import paginate
 
 from core.api import MAX_ID, Pagination
 from core.modules import provider
-from core.perms import can
+from core.perms import can_provided
 from core.scoping import get_scope, prefix_q
 from org import selectors
 from org.models import Kind, OrgUnit, PartnerCategory, Stage
+from org.perms import INVITE_SLOT
 
 router = Router(tags=["组织"])
 
@@ -89,8 +90,8 @@ def unit_detail(request, unit_id: int = Path(..., ge=1, le=MAX_ID)):
     visible = OrgUnit.objects.visible_to(user)
     ancestors = list(visible.filter(id__in=unit.ancestor_ids).order_by("depth").only("id", "name", "kind"))
     children_count = visible.filter(parent=unit, is_active=True).count()
-    # Only those who may reset the code (people.manage) hand it out; others do not get it.
-    can_invite = unit.kind == Kind.CLASS and can(user, "people.manage", unit)
+    # Only those who may reset the code hand it out; others do not get it.
+    can_invite = unit.kind == Kind.CLASS and can_provided(user, INVITE_SLOT, unit)
     unit.api_ancestors = ancestors
     unit.children_count = children_count
     unit.api_invite_code = unit.invite_code if can_invite else None

@@ -13,10 +13,10 @@ from django.core.cache import cache
 from django.db.models import Count, Q
 
 from core.modules import provider
-from core.perms import can, perm_paths
+from core.perms import can, perm_paths, provided_perm
 from core.scoping import fetch_for, get_scope, prefix_q
 from org.models import Kind, OrgUnit
-from org.perms import MANAGE
+from org.perms import MANAGE, ROSTER_SLOT
 
 # Order of kinds among siblings: the structure first (streets, schools…), then the other bodies.
 KIND_RANK = {
@@ -46,9 +46,14 @@ def shows_inactive(user) -> bool:
     return can(user, MANAGE)
 
 
+def roster_paths(user_or_scope) -> tuple[str, ...]:
+    perm = provided_perm(ROSTER_SLOT)
+    return perm_paths(user_or_scope, perm) if perm else ()
+
+
 def sees_people_counts(user) -> bool:
     """Student and guardian figures are shown to staff who may see students, not to structure-only roles."""
-    return bool(perm_paths(user, "people.view")) or get_scope(user).superuser
+    return bool(roster_paths(user)) or get_scope(user).superuser
 
 
 def units_for(user):
@@ -97,7 +102,7 @@ def _scope_key(user, *parts) -> str:
     soon as the user's roles or reach change, so nobody is shown figures of a scope they no longer hold."""
     scope = get_scope(user)
     shape = repr(
-        (scope.superuser, scope.unit_prefixes, scope.student_prefixes, perm_paths(scope, "people.view"), scope.roles, parts)
+        (scope.superuser, scope.unit_prefixes, scope.student_prefixes, roster_paths(scope), scope.roles, parts)
     )
     return f"{user.pk}:{hashlib.sha256(shape.encode()).hexdigest()[:24]}"
 

@@ -5,8 +5,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from audit.registry import deferred_create
-from core.scoping import get_scope
+from core.perms import can, can_provided
 from org.models import ALLOWED_CHILDREN, Kind, OrgUnit, new_invite_code
+from org.perms import INVITE_SLOT, MANAGE
 
 
 def _validate_placement(*, kind: str, parent: OrgUnit | None) -> None:
@@ -26,7 +27,7 @@ def _validate_placement(*, kind: str, parent: OrgUnit | None) -> None:
 @transaction.atomic
 def unit_create(*, actor, kind: str, name: str, parent: OrgUnit | None, **fields) -> OrgUnit:
     """Create a unit under parent. actor=None is the system (demo generator, migrations)."""
-    if actor is not None and not get_scope(actor).can("org.manage", parent):
+    if actor is not None and not can(actor, MANAGE, parent):
         raise PermissionDenied(_("您无权在该单位下添加组织。"))
     name = (name or "").strip()
     if not name:
@@ -51,7 +52,7 @@ def unit_create(*, actor, kind: str, name: str, parent: OrgUnit | None, **fields
 
 @transaction.atomic
 def unit_update(*, actor, unit: OrgUnit, **fields) -> OrgUnit:
-    if actor is not None and not get_scope(actor).can("org.manage", unit):
+    if actor is not None and not can(actor, MANAGE, unit):
         raise PermissionDenied(_("您无权修改该单位。"))
     for key in ("kind", "parent", "path", "district", "depth"):
         if key in fields:
@@ -69,7 +70,7 @@ def unit_update(*, actor, unit: OrgUnit, **fields) -> OrgUnit:
 @transaction.atomic
 def unit_set_active(*, actor, unit: OrgUnit, active: bool) -> OrgUnit:
     """Units are never deleted (records refer to them); they are switched off with their subtree."""
-    if actor is not None and not get_scope(actor).can("org.manage", unit):
+    if actor is not None and not can(actor, MANAGE, unit):
         raise PermissionDenied(_("您无权停用该单位。"))
     if not active and unit.kind == Kind.DISTRICT:
         raise ValidationError(_("区县不能停用。"))
@@ -82,7 +83,7 @@ def unit_set_active(*, actor, unit: OrgUnit, active: bool) -> OrgUnit:
 
 
 def class_reset_invite_code(*, actor, unit: OrgUnit) -> OrgUnit:
-    if actor is not None and not get_scope(actor).can("people.manage", unit):
+    if actor is not None and not can_provided(actor, INVITE_SLOT, unit):
         raise PermissionDenied(_("您无权重置该班级的邀请码。"))
     unit._audit_actor = actor
     unit.invite_code = new_invite_code()

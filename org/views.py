@@ -5,16 +5,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from core.modules import provider
-from core.perms import can
+from core.perms import can, can_provided
 from core.scoping import fetch_for
 from org import selectors, services
 from org.forms import UnitForm
 from org.models import ALLOWED_CHILDREN, Kind, OrgUnit, SchoolClass
+from org.perms import INVITE_SLOT, ROSTER_SLOT
 from org.perms import MANAGE as ORG_MANAGE
 
 CHILDREN_PER_PAGE = 50
@@ -102,8 +103,8 @@ def unit_detail(request, pk):
     if unit.kind == Kind.CLASS:
         context.update(
             {
-                "can_roster": can(user, "people.view", unit),
-                "can_invite": can(user, "people.manage", unit),
+                "can_roster": can_provided(user, ROSTER_SLOT, unit),
+                "can_invite": can_provided(user, INVITE_SLOT, unit),
                 "class_teachers": selectors.class_teacher_names([unit.id]).get(unit.id, []),
             }
         )
@@ -209,9 +210,17 @@ def unit_toggle(request, pk):
     return redirect("org:unit_detail", pk=unit.pk)
 
 
+def _class_for(user, pk, slot: str) -> SchoolClass:
+    """A class the user sees and holds the slot's permission on (fetch_for's perm=, for a provided one)."""
+    school_class = fetch_for(user, SchoolClass, pk)
+    if not can_provided(user, slot, school_class):
+        raise Http404
+    return school_class
+
+
 @login_required
 def class_roster(request, pk):
-    school_class = fetch_for(request.user, SchoolClass, pk, perm="people.view")
+    school_class = _class_for(request.user, pk, ROSTER_SLOT)
     # The roster is people's page at org's URL: people provides it (org imports no people).
     return provider("org.class_roster_page")(request, school_class)
 
@@ -219,7 +228,7 @@ def class_roster(request, pk):
 @login_required
 def class_invite_reset(request, pk):
     user = request.user
-    school_class = fetch_for(user, SchoolClass, pk, perm="people.manage")
+    school_class = _class_for(user, pk, INVITE_SLOT)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:

@@ -15,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from audit.services import record_access
-from core.scoping import GUARDIAN_ROLE, get_scope
+from core.perms import can, perm_paths
+from core.scoping import get_scope
+from people.perms import CALL_FAMILIES, VIEW, VIEW_CONTACT
 
 FULL = "full"
 ON_REQUEST = "on_request"  # masked until the viewer asks for one student's numbers
@@ -41,16 +43,15 @@ class Contact:
 def rule(user, target) -> str:
     """How the guardians' numbers of target (a student, or a class for its roster) are shown by default."""
     scope = get_scope(user)
-    if not scope.superuser and scope.can("people.call_families", target):
+    if not scope.superuser and can(scope, CALL_FAMILIES, target):
         return FULL
-    if scope.can("people.view_contact", target):
+    if can(scope, VIEW_CONTACT, target):
         return ON_REQUEST
     path = target.scope_path() if hasattr(target, "scope_path") else target.path
-    if any(path.startswith(p) for p in scope.perm_prefixes.get("people.view", ())):
+    if any(path.startswith(p) for p in perm_paths(scope, VIEW)):
         return MASKED
     student_id = getattr(target, "scope_student_id", None)
-    own_children = {s for r, _u, s in scope.roles if r == GUARDIAN_ROLE}
-    if student_id in scope.student_perms.get("people.view", frozenset()) and student_id not in own_children:
+    if student_id in scope.student_perms.get(VIEW, frozenset()) and student_id not in scope.family_student_ids:
         return MASKED  # a carer assigned to this child
     return HIDDEN  # a guardian looking at their own child sees co-guardians without numbers
 

@@ -19,6 +19,9 @@ MODULE = Module(
         "org.people_headline": "people.selectors.people_headline",
         "org.class_people_subqueries": "people.selectors.class_people_subqueries",
         "org.class_roster_page": "people.views.class_roster_page",
+        # The permissions org's class pages ask (core.perms.provided_perm).
+        "org.roster_perm": "people.perms.VIEW",
+        "org.invite_perm": "people.perms.MANAGE",
     },
     object_pages={"people:student_detail": ("student", "GET")},
     object_api={"api/v1/people/students/<student_id>": ("student", "GET")},

@@ -12,8 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import current_actor
+from core.perms import can
 from core.scoping import get_scope
 from people.models import Consent, ConsentPurpose, Guardian, Guardianship, Student
+from people.perms import MANAGE
 
 
 def consent_give(*, guardian: Guardian, purpose: str, rules_version: str, student: Student | None = None, channel: str = "web") -> Consent:
@@ -90,4 +92,4 @@ def _may_withdraw(actor, consent: Consent) -> bool:
     children = Student.objects.visible_to(actor).filter(guardianships__guardian_id=consent.guardian_id)
     if consent.student_id:
         children = children.filter(pk=consent.student_id)
-    return any(scope.can("people.manage", child) for child in children.select_related("school_class"))
+    return any(can(scope, MANAGE, child) for child in children.select_related("school_class"))

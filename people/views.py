@@ -83,7 +83,7 @@ def class_roster_page(request, school_class):
             "query": query,
             "full_contact": phones.full,
             "contact": phones.level,
-            "can_invite": can(user, "people.manage", school_class),
+            "can_invite": can(user, perms.MANAGE, school_class),
             "class_teachers": class_teacher_names([school_class.id]).get(school_class.id, []),
         },
     )

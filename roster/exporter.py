@@ -18,8 +18,10 @@ from django.utils.translation import gettext as _
 
 from core import exports
 from core.crypto import mask_id_number, mask_phone, mask_student_no
+from core.perms import can
 from core.scoping import get_scope
 from people.models import Guardianship, Student
+from people.perms import VIEW_CONTACT, VIEW_IDENTITY
 from roster import spec
 from roster.importer import SYSTEM_SCOPE
 from roster.normalise import RELATION_LABEL
@@ -98,7 +100,7 @@ def _allowed(scope, perm: str, path: str, student_id: int, cache: dict) -> bool:
         return True
     key = (perm, path)
     if key not in cache:
-        cache[key] = scope.can(perm, SimpleNamespace(path=path))
+        cache[key] = can(scope, perm, SimpleNamespace(path=path))
     return cache[key]
 
 
@@ -124,13 +126,13 @@ def export_rows(*, user, unit):
     cache: dict = {}
     for s in students:
         path, sid = s["school_class__path"], s["id"]
-        if _allowed(scope, "people.view_identity", path, sid, cache):
+        if _allowed(scope, VIEW_IDENTITY, path, sid, cache):
             result.identity_shown += 1
         else:
             s["id_number"] = mask_id_number(s["id_number"]) if s["id_number"] else ""
             s["student_no"] = mask_student_no(s["student_no"])
             result.identity_masked += 1
-        contact = _allowed(scope, "people.view_contact", path, sid, cache)
+        contact = _allowed(scope, VIEW_CONTACT, path, sid, cache)
         if not contact and links.get(sid):
             result.contact_masked += 1
         for link in links.get(sid, ()):

@@ -28,9 +28,11 @@ from django.utils.translation import gettext as _
 
 from audit.services import record_many
 from core.crypto import STUDENT_NO_MASK, digest, mask_id_number, mask_phone, mask_student_no
+from core.perms import can
 from core.scoping import Scope, get_scope
 from org.models import Kind, OrgUnit, Stage
 from people.models import Guardian, Guardianship, Household, Relation, Student
+from people.perms import MANAGE
 from people.validators import (
     check_char,
     id_number_birth_date,
@@ -166,7 +168,7 @@ class RosterImport:
     def can_manage(self, path: str) -> bool:
         cached = self._can_cache.get(path)
         if cached is None:
-            cached = self._can_cache[path] = self.scope.can("people.manage", _target(path))
+            cached = self._can_cache[path] = can(self.scope, MANAGE, _target(path))
         return cached
 
     # --- reading ------------------------------------------------------------------------------------

@@ -22,10 +22,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.services import Actor, actor_for, record, record_access
+from core.perms import can
 from core.scoping import get_scope
 from jobs import services as jobs
 from org.models import Kind, OrgUnit
 from people.contact import log_export
+from people.perms import MANAGE, VIEW
 from roster import exporter, reader
 from roster.importer import RosterImport
 from roster.models import ImportJob, ImportProblem, JobStatus
@@ -64,10 +66,10 @@ def import_targets(user) -> list[ImportTarget]:
     scope = get_scope(user)
     units = list(OrgUnit.objects.visible_to(user).filter(kind__in=[Kind.DISTRICT, Kind.SCHOOL], is_active=True).order_by("name"))
     districts = {u.pk: u for u in units if u.kind == Kind.DISTRICT}
-    targets = [ImportTarget(u, None) for u in units if u.kind == Kind.DISTRICT and scope.can("people.manage", u)]
+    targets = [ImportTarget(u, None) for u in units if u.kind == Kind.DISTRICT and can(scope, MANAGE, u)]
     for u in units:
         # Every school the user manages, also for a district admin (to limit one upload to one school).
-        if u.kind == Kind.SCHOOL and u.district_id in districts and scope.can("people.manage", u):
+        if u.kind == Kind.SCHOOL and u.district_id in districts and can(scope, MANAGE, u):
             targets.append(ImportTarget(districts[u.district_id], u))
     return targets
 
@@ -102,8 +104,7 @@ def check_upload(upload) -> str:
 
 def job_create(*, user, upload, target: ImportTarget) -> ImportJob:
     """Store the upload under a generated name and queue its validation."""
-    scope = get_scope(user)
-    if not scope.can("people.manage", target.school or target.district):
+    if not can(user, MANAGE, target.school or target.district):
         raise PermissionDenied
     fmt = check_upload(upload)
     original = (getattr(upload, "name", "") or "").rsplit("/", 1)[-1][:200]
@@ -337,8 +338,7 @@ REASON_EXPORT_IDENTITY = "导出花名册：完整学籍号和身份证号"
 def export_roster(*, user, unit: OrgUnit, fmt: str, out, actor: Actor | None = None) -> exporter.ExportResult:
     """Write the students (and their guardians) under unit that user may see; one audit row with counts."""
     if user is not None:
-        scope = get_scope(user)
-        if not scope.can("people.view", unit):
+        if not can(user, VIEW, unit):
             raise PermissionDenied
     students, links, result = exporter.export_rows(user=user, unit=unit)
     if user is not None and sum(1 for s in students if links.get(s["id"])) > result.contact_masked:

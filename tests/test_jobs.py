@@ -4,7 +4,6 @@ import ast
 import datetime as dt
 import io
 import pathlib
-import re
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -13,11 +12,14 @@ from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
+from huey.contrib.djhuey import HUEY
 
 from activities import services as activity_services
 from activities.testing import make_activity
 from jobs import services as jobs
+from jobs import tasks as job_tasks
 from jobs.models import Job, Status
+from notices import tasks as notice_tasks
 from notices.models import Notice, NoticeJob, NoticeStatus, Receipt
 from notices.services import job_key, notice_create
 from roster import services as roster_services
@@ -188,6 +190,34 @@ def test_heartbeats_keep_a_long_job_alive(db, lost, settings, django_capture_on_
         assert jobs.sweep()["restarted"] == 1
 
 
+def test_one_sweeper_runs_every_30_seconds(monkeypatch):
+    """The minute tick (Huey's periodic tasks are minute-grained) lays out the minute's sweeps: one now, one
+    30 s later, both the one sweeper task; nothing else sweeps."""
+    planned = []
+
+    class Sweeper:
+        def __call__(self):
+            planned.append(0)
+
+        def schedule(self, *, delay):
+            planned.append(delay)
+
+    monkeypatch.setattr(job_tasks, "sweep_jobs", Sweeper())
+    job_tasks.schedule_sweeps.call_local()
+    assert planned == [0, 30] and job_tasks.SWEEP_SECONDS == 30
+    periodic = {t.name for t in HUEY._registry.periodic_tasks}
+    assert "schedule_sweeps" in periodic and not {n for n in periodic if "sweep_jobs" in n}
+
+
+def test_the_sweep_cadence_keeps_the_emergency_resume_within_60_seconds():
+    """docs/decisions/0007: a killed fan-out is dead after notices' stale limit and swept by the next sweep,
+    so the two add up to at most 60 s; a live worker's beats (every 10 s) stay well inside the limit."""
+    assert notice_tasks.STALE_SECONDS + job_tasks.SWEEP_SECONDS <= notice_tasks.RESUME_WITHIN_SECONDS == 60
+    assert jobs.stale_seconds(notice_tasks.services.JOB_KIND) == notice_tasks.STALE_SECONDS
+    assert 3 * jobs.KEEPALIVE_SECONDS <= notice_tasks.STALE_SECONDS
+    assert 60 % job_tasks.SWEEP_SECONDS == 0
+
+
 def test_a_worker_that_keeps_dying_ends_failed(db, lost, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         job = jobs.enqueue("test.boom", key="dies", payload={})
@@ -337,17 +367,6 @@ def test_the_jobs_app_imports_no_domain_app():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not {n.split(".")[0] for n in names} & domain, path
-
-
-def test_only_one_huey_consumer_runs_the_periodic_scheduler():
-    """huey #716: two schedulers enqueue every periodic task twice. dev.py starts one consumer; in the
-    deployment guide every consumer but one is started with --no-periodic."""
-    dev = (ROOT / "dev.py").read_text(encoding="utf-8")
-    assert dev.count('"run_huey"') == 1
-    deploy = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
-    commands = [line for line in deploy.splitlines() if re.search(r"manage\.py run_huey\b.*--", line) and "ExecStart" in line]
-    assert len(commands) >= 2
-    assert sum("--no-periodic" not in line for line in commands) == 1
 
 
 # --- the data move ------------------------------------------------------------------------------------------

@@ -16,15 +16,27 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiToken
+from activities import perms as activity_perms
 from activities import services as activity_services
 from activities.testing import make_activity
+from core import modules
+from core.perms import provided_perm
+from courses import perms as course_perms
 from courses import services as course_services
 from courses.models import CourseMode
 from jobs import services as jobs_services
 from jobs.models import Job
 from ledger import registry
 from ledger import services as ledger
-from ledger.models import Certificate, FamilyPeriod, LearningHours, Participation, SchoolSetting
+from ledger.models import (
+    HOURS_STAFF_SLOT,
+    PARTICIPATION_STAFF_SLOT,
+    Certificate,
+    FamilyPeriod,
+    LearningHours,
+    Participation,
+    SchoolSetting,
+)
 from periods.services import school_year_ensure, school_year_start_for
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
@@ -177,6 +189,22 @@ def test_a_neighbouring_class_cannot_see_another_familys_ledger(world, semester,
     assert mine["total"] == 3 and mine["certificate_id"] == cert.pk and mine["rows"][0]["kind"] == "activity"
     theirs = client.get(reverse("api-v1:course_hours"), **_bearer(world.parent_a2)).json()
     assert theirs["total"] == 0 and theirs["rows"] == [] and theirs["certificate_id"] is None
+
+
+def test_the_ledger_asks_which_staff_see_its_rows_by_slot(world, semester, monkeypatch, django_capture_on_commit_callbacks):
+    """The staff permissions are activities' and courses' (their module.py fills the ledger's slots); with the
+    slots unfilled (those modules not installed) no staff sees a family's rows, the family still does."""
+    assert provided_perm(PARTICIPATION_STAFF_SLOT) is activity_perms.MANAGE
+    assert provided_perm(HOURS_STAFF_SLOT) is course_perms.MANAGE
+    with django_capture_on_commit_callbacks(execute=True):
+        _credit(world, hours="3")
+    slots = dict(modules._slots())
+    monkeypatch.setattr(modules, "_slots", lambda: {k: v for k, v in slots.items() if not k.startswith("ledger.")})
+    assert provided_perm(PARTICIPATION_STAFF_SLOT) is None
+    assert Participation.objects.visible_to(world.teacher_a1).count() == 0
+    assert LearningHours.objects.visible_to(world.school_admin_a).count() == 0
+    assert Participation.objects.visible_to(world.parent_a1).count() == 1
+    assert LearningHours.objects.visible_to(world.parent_a1).count() == 1
 
 
 def test_the_ledger_imports_no_domain_app():

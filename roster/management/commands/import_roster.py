@@ -14,7 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
-from core.scoping import get_scope
+from core.perms import can
+from people.perms import MANAGE
 from roster import reader, services
 from roster.management.commands._roster_cli import acting_user, resolve_place
 
@@ -42,8 +43,8 @@ class Command(BaseCommand):
             raise CommandError(_("只能导入 .xlsx 或 .csv 文件（按内容判断）。"))
         user = acting_user(options["as_phone"])
         district, school = resolve_place(user=user, school_code=options["school"], district_code=options["district"])
-        if user is not None and not get_scope(user).can("people.manage", school or district):
-            if school is not None or not get_scope(user).has_perm_anywhere("people.manage"):
+        if user is not None and not can(user, MANAGE, school or district):
+            if school is not None or not can(user, MANAGE):
                 raise CommandError(_("该账号无权导入到所选的学校或区县。"))
 
         last = {"phase": None}
