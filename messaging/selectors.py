@@ -8,7 +8,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.urls import Resolver404, resolve
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.ids import require_id
 from messaging.models import Channel, Delivery, DeliveryStatus
@@ -19,14 +19,14 @@ PER_PAGE = 20
 # the platform's clients are written here, not asked of them: messaging imports no domain app, and a
 # prefix it does not know is still a message.
 SOURCE_LABELS = {
-    "notice": _("通知"),
-    "consultation": _("咨询"),
-    "guide": _("微指南"),
-    "activity": _("活动"),
-    "course": _("课程"),
-    "lesson": _("课程"),
+    "notice": pgettext_lazy("message source", "通知"),
+    "consultation": pgettext_lazy("message source", "咨询"),
+    "guide": pgettext_lazy("message source", "微指南"),
+    "activity": pgettext_lazy("message source", "活动"),
+    "course": pgettext_lazy("message source", "课程"),
+    "lesson": pgettext_lazy("message source", "课程"),
 }
-DEFAULT_SOURCE_LABEL = _("消息")
+DEFAULT_SOURCE_LABEL = pgettext_lazy("message source", "消息")
 
 
 def source_label(source: str) -> str:
