@@ -177,6 +177,12 @@ def test_a_message_without_a_link_is_shown_itself(client, world, mail):
     page = _page(client, world.parent_a1, reverse("messaging:open", args=[own["account"].pk]))
     assert 'data-testid="message"' in page and "〔账号a1〕" in page and "正文" in page and ">活动<" in page
     assert Delivery.objects.get(pk=own["account"].pk).read_at is not None
+    assert 'data-testid="read-aloud"' not in page
+    # In care mode a grandparent can have it read aloud, as a notice.
+    world.parent_a1.care_mode = True
+    world.parent_a1.save(update_fields=["care_mode"])
+    page = _page(client, world.parent_a1, reverse("messaging:open", args=[own["account"].pk]))
+    assert 'data-testid="read-aloud"' in page and 'data-read-aloud="#message-speech"' in page
 
 
 @pytest.mark.parametrize("link", [
