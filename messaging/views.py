@@ -14,6 +14,7 @@ from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.scoping import get_scope
 from messaging import selectors, services
 
 # An icon per source, so that a grandparent tells a reply from an activity at a glance.
@@ -48,7 +49,9 @@ def inbox(request):
     # "加载更多" fetches the next page's rows only (HTMX); without JavaScript the link opens that page.
     if request.htmx and request.GET.get("page"):
         return render(request, "messaging/_items.html", context)
-    return render(request, "messaging/inbox.html", {**context, "unread": selectors.unread_count(request.user)})
+    # A family's empty list points to where its messages come from (asking, guides); staff get only the notices.
+    family = bool(get_scope(request.user).guardian_id)
+    return render(request, "messaging/inbox.html", {**context, "unread": selectors.unread_count(request.user), "family": family})
 
 
 @login_required

@@ -113,6 +113,14 @@ def test_empty_state_says_what_will_appear_here(client, world):
     assert 'data-testid="no-messages"' in page and "暂时没有消息" in page
     assert "老师回复了您的咨询" in page and "家庭教育微指南" in page and "候补" in page
     assert 'data-testid="read-all"' not in page
+    # Not a dead end: the notices, and where a family's messages come from.
+    steps = page[page.index('data-testid="next-steps"') :]
+    for name in ("notices:inbox", "homeschool:consultations", "homeschool:guides"):
+        assert f'href="{reverse(name)}"' in steps, name
+    # Staff are not sent to ask the teacher.
+    page = _page(client, world.teacher_a1)
+    assert 'data-testid="no-messages"' in page and f'href="{reverse("notices:inbox")}"' in page
+    assert f'href="{reverse("homeschool:consultations")}"' not in page[page.index('data-testid="next-steps"') :]
 
 
 def test_pages_of_twenty_and_more_on_request(client, world, django_assert_max_num_queries):
