@@ -11,23 +11,27 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.urls import NoReverseMatch, reverse
 
 
 @dataclass(frozen=True)
 class Card:
     """A tile on the staff workspace. decide(user, scope) answers (url name, text, to-do counter name or
-    None) — different wording for different uses of the module — or None: no card for this user."""
+    None) — different wording for different uses of the module — or None: no card for this user.
+    The counter is a name of gongyu.todo.ToDo, or one a module declares in Module.counters."""
 
     icon: str
     title: str
     decide: Callable
     order: int = 100  # place on the workspace, lowest first
+    # Also a tile on a family's page (people:family): a guardian lands there after log-in, not on the workspace.
+    family: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class Module:
     # lower app asks a permission by (core.perms.provided_perm). A lower app never imports a higher one;
     # it asks provider(slot) and gets None when no installed module fills the slot.
     provides: dict[str, str] = field(default_factory=dict)
+    # To-do counts for the red dots: counter name (what a Card names) -> dotted callable(user) -> int, one
+    # query, run only when a page shows the dot (gongyu.todo.ToDo asks counter(name)).
+    counters: dict[str, str] = field(default_factory=dict)
 
 
 @cache
@@ -131,6 +138,51 @@ def provider(slot: str):
     return resolve_dotted(path) if path else None
 
 
+@cache
+def _counters() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for m in modules():
+        for name, path in m.counters.items():
+            if name in found:
+                raise ImproperlyConfigured(f"counter {name!r} is declared twice: {found[name]} and {path}")
+            found[name] = path
+    return found
+
+
+def counter(name: str) -> Callable | None:
+    """The to-do count an installed module declares under this name (Module.counters), or None."""
+    path = _counters().get(name)
+    return resolve_dotted(path) if path else None
+
+
+def all_cards() -> list[tuple[str, Card]]:
+    """Every installed module's cards as (app label, card), in their declared order."""
+    cards = [(m.label, c) for m in modules() for c in m.cards]
+    return sorted(cards, key=lambda mc: mc[1].order)
+
+
+def card_tiles(user, scope, todo, *, family: bool = False) -> list[dict]:
+    """The cards this user gets (the staff workspace's, or with family=True the family page's), each with
+    its to-do count as a callable on the request's ToDo: lazy, so the count's one query runs only when the
+    template shows the card's dot, and the navigation reuses it. Each card asks the user's permissions
+    whether and how the user uses the module; a card whose URL does not resolve is left out."""
+    tiles = []
+    for name, card in all_cards():
+        if family and not card.family:
+            continue
+        choice = card.decide(user, scope)
+        if choice is None:
+            continue
+        url_name, text, count = choice
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        counted = partial(getattr, todo, count) if count and todo is not None else None
+        tiles.append({"url": url, "icon": card.icon, "title": card.title, "text": text, "name": name, "count": counted})
+    return tiles
+
+
 def demo_steps() -> list[DemoStep]:
     return sorted((m.demo for m in modules() if m.demo is not None), key=lambda d: d.order)
 
@@ -151,6 +203,7 @@ def forget() -> None:
     role_rules.cache_clear()
     student_perms.cache_clear()
     _slots.cache_clear()
+    _counters.cache_clear()
     for hook in _on_forget:
         hook()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from core.modules import counter
 from core.perms import can, has_staff_role
 from core.scoping import ANONYMOUS_SCOPE, get_scope
 from homeschool.models import OVERSEE, TEACH, Consultation, ConsultStatus
@@ -47,6 +48,16 @@ class ToDo:
         if scope.guardian_id:  # a teacher who is also a parent does not answer their own questions
             qs = qs.exclude(guardian_id=scope.guardian_id)
         return qs.count()
+
+    def __getattr__(self, name):
+        """A count a module declares (Module.counters, e.g. messaging's unread_messages), computed once;
+        a signed-out request pays no query."""
+        count = None if name.startswith("_") else counter(name)
+        if count is None:
+            raise AttributeError(name)
+        value = count(self.user) if self.scope.user_id else 0
+        self.__dict__[name] = value
+        return value
 
     @property
     def can_visit(self) -> bool:

@@ -1,13 +1,10 @@
-from functools import partial
-
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 
 from accounts.roles import Role
-from core.modules import modules
+from core.modules import card_tiles
 from core.perms import GUARDIAN_ROLE, can, has_staff_role, perm_paths
 from core.scoping import get_scope
 from gongyu.todo import todo_for
@@ -23,34 +20,6 @@ def healthz(request):
     with connection.cursor() as cur:
         cur.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
-
-
-def _all_cards() -> list[tuple[str, object]]:
-    """Every installed module's workspace cards (core.modules), in their declared order."""
-    cards = [(m.label, c) for m in modules() for c in m.cards]
-    return sorted(cards, key=lambda mc: mc[1].order)
-
-
-def _module_cards(user, scope, todo) -> list[dict]:
-    """The cards, each with its to-do count as a callable on the request's ToDo (lazy: the count's one
-    query runs when the template shows the card's dot, and the navigation reuses it). Each card asks
-    the user's permissions whether and how the user uses the module; a card whose URL does not resolve
-    is left out."""
-    cards = []
-    for name, card in _all_cards():
-        icon, title = card.icon, card.title
-        choice = card.decide(user, scope)
-        if choice is None:
-            continue
-        url_name, text, count = choice
-        try:
-            url = reverse(url_name)
-        except NoReverseMatch:
-            continue
-        # A callable: the template calls it only when it shows the card's dot.
-        counter = partial(getattr, todo, count) if count else None
-        cards.append({"url": url, "icon": icon, "title": title, "text": text, "name": name, "count": counter})
-    return cards
 
 
 def _role_rows(user, scope) -> list[dict]:
@@ -94,7 +63,7 @@ def home(request):
                 # Held in a class (not a superuser's everything): the 我的班级 link.
                 "teaches": bool(perm_paths(scope, TEACH_CLASSES)),
                 "is_guardian": bool(scope.guardian_id),
-                "modules": _module_cards(user, scope, todo_for(request)),
+                "modules": card_tiles(user, scope, todo_for(request)),
             }
         )
     return render(request, "home.html", context)

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import EncryptedCharField
-from core.scoping import ScopedQuerySet, any_q
+from core.scoping import ScopedQuerySet, any_q, get_scope
 
 
 class Channel(models.TextChoices):
@@ -62,12 +62,23 @@ class Message(models.Model):
         return self.key
 
 
+def _own_q(scope):
+    """The recipient's own rows: to the account, or to the guardian record linked to it (one per account)."""
+    guardian = models.Q(guardian_id=scope.guardian_id) if scope.guardian_id else None
+    own = models.Q(user_id=scope.user_id) if scope.user_id else None
+    return any_q(guardian, own)
+
+
 class DeliveryQuerySet(ScopedQuerySet):
     def scope_q(self, scope):
         """A recipient sees their own deliveries; staff see a module's deliveries through that module."""
-        guardian = models.Q(guardian_id=scope.guardian_id) if scope.guardian_id else None
-        own = models.Q(user_id=scope.user_id) if scope.user_id else None
-        return any_q(guardian, own)
+        return _own_q(scope)
+
+    def own(self, user):
+        """The user's own deliveries, and no one else's even for a superuser (visible_to widens for one):
+        a list of messages is a person's own mail, not an operator's view of the outbox."""
+        q = _own_q(get_scope(user))
+        return (self.filter(q) if q is not None else self.none()).scoped("own")
 
 
 class Delivery(models.Model):
@@ -96,6 +107,8 @@ class Delivery(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)  # the claiming worker is alive
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # In-app rows: when the recipient opened the message (DELIVERED says it reached the list, not that it was read).
+    read_at = models.DateTimeField(null=True, blank=True)
     provider_ref = models.CharField(max_length=64, blank=True, default="")
     error = models.CharField(max_length=200, blank=True, default="")  # never the address
     created_at = models.DateTimeField()
@@ -118,6 +131,12 @@ class Delivery(models.Model):
             models.Index(fields=["source", "status"], name="msg_delivery_source_idx"),
             models.Index(fields=["ref"], name="msg_delivery_ref_idx"),
             models.Index(fields=["status", "heartbeat_at"], name="msg_delivery_claim_idx"),
+            # A recipient's list of messages and its unread count. Partial: the fan-out's push rows (100,000
+            # in one statement) never enter these indexes.
+            models.Index(fields=["guardian", "created_at"], condition=models.Q(channel="inapp", guardian__isnull=False),
+                         name="msg_inapp_guardian_idx"),
+            models.Index(fields=["user", "created_at"], condition=models.Q(channel="inapp", user__isnull=False),
+                         name="msg_inapp_user_idx"),
         ]
 
     @property

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from messaging import conf
+from messaging import conf, selectors
 from messaging.models import Channel, Delivery, DeliveryStatus, GuardianChannel, Message, Urgency
 from messaging.tasks import send_messages
 from people.models import Guardian
@@ -83,3 +83,27 @@ def notify(recipients: Iterable, message: Note, *, urgency: str = Urgency.NORMAL
         if any(r.status == DeliveryStatus.PENDING for r in rows):
             transaction.on_commit(lambda: send_messages(msg.source))
     return created
+
+
+# --- The recipient's side: reading in-app messages -------------------------------------------------------
+# A read mark is a read, not a change of anyone's data: no audit row (as opening a notice or a guide).
+
+
+def message_open(*, user, delivery_id) -> Delivery:
+    """The recipient opened one of their messages: it is read from now on (the first time is kept). Every
+    in-app row of the same message that is theirs (to the account and to their guardian record) is read too."""
+    delivery = selectors.get_delivery_for(user, delivery_id)
+    if delivery.read_at is None:
+        now = timezone.now()
+        Delivery.objects.own(user).filter(message_id=delivery.message_id, channel=Channel.INAPP, read_at__isnull=True).update(read_at=now)
+        delivery.read_at = now
+    return delivery
+
+
+def messages_read_all(*, user) -> int:
+    """Mark every unread in-app message of the user read; returns how many were."""
+    return (
+        Delivery.objects.own(user)
+        .filter(channel=Channel.INAPP, status=DeliveryStatus.DELIVERED, read_at__isnull=True)
+        .update(read_at=timezone.now())
+    )

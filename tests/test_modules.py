@@ -18,9 +18,9 @@ from django.urls import NoReverseMatch, path, reverse
 from accounts import roles
 from core import kpi
 from core.management.commands import demo as demo_command
-from core.modules import Module, demo_steps, get_module, modules
+from core.modules import Module, all_cards, demo_steps, get_module, modules
 from gongyu.urls import module_urlpatterns
-from gongyu.views import _all_cards, home
+from gongyu.views import home
 
 PROJECT_APPS = ["audit", "org", "periods", "accounts", "people", "jobs", "messaging", "ledger", "roster", "notices", "homeschool", "activities", "courses"]
 
@@ -38,7 +38,7 @@ def test_pages_are_mounted_at_their_declared_prefixes():
             continue
         # Each app's namespace answers under its prefix (the URL names stay those of tests/test_urls.py).
         assert reverse(f"{m.label}:{_first_name(m)}").startswith(f"/{m.url_prefix}"), m.label
-    assert {m.label for m in modules() if m.url_prefix} == {"accounts", "org", "people", "roster", "notices", "homeschool",
+    assert {m.label for m in modules() if m.url_prefix} == {"accounts", "org", "people", "messaging", "roster", "notices", "homeschool",
                                                              "activities", "courses"}
 
 
@@ -52,11 +52,14 @@ def test_api_routers_are_mounted_at_their_declared_prefixes(client, db):
     for m in modules():
         if m.api_router:
             assert any(p.startswith(f"/api/v1{m.api_prefix}/") for p in paths), m.label
-    assert [m.api_prefix for m in modules() if m.api_router] == ["/org", "/auth", "/people", "/notices", "/homeschool", "/activities", "/courses"]
+    assert [m.api_prefix for m in modules() if m.api_router] == ["/org", "/auth", "/people", "/messages", "/notices", "/homeschool", "/activities",
+                                                                       "/courses"]
 
 
 def test_workspace_cards_come_from_the_modules_in_their_order():
-    assert [label for label, _card in _all_cards()] == ["notices", "activities", "courses", "homeschool", "roster"]
+    assert [label for label, _card in all_cards()] == ["notices", "messaging", "activities", "courses", "homeschool", "roster"]
+    # The family page shows only the cards that say so: a guardian lands there, not on the workspace.
+    assert [label for label, card in all_cards() if card.family] == ["messaging"]
 
 
 def test_object_urls_permissions_kpis_and_demo_are_declared():
@@ -106,7 +109,16 @@ def test_a_new_module_appears_everywhere(fake_module, client, world):
     assert client.get("/fake/").status_code == 200
     page = client.get("/").content.decode()
     assert 'data-testid="card-fakemodule"' in page and "测试模块的说明" in page
-    assert [label for label, _c in _all_cards()] == ["notices", "activities", "courses", "fakemodule", "homeschool", "roster"]
+    assert [label for label, _c in all_cards()] == ["notices", "messaging", "activities", "courses", "fakemodule", "fakemodule", "homeschool",
+                                                    "roster"]
+    # Its to-do counter (Module.counters) gives the card its red dot.
+    card = page[page.index('data-testid="card-fakemodule"') :]
+    assert 'data-testid="todo-dot">3<' in card[: card.index("</a>")]
+    # Its family card is on the family page of a guardian (where a guardian lands), with the same counter.
+    client.force_login(world.parent_a1)
+    family = client.get(reverse("people:family")).content.decode()
+    tile = family[family.index('data-testid="tile-fakemodule"') :]
+    assert "家庭测试" in tile and 'data-testid="todo-dot">3<' in tile[: tile.index("</a>")]
     client.force_login(world.subject_teacher_a1)
     assert client.get("/fake/").status_code == 403
     assert 'data-testid="card-fakemodule"' not in client.get("/").content.decode()

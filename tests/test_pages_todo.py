@@ -117,8 +117,9 @@ def test_grandparent_sees_the_unread_count_on_the_family_page(client, world, fiv
     assert 'data-testid="todo-dot"' not in other and 'data-testid="awaiting-reply"' not in other
 
 
-# The family page: session, user, scope, children, their links, class teachers, the unread counts (one query).
-FAMILY_PAGE_QUERIES = 7
+# The family page: session, user, scope, children, their links, class teachers, the unread notice counts (one
+# query) and the unread messages of the 我的消息 tile (one query).
+FAMILY_PAGE_QUERIES = 8
 
 
 def test_staff_recipient_sees_the_unread_count_on_the_notices_tile(client, world, django_capture_on_commit_callbacks):
@@ -181,8 +182,9 @@ def test_teacher_sees_waiting_consultations_on_the_home_tile_and_nav(client, wor
 
 # The class teacher's home: session, user, scope, guardian profile, units (the headline figures are cached),
 # plus the two to-do counts of the navigation (unread notices, consultations waiting), one query each; the
-# 家校沟通 tile reads the same count, not a second query.
-TEACHER_HOME_QUERIES = 7
+# 家校沟通 tile reads the same count, not a second query. And whether any in-app message was sent to the
+# account (the 我的消息 card is a staff member's only then).
+TEACHER_HOME_QUERIES = 8
 
 
 PASSWORD_PAGE_QUERIES = 4  # session, user, scope, guardian profile: no count

@@ -57,6 +57,8 @@ from homeschool import services as hs
 from homeschool.models import Consultation, ConsultationMessage, HomeVisit
 from ledger.models import Certificate
 from ledger.services import certificates_sweep, credit
+from messaging.models import Delivery
+from messaging.services import Note, notify
 from notices.models import Notice, NoticeAttachment
 from org.models import OrgUnit
 from people.models import Guardian, Student
@@ -111,6 +113,7 @@ READERS: dict[str, tuple[str, ...]] = {
     "visit": ("homeschool:visit",), "class": ("homeschool:visit_class",), "activity": ("activities:detail",),
     "photo": ("activities:photo",), "campaign": ("activities:campaign",), "post_photo": ("activities:campaign_photo",),
     "course": ("courses:detail",), "lesson": ("courses:lesson",), "certificate": ("courses:certificate",),
+    "delivery": ("messaging:open",),
 }
 POST_DATA = {"self": "1", "stars": "5", "comment": "x", "text": "x", "feedback": "x", "decision": "approve", "note": "x", "minutes": "x",
              "capacity": "1", "featured": "1", "position": "5", "title": "x", "hours": "1", "order": "2", "reason": "x", "choice": "confirm",
@@ -237,6 +240,11 @@ def objects(world, notice_settings, django_capture_on_commit_callbacks):  # noqa
                                                   body="…", topic="emotion"), SEES_OTHER)
     o["visit_a1"] = ("visit", hs.visit_plan(actor=w.teacher_a1, student=w.child_a1, planned_for=today), VISITS["class_a1"])
     o["visit_b1"] = ("visit", hs.visit_plan(actor=w.teacher_b1, student=w.child_b1, planned_for=today), VISITS["class_b1"])
+    # In-app messages: each is its recipient's own, as a guardian or as an account (no link: the message shows itself).
+    for key, recipient, sees in (("delivery_a1", w.guardians["parent_a1"], {"parent_a1"}), ("delivery_teacher_a1", w.teacher_a1, {"teacher_a1"}),
+                                 ("delivery_other", w.guardians["parent_other"], {"parent_other"})):
+        notify([recipient], Note(title=_marker(key), body=_marker(key), source="test:walk"), key=f"walk:{key}")
+        o[key] = ("delivery", Delivery.objects.get(message__key=f"walk:{key}"), sees)
     job = ImportJob.objects.create(district=w.district, school=w.school_a, created_by=w.school_admin_a, status=JobStatus.READY,
                                    file_name="roster/imports/x.xlsx", original_name=_marker("job_a") + ".xlsx", counts={"rows": {}})
     o["job_a"] = ("job", job, {"school_admin_a"})
@@ -368,7 +376,7 @@ def _walk_user(w, o, user_key, user, upcoming, failures) -> int:
     listed = {k for k in ("course_a", "course_other") if _marker(k) in body}
     if listed != {k for k in ("course_a", "course_other") if user_key in o[k][2]}:
         failures.append(f"{user_key}: the catalogue shows {sorted(listed)}")
-    for url in ("/api/v1/activities/", reverse("activities:campaigns")):
+    for url in ("/api/v1/activities/", reverse("activities:campaigns"), "/api/v1/messages", reverse("messaging:inbox")):
         response = api.get(url) if url.startswith("/api/") else page.get(url)
         look(response, url)
     return checks

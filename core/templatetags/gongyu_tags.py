@@ -1,6 +1,10 @@
-"""Small template helpers shared by pages: unit icons and pagination links that keep the query."""
+"""Small template helpers shared by pages: unit icons, pagination links that keep the query, and the
+modules' tiles on the family page."""
 
 from django import template
+
+from core.modules import card_tiles
+from core.scoping import get_scope
 
 register = template.Library()
 
@@ -33,3 +37,11 @@ def page_url(context, number) -> str:
 @register.inclusion_tag("_pager.html", takes_context=True)
 def pager(context, page):
     return {"page": page, "request": context["request"]}
+
+
+@register.simple_tag(takes_context=True)
+def family_tiles(context) -> list[dict]:
+    """The modules' cards that also go on the family page (Card.family), for the signed-in user; their dots
+    read the request's to-do counts (the `todo` the context processor gives every page)."""
+    user = context["request"].user
+    return card_tiles(user, get_scope(user), context.get("todo"), family=True)
