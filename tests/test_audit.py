@@ -666,3 +666,31 @@ def test_a_bulk_write_is_not_kept_waiting_for_its_own_sealing(django_capture_on_
     assert audit_services.seal() == 2501
     assert AuditEvent.objects.filter(hash=None).count() == 0
     assert verify_chain().ok
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="on SQLite every commit seals in its own process")
+def test_a_commit_hands_its_seal_to_a_worker(django_capture_on_commit_callbacks, monkeypatch):
+    """A request never hashes rows in its own time on PostgreSQL: the seal goes to a worker (a Huey task)."""
+    handed = []
+    monkeypatch.setattr(audit_services, "hand_off", handed.append)
+    monkeypatch.setattr(audit_services, "_last_seal_try", {})
+    with django_capture_on_commit_callbacks(execute=True):
+        record("test.handed", model="test", object_id=1, actor=None)
+    assert handed == ["audit.auditevent"]
+    assert AuditEvent.objects.filter(action="test.handed", hash=None).exists()  # the worker seals it, not the writer
+    assert audit_services.seal_model("audit.auditevent") >= 1
+    assert not AuditEvent.objects.filter(hash=None).exists() and verify_chain().ok
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="on SQLite every commit seals in its own process")
+def test_a_commit_seals_itself_when_the_queue_is_down(django_capture_on_commit_callbacks, monkeypatch):
+    def down(label):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(audit_services, "hand_off", down)
+    monkeypatch.setattr(audit_services, "_last_seal_try", {})
+    with django_capture_on_commit_callbacks(execute=True):
+        record("test.queue_down", model="test", object_id=2, actor=None)
+    assert not AuditEvent.objects.filter(action="test.queue_down", hash=None).exists()  # sealed here instead
