@@ -195,6 +195,22 @@ def record_many(action: str, *, model: str, rows, actor) -> int:
 
 
 _MANY_BATCH = 5000
+
+
+def record_many_from(action: str, *, model: str, select_sql: str, params: list, actor) -> int:
+    """record_many for rows the database describes itself (PostgreSQL only): select_sql yields (object id
+    text, changes jsonb) per object; the caller's values never pass through Python. Returns the count."""
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("record_many_from runs on PostgreSQL; use record_many")
+    actor = as_actor(actor)
+    _check_actor(actor)
+    statement = sql.insert_events_from(connection.ops.quote_name(AuditEvent._meta.db_table), select_sql)
+    with connection.cursor() as cur:
+        cur.execute(statement, [timezone.now(), actor.id, actor.label[:80], normalise_ip(actor.ip), action, model, *params])
+        count = cur.rowcount
+    if 0 < count <= _SEAL_AFTER_COMMIT_UP_TO:
+        _seal_after_commit(AuditEvent)
+    return count
 _SEAL_AFTER_COMMIT_UP_TO = 500
 
 

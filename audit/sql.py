@@ -23,3 +23,14 @@ def insert_events(table: str) -> str:
         "SELECT %s, %s, %s, %s::inet, %s, %s, t.object_id, t.changes::jsonb, '', '' "
         "FROM unnest(%s::text[], %s::text[]) AS t(object_id, changes)"
     )
+
+
+def insert_events_from(table: str, select_sql: str) -> str:
+    """Append unsealed audit rows for the rows a caller's SELECT names: select_sql yields (object id text,
+    changes jsonb) per object, from the rows just written, so no value makes a trip through Python.
+    Parameters: at, actor_id, actor_label, ip, action, model, then select_sql's.
+    Figure: bench roster-import (the import's 27,500 create rows: 0.65 s from Python arrays, see 0009)."""
+    return (
+        f"INSERT INTO {table} (at, actor_id, actor_label, ip, action, model, object_id, changes, key_id, prev_hash) "  # noqa: S608
+        f"SELECT %s, %s, %s, %s::inet, %s, %s, x.object_id, x.changes, '', '' FROM ({select_sql}) AS x(object_id, changes)"
+    )

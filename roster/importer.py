@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.services import record_many
+from audit.services import record_many, record_many_from
 from core.crypto import STUDENT_NO_MASK, digest, mask_id_number, mask_phone, mask_student_no
 from core.perms import can
 from core.scoping import Scope, get_scope
@@ -43,7 +43,7 @@ from people.validators import (
     phone_normalise,
 )
 from roster import normalise as norm
-from roster import reader, spec
+from roster import reader, spec, sql
 from roster.reader import FLAT, GUARDIANS, STUDENTS, SheetLayout, Slot
 
 CHUNK = 2000  # keys per IN-list query
@@ -936,19 +936,28 @@ class RosterImport:
 
     def _audit_people(self, actor, student_ids: dict, guardian_ids: dict) -> None:
         """Per-object history of the people an import writes: one row per student and guardian, values as
-        the registry would show them (numbers and phones only as ***)."""
+        the registry would show them (numbers and phones only as ***). On PostgreSQL the created rows are
+        described by the database (roster/sql.py): 27,500 of them cost no trip through Python."""
         students = [s for s in self.students.values() if s.action in ("create", "update")]
-        created = [(student_ids[s.student_no], {"via": "roster.import", "name": s.name, "school_class_id": s.class_id,
-                                                "student_no": "***", "id_number": "***" if s.id_number else ""})
-                   for s in students if s.action == "create"]
+        new_students = [s for s in students if s.action == "create"]
+        new_guardians = [(d, g) for d, g in self._new_guardians.items() if ("new", d) in guardian_ids]
+        if connection.vendor == "postgresql":
+            record_many_from("create", model="people.student", select_sql=sql.CREATED_STUDENTS_AUDIT,
+                             params=[[student_ids[s.student_no] for s in new_students]], actor=actor)
+            record_many_from("create", model="people.guardian", select_sql=sql.CREATED_GUARDIANS_AUDIT,
+                             params=[[guardian_ids[("new", d)] for d, _g in new_guardians]], actor=actor)
+        else:
+            record_many("create", model="people.student", rows=[
+                (student_ids[s.student_no], {"via": "roster.import", "name": s.name, "school_class_id": s.class_id,
+                                             "student_no": "***", "id_number": "***" if s.id_number else ""})
+                for s in new_students], actor=actor)
+            record_many("create", model="people.guardian", rows=[
+                (guardian_ids[("new", d)], {"via": "roster.import", "name": g.name, "phone": "***"}) for d, g in new_guardians],
+                actor=actor)
         updated = [(s.existing["id"], {"via": "roster.import", "fields": sorted(s.changes)}) for s in students if s.action == "update"]
-        record_many("create", model="people.student", rows=created, actor=actor)
         record_many("update", model="people.student", rows=updated, actor=actor)
-        new_guardians = [(guardian_ids[("new", d)], {"via": "roster.import", "name": g.name, "phone": "***"})
-                         for d, g in self._new_guardians.items() if ("new", d) in guardian_ids]
         changed = [(gid, {"via": "roster.import", "fields": sorted(k for k in u if k in ("name", "phone"))})
                    for gid, u in self._guardian_updates.items()]
-        record_many("create", model="people.guardian", rows=new_guardians, actor=actor)
         record_many("update", model="people.guardian", rows=changed, actor=actor)
 
     def _write_students(self, now) -> dict[str, int]:

@@ -3,6 +3,7 @@ ledger/sql.py) against known rows on PostgreSQL: each statement's result has the
 relies on (docs/decisions/0014)."""
 
 import datetime as dt
+import json
 from collections import Counter
 
 import pytest
@@ -16,7 +17,7 @@ from activities import services
 from activities.testing import make_activity
 from audit import sql as audit_sql
 from audit.models import AuditEvent
-from audit.services import _SEAL_LOCK_KEYS, _seal_table, record, record_many, verify_chain
+from audit.services import _SEAL_LOCK_KEYS, _seal_table, record, record_many, record_many_from, verify_chain
 from core.rows import hot_query
 from core.scoping import _scope_rows, system_scope
 from core.sql import SCOPE_SQL, guardian_rule_sql
@@ -32,6 +33,7 @@ from notices.selectors import _counted_classes
 from notices.services import notice_create
 from people.models import Guardian, Guardianship
 from periods.models import Period
+from roster import sql as roster_sql
 from tests.test_notices_helpers import audience, notice_settings, send  # noqa: F401
 
 pytestmark = [
@@ -325,6 +327,24 @@ def test_the_bulk_append_writes_one_unsealed_row_per_object_that_then_seals_and_
     _seal_table(AuditEvent, wait=True, batch=2000)
     assert not written.filter(hash=None).exists()
     assert verify_chain(AuditEvent).ok
+
+
+def test_the_roster_imports_audit_rows_are_described_by_the_database_as_python_would_write_them(world):
+    """roster/sql.py through audit's record_many_from: the same changes record_many writes on SQLite."""
+    student, guardian = world.child_a1, world.guardians["parent_a1"]
+    assert student.id_number and guardian.phone
+    n = record_many_from("create", model="people.student", select_sql=roster_sql.CREATED_STUDENTS_AUDIT,
+                         params=[[student.pk, world.child_b1.pk]], actor=world.teacher_a1)
+    m = record_many_from("create", model="people.guardian", select_sql=roster_sql.CREATED_GUARDIANS_AUDIT,
+                         params=[[guardian.pk]], actor=world.teacher_a1)
+    assert (n, m) == (2, 1)
+    row = AuditEvent.objects.get(model="people.student", object_id=str(student.pk), action="create", actor_id=world.teacher_a1.pk)
+    assert row.changes == {"via": "roster.import", "name": student.name, "school_class_id": student.school_class_id,
+                           "student_no": "***", "id_number": "***"}
+    assert row.hash is None and row.actor_label == f"user:{world.teacher_a1.pk}"
+    g_row = AuditEvent.objects.get(model="people.guardian", object_id=str(guardian.pk), action="create", actor_id=world.teacher_a1.pk)
+    assert g_row.changes == {"via": "roster.import", "name": guardian.name, "phone": "***"}
+    assert guardian.phone not in json.dumps(g_row.changes) and student.id_number not in json.dumps(row.changes)
 
 
 def test_the_ledger_analyze_statement_names_its_table(world):
