@@ -120,15 +120,21 @@ def student_perms() -> dict[str, frozenset[str]]:
     return {"carer": frozenset(p.code for p in perms if p.carer), "guardian": frozenset(p.code for p in perms if p.guardian)}
 
 
-@cache
-def _slots() -> dict[str, str]:
+def _merged(attr: str, what: str) -> dict[str, str]:
+    """One name -> dotted path table from every installed module's `attr` (provides, counters); a name two
+    modules declare is refused."""
     found: dict[str, str] = {}
     for m in modules():
-        for slot, path in m.provides.items():
-            if slot in found:
-                raise ImproperlyConfigured(f"{slot!r} is provided twice: {found[slot]} and {path}")
-            found[slot] = path
+        for name, path in getattr(m, attr).items():
+            if name in found:
+                raise ImproperlyConfigured(f"{what} {name!r} is declared twice: {found[name]} and {path}")
+            found[name] = path
     return found
+
+
+@cache
+def _slots() -> dict[str, str]:
+    return _merged("provides", "slot")
 
 
 def provider(slot: str):
@@ -140,13 +146,7 @@ def provider(slot: str):
 
 @cache
 def _counters() -> dict[str, str]:
-    found: dict[str, str] = {}
-    for m in modules():
-        for name, path in m.counters.items():
-            if name in found:
-                raise ImproperlyConfigured(f"counter {name!r} is declared twice: {found[name]} and {path}")
-            found[name] = path
-    return found
+    return _merged("counters", "counter")
 
 
 def counter(name: str) -> Callable | None:
