@@ -8,6 +8,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.urls import Resolver404, resolve
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import pgettext_lazy
 
 from core.ids import require_id
@@ -33,14 +34,14 @@ def source_label(source: str) -> str:
     return str(SOURCE_LABELS.get(source.split(":", 1)[0], DEFAULT_SOURCE_LABEL))
 
 
+def _in_app(user):
+    """The user's delivered in-app rows (as the account, and as the guardian record linked to it)."""
+    return Delivery.objects.own(user).filter(channel=Channel.INAPP, status=DeliveryStatus.DELIVERED)
+
+
 def own_messages(user):
-    """The user's in-app messages (as the account, and as the guardian record linked to it), newest first."""
-    return (
-        Delivery.objects.own(user)
-        .filter(channel=Channel.INAPP, status=DeliveryStatus.DELIVERED)
-        .select_related("message")
-        .order_by("-created_at", "-id")
-    )
+    """The user's in-app messages, newest first."""
+    return _in_app(user).select_related("message").order_by("-created_at", "-id")
 
 
 def inbox(user, *, limit: int = 50):
@@ -55,11 +56,11 @@ def inbox_page(user, page_number, *, per_page: int = PER_PAGE) -> Page:
 
 def unread_count(user) -> int:
     """In-app messages the user has not opened: one query (the red dot on the 我的消息 tile)."""
-    return Delivery.objects.own(user).filter(channel=Channel.INAPP, status=DeliveryStatus.DELIVERED, read_at__isnull=True).count()
+    return _in_app(user).filter(read_at__isnull=True).count()
 
 
 def has_messages(user) -> bool:
-    return Delivery.objects.own(user).filter(channel=Channel.INAPP, status=DeliveryStatus.DELIVERED).exists()
+    return _in_app(user).exists()
 
 
 def get_delivery_for(user, delivery_id) -> Delivery:
@@ -73,13 +74,13 @@ def get_delivery_for(user, delivery_id) -> Delivery:
 def safe_link(link: str) -> str | None:
     """The message's link when it is a path on this site that the site serves ("/homeschool/guides/5/"),
     else None: a message never sends its reader to another host, nor to a page that is not there."""
-    if not link or not link.startswith("/") or link.startswith(("//", "/\\")):
+    # Django's own check for a same-site URL (no host, no scheme, no "//" or "/\\" tricks); spaces,
+    # control characters and backslashes are refused besides, so the path resolves as written.
+    if not link or not link.startswith("/") or not url_has_allowed_host_and_scheme(link, allowed_hosts=set()):
         return None
-    if any(ord(ch) < 0x21 or ch == "\\" for ch in link):  # control characters, spaces, backslashes
+    if any(ord(ch) < 0x21 or ch == "\\" for ch in link):
         return None
     parts = urlsplit(link)
-    if parts.scheme or parts.netloc:
-        return None
     try:
         resolve(parts.path)
     except Resolver404:
